@@ -1,0 +1,52 @@
+// The backend interface. A backend is small to write: a name, which ops it can
+// run, and how to compile a graph into an executable. Everything else (model
+// loading, input handling, timing, checking) is shared.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace wafer {
+
+struct CompileOptions {
+  int threads = 0;                    // 0 = all cores
+  std::string precision = "fp32";     // "fp32" | "bf16" (backends that support it)
+  SymbolBindings symbols;             // values for symbolic dims, e.g. batch=8
+  std::string hardware;               // backend argument, e.g. the NPU preset after "npu:"
+};
+
+class Executable {
+ public:
+  virtual ~Executable() = default;
+  // Inputs in graph-input order; outputs in graph-output order.
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  // Whether this backend can execute the node (default: the reference kernel exists).
+  virtual bool supports(const Node& node) const;
+  virtual std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) = 0;
+};
+
+// Backend by spec: "reference", "cpu", "npu:tpu-v1" (the part after ':' goes
+// to CompileOptions::hardware). Throws listing the known backends.
+std::unique_ptr<Backend> make_backend(const std::string& spec, CompileOptions* options = nullptr);
+std::vector<std::string> backend_names();
+
+using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+struct BackendRegistrar {
+  BackendRegistrar(const std::string& name, BackendFactory factory);
+};
+
+// Checks inputs against the graph's declared input types (count, dtype, rank,
+// static dims, consistent symbolic dims). Throws naming the input.
+void check_inputs(const Graph& graph, const std::vector<Tensor>& inputs);
+
+}  // namespace wafer

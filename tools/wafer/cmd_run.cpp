@@ -1,0 +1,121 @@
+// wafer run MODEL: runs a model on a backend with given or seeded inputs,
+// writes outputs, and optionally times repeated runs.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "backends/backend.h"
+#include "commands.h"
+#include "frontend/inputs.h"
+#include "frontend/onnx/importer.h"
+#include "frontend/onnx/tensor_proto.h"
+#include "model_options.h"
+
+namespace wafer::cli {
+namespace fs = std::filesystem;
+
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
+
+void add_run_command(CLI::App& app) {
+  auto* sub = app.add_subcommand("run", "Run a model on a backend");
+  struct Opts {
+    std::string model, backend = "reference", inputs_dir, out_dir, precision = "fp32";
+    std::vector<std::string> input_files, shapes;
+    int repeat = 0, warmup = 1, threads = 0;
+    uint64_t seed = 0;
+    bool json = false;
+  };
+  auto o = std::make_shared<Opts>();
+  sub->add_option("model", o->model, "ONNX model file")->required();
+  sub->add_option("--backend", o->backend, "Backend: reference, cpu, npu:PRESET")->capture_default_str();
+  sub->add_option("--inputs", o->inputs_dir, "Folder of input tensors (.pb or .npy), matched by name");
+  sub->add_option("--input", o->input_files, "NAME=FILE: one input from a .pb or .npy file (repeatable)");
+  sub->add_option("--shape", o->shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
+  sub->add_option("--out", o->out_dir, "Write output_0.pb, output_1.pb, ... in graph-output order here");
+  sub->add_option("--repeat", o->repeat, "Time this many runs and report median and min latency");
+  sub->add_option("--warmup", o->warmup, "Untimed runs before timing")->capture_default_str();
+  sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
+  sub->add_option("--precision", o->precision, "fp32 or bf16 (backends that support it)")->capture_default_str();
+  sub->add_option("--seed", o->seed, "Seed for generated inputs")->capture_default_str();
+  sub->add_flag("--json", o->json, "Print one JSON object with timings and outputs");
+  set_action(sub, [o]() {
+    auto t_load = std::chrono::steady_clock::now();
+    Model model = import_onnx_file(o->model);
+    SymbolBindings symbols;
+    std::map<std::string, Tensor> given;
+    apply_shape_options(*model.graph, o->shapes, symbols);
+    for (const auto& spec : o->input_files) {
+      auto eq = spec.find('=');
+      check(eq != std::string::npos && eq > 0, "--input expects NAME=FILE, got '", spec, "'");
+      given[spec.substr(0, eq)] = read_tensor_file(spec.substr(eq + 1)).second;
+    }
+    if (!o->inputs_dir.empty()) load_inputs_dir(*model.graph, o->inputs_dir, given);
+    CompileOptions options;
+    options.threads = o->threads;
+    options.precision = o->precision;
+    options.symbols = symbols;
+    auto backend = make_backend(o->backend, &options);
+    auto exe = backend->compile(*model.graph, options);
+    double load_ms = ms_since(t_load);
+
+    auto inputs = make_inputs(*model.graph, given, symbols, o->seed);
+    std::vector<double> times;
+    std::vector<Tensor> outputs;
+    check(o->repeat >= 0 && o->warmup >= 0, "--repeat and --warmup must not be negative");
+    int total = o->repeat > 0 ? o->repeat + o->warmup : 1;
+    for (int i = 0; i < total; ++i) {
+      auto t = std::chrono::steady_clock::now();
+      outputs = exe->run(inputs);
+      if (o->repeat > 0 && i >= o->warmup) times.push_back(ms_since(t));
+    }
+    if (!o->out_dir.empty()) {
+      fs::create_directories(o->out_dir);
+      for (size_t i = 0; i < outputs.size(); ++i)
+        write_tensor_pb((fs::path(o->out_dir) / ("output_" + std::to_string(i) + ".pb")).string(), outputs[i],
+                        model.graph->outputs[i]);
+    }
+    std::sort(times.begin(), times.end());
+    double median = times.empty() ? 0 : times[times.size() / 2];
+    if (times.size() % 2 == 0 && !times.empty()) median = (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2;
+    double min = times.empty() ? 0 : times.front();
+    if (o->json) {
+      nlohmann::json j;
+      j["model"] = o->model;
+      j["backend"] = o->backend;
+      j["load_ms"] = load_ms;
+      if (!times.empty()) {
+        j["median_ms"] = median;
+        j["min_ms"] = min;
+        j["runs"] = times.size();
+      }
+      for (size_t i = 0; i < outputs.size(); ++i)
+        j["outputs"].push_back({{"name", model.graph->outputs[i]},
+                                {"dtype", dtype_name(outputs[i].dtype())},
+                                {"shape", outputs[i].dims()}});
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << "model " << o->model << " on " << o->backend << ": load+compile " << load_ms << " ms\n";
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const Tensor& t = outputs[i];
+      std::cout << "  output " << model.graph->outputs[i] << ": " << dtype_name(t.dtype()) << dims_to_string(t.dims());
+      if (t.numel() > 0) {
+        std::cout << " first values:";
+        for (int64_t k = 0; k < std::min<int64_t>(t.numel(), 5); ++k) std::cout << " " << t.get_double(k);
+      }
+      std::cout << "\n";
+    }
+    if (!times.empty())
+      std::cout << "latency over " << times.size() << " runs: median " << median << " ms, min " << min << " ms\n";
+    if (!o->out_dir.empty()) std::cout << "outputs written to " << o->out_dir << "\n";
+    return 0;
+  });
+}
+
+}  // namespace wafer::cli

@@ -1,0 +1,55 @@
+// wafer: the command-line front end. Subcommands are in cmd_*.cpp.
+#include <iostream>
+#include <map>
+
+#include "commands.h"
+#include "core/error.h"
+
+namespace wafer::cli {
+
+namespace {
+std::map<CLI::App*, CommandFn>& actions() {
+  static std::map<CLI::App*, CommandFn> a;
+  return a;
+}
+}  // namespace
+
+void set_action(CLI::App* sub, CommandFn fn) { actions()[sub] = std::move(fn); }
+
+}  // namespace wafer::cli
+
+int main(int argc, char** argv) {
+  using namespace wafer::cli;
+  CLI::App app{"wafer: ONNX compiler, CPU inference, NPU simulator and MLPerf-style harness"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "wafer 0.1");
+  add_inspect_command(app);
+  add_run_command(app);
+  add_check_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+  try {
+    for (auto* sub : app.get_subcommands())
+      if (auto it = actions().find(sub); it != actions().end()) return it->second();
+    return 2;
+  } catch (const wafer::Error& e) {
+    std::cerr << "wafer: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "wafer: error: out of memory\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "wafer: internal error: " << e.what() << "\n";
+    return 2;
+  }
+}
