@@ -34,7 +34,7 @@ const char* outcome_name(Outcome o) {
 struct CaseResult {
   std::string name;
   Outcome outcome = Outcome::Pass;
-  double max_abs = 0, max_rel = 0;
+  double max_abs = 0, max_rel = 0, rel_l2 = 0;
   std::string detail;
   double ms = 0;
 };
@@ -52,7 +52,9 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefi
   return files;
 }
 
-CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolerance tol) {
+// With max_rel_l2 > 0 an output passes when its relative L2 error is within it
+// (the accuracy measure for whole models); otherwise elementwise rtol/atol.
+CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolerance tol, double max_rel_l2) {
   CaseResult r;
   r.name = dir.filename().string();
   auto start = std::chrono::steady_clock::now();
@@ -92,6 +94,11 @@ CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolera
         Comparison c = compare_tensors(expected, outputs[i], tol);
         r.max_abs = std::max(r.max_abs, c.max_abs);
         r.max_rel = std::max(r.max_rel, c.max_rel);
+        r.rel_l2 = std::max(r.rel_l2, c.rel_l2);
+        if (max_rel_l2 > 0 && c.message.rfind("element", 0) == 0) {
+          c.ok = c.rel_l2 <= max_rel_l2;
+          if (!c.ok) c.message = "relative L2 error " + std::to_string(c.rel_l2) + " over " + std::to_string(max_rel_l2);
+        }
         if (!c.ok && r.outcome == Outcome::Pass) {
           r.outcome = Outcome::Fail;
           r.detail = set.filename().string() + " output " + std::to_string(i) + " ('" + model.graph->outputs[i] +
@@ -154,7 +161,7 @@ void add_check_command(CLI::App& app) {
   struct Opts {
     std::vector<std::string> dirs;
     std::string backend = "reference";
-    double rtol = 1e-3, atol = 1e-7;
+    double rtol = 1e-3, atol = 1e-7, rel_l2 = 0;
     bool json = false, quiet = false, strict = false;
     std::string expect_pass, write_passing, filter;
   };
@@ -163,6 +170,8 @@ void add_check_command(CLI::App& app) {
   sub->add_option("--backend", o->backend, "Backend: reference, cpu, npu:PRESET")->capture_default_str();
   sub->add_option("--rtol", o->rtol, "Relative tolerance")->capture_default_str();
   sub->add_option("--atol", o->atol, "Absolute tolerance")->capture_default_str();
+  sub->add_option("--rel-l2", o->rel_l2,
+                  "Pass an output when its relative L2 error is at most this (instead of rtol/atol per element)");
   sub->add_option("--filter", o->filter, "Only cases whose name contains this text");
   sub->add_option("--expect-pass", o->expect_pass,
                   "File listing cases that must pass; exit 1 if any of them does not (regression gate)");
@@ -175,11 +184,12 @@ void add_check_command(CLI::App& app) {
     std::vector<CaseResult> results;
     for (const auto& c : cases) {
       if (!o->filter.empty() && c.filename().string().find(o->filter) == std::string::npos) continue;
-      CaseResult r = run_case(c, o->backend, {o->rtol, o->atol});
+      CaseResult r = run_case(c, o->backend, {o->rtol, o->atol}, o->rel_l2);
       if (!o->json && (!o->quiet || r.outcome != Outcome::Pass)) {
         std::cout << std::left << std::setw(12) << outcome_name(r.outcome) << r.name;
         if (r.outcome == Outcome::Pass || r.outcome == Outcome::Fail)
-          std::cout << std::setprecision(3) << "  max_abs=" << r.max_abs << " max_rel=" << r.max_rel;
+          std::cout << std::setprecision(3) << "  max_abs=" << r.max_abs << " max_rel=" << r.max_rel
+                    << " rel_l2=" << r.rel_l2;
         if (!r.detail.empty()) std::cout << "  " << r.detail;
         std::cout << "\n";
       }
@@ -218,7 +228,7 @@ void add_check_command(CLI::App& app) {
       j["regressions"] = regressions;
       for (const auto& r : results)
         j["cases"].push_back({{"name", r.name}, {"result", outcome_name(r.outcome)}, {"max_abs", r.max_abs},
-                              {"max_rel", r.max_rel}, {"detail", r.detail}, {"ms", r.ms}});
+                              {"max_rel", r.max_rel}, {"rel_l2", r.rel_l2}, {"detail", r.detail}, {"ms", r.ms}});
       std::cout << j.dump(2) << "\n";
     } else {
       for (const auto& name : regressions) std::cout << "REGRESSION  " << name << "\n";
