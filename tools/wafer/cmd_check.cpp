@@ -95,7 +95,7 @@ CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolera
         r.max_abs = std::max(r.max_abs, c.max_abs);
         r.max_rel = std::max(r.max_rel, c.max_rel);
         r.rel_l2 = std::max(r.rel_l2, c.rel_l2);
-        if (max_rel_l2 > 0 && c.message.rfind("element", 0) == 0) {
+        if (max_rel_l2 > 0 && (c.ok || c.message.rfind("element", 0) == 0)) {
           c.ok = c.rel_l2 <= max_rel_l2;
           if (!c.ok) c.message = "relative L2 error " + std::to_string(c.rel_l2) + " over " + std::to_string(max_rel_l2);
         }
