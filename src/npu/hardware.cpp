@@ -1,0 +1,399 @@
+#include "npu/hardware.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace wafer::npu {
+
+namespace fs = std::filesystem;
+
+std::string_view dataflow_name(Dataflow d) {
+  switch (d) {
+    case Dataflow::WeightStationary: return "ws";
+    case Dataflow::OutputStationary: return "os";
+    case Dataflow::InputStationary: return "is";
+  }
+  return "?";
+}
+
+double HardwareDesc::peak_macs_per_s(DType t) const {
+  auto it = matrix.macs_per_cycle.find(t);
+  return it == matrix.macs_per_cycle.end() ? 0.0 : it->second * matrix.units * cores * clock_hz;
+}
+
+double HardwareDesc::offchip_bytes_per_s() const { return offchip ? offchip->bandwidth_bytes_per_s : 0.0; }
+
+uint64_t HardwareDesc::on_chip_bytes() const {
+  uint64_t per_core = scratchpad.size_bytes + accumulator.size_bytes;
+  return per_core * uint64_t(cores) + (global_buffer ? global_buffer->size_bytes : 0);
+}
+
+double HardwareDesc::area_mm2() const {
+  double mib = double(on_chip_bytes()) / double(1 << 20);
+  return cores * (matrix.units * area.matrix_unit_mm2 + area.vector_unit_mm2) + mib * area.sram_mm2_per_mib +
+         area.other_mm2;
+}
+
+namespace {
+
+// ---- Values with units ------------------------------------------------------
+
+struct Unit {
+  const char* suffix;
+  double scale;
+};
+
+// Parses "24 MiB", "34 GB/s", "700 MHz", "100 ns", or a plain number, with
+// the given unit table; a plain number is in the base unit.
+double parse_with_units(const std::string& text, std::initializer_list<Unit> units, const std::string& path,
+                        const char* what) {
+  std::istringstream in(text);
+  double value = 0;
+  in >> value;
+  if (in.fail()) fail(path, ": expected ", what, ", got '", text, "'");
+  std::string unit;
+  std::getline(in, unit);
+  unit.erase(0, unit.find_first_not_of(" \t"));
+  unit.erase(unit.find_last_not_of(" \t") + 1);
+  if (unit.empty()) return value;
+  for (const Unit& u : units)
+    if (unit == u.suffix) return value * u.scale;
+  std::string known;
+  for (const Unit& u : units) known += std::string(known.empty() ? "" : ", ") + u.suffix;
+  fail(path, ": unknown unit '", unit, "' in '", text, "' (", what, "; units: ", known, ")");
+}
+
+const std::initializer_list<Unit> kBytes = {{"B", 1},         {"KiB", 1024.0},       {"MiB", 1048576.0},
+                                            {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"kB", 1e3},
+                                            {"KB", 1e3},       {"MB", 1e6},           {"GB", 1e9},
+                                            {"TB", 1e12}};
+const std::initializer_list<Unit> kRates = {{"B/s", 1}, {"kB/s", 1e3}, {"MB/s", 1e6}, {"GB/s", 1e9},
+                                            {"TB/s", 1e12}, {"PB/s", 1e15}, {"GiB/s", 1073741824.0}};
+const std::initializer_list<Unit> kFreqs = {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}};
+const std::initializer_list<Unit> kTimes = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12}};
+
+// A YAML mapping read field by field; unknown keys are reported at the end so
+// a typo ("martix") is an error rather than a silently ignored setting.
+class Fields {
+ public:
+  Fields(YAML::Node node, std::string path) : node_(std::move(node)), path_(std::move(path)) {
+    if (!node_.IsMap()) fail(where(""), ": expected a mapping of fields");
+  }
+
+  bool has(const std::string& key) const { return node_[key].IsDefined() && !node_[key].IsNull(); }
+  bool is_none(const std::string& key) const {
+    auto n = node_[key];
+    return n.IsDefined() && (n.IsNull() || (n.IsScalar() && n.Scalar() == "none"));
+  }
+
+  std::string scalar(const std::string& key) {
+    seen_.insert(key);
+    auto n = node_[key];
+    if (!n.IsDefined() || n.IsNull()) fail(where(key), ": missing required field");
+    if (!n.IsScalar()) fail(where(key), ": expected a single value");
+    return n.Scalar();
+  }
+  std::string string(const std::string& key, std::optional<std::string> fallback = {}) {
+    if (fallback && !has(key)) return seen_.insert(key), *fallback;
+    return scalar(key);
+  }
+  double number(const std::string& key, double min, std::optional<double> fallback = {}) {
+    if (fallback && !has(key)) return seen_.insert(key), *fallback;
+    return check_min(key, parse_with_units(scalar(key), {}, where(key), "a number"), min);
+  }
+  int integer(const std::string& key, int min, std::optional<int> fallback = {}) {
+    double v = number(key, min, fallback ? std::optional<double>(*fallback) : std::nullopt);
+    if (v != std::floor(v) || v > 2e9) fail(where(key), ": expected an integer, got ", v);
+    return int(v);
+  }
+  uint64_t bytes(const std::string& key, double min, std::optional<double> fallback = {}) {
+    if (fallback && !has(key)) return seen_.insert(key), uint64_t(*fallback);
+    double v = check_min(key, parse_with_units(scalar(key), kBytes, where(key), "a size"), min);
+    if (v > 1e18) fail(where(key), ": size ", v, " bytes is absurd");
+    return uint64_t(v);
+  }
+  double rate(const std::string& key, double min) {
+    return check_min(key, parse_with_units(scalar(key), kRates, where(key), "a bandwidth"), min);
+  }
+  double frequency(const std::string& key) {
+    return check_min(key, parse_with_units(scalar(key), kFreqs, where(key), "a frequency"), 1.0);
+  }
+  double time(const std::string& key, double min) {
+    return check_min(key, parse_with_units(scalar(key), kTimes, where(key), "a time"), min);
+  }
+  Fields sub(const std::string& key) {
+    seen_.insert(key);
+    if (!node_[key].IsDefined()) fail(where(key), ": missing required section");
+    return Fields(node_[key], where(key));
+  }
+  YAML::Node raw(const std::string& key) {
+    seen_.insert(key);
+    return node_[key];
+  }
+  std::vector<std::string> keys() const {
+    std::vector<std::string> k;
+    for (const auto& kv : node_) k.push_back(kv.first.as<std::string>());
+    return k;
+  }
+  void mark(const std::string& key) { seen_.insert(key); }
+  std::string where(const std::string& key) const {
+    if (key.empty()) return path_;
+    return path_.empty() ? key : path_ + "." + key;
+  }
+
+  // Reports fields nobody read.
+  void finish() const {
+    for (const auto& kv : node_) {
+      std::string k = kv.first.as<std::string>();
+      if (!seen_.count(k)) fail(where(k), ": unknown field");
+    }
+  }
+
+ private:
+  double check_min(const std::string& key, double v, double min) {
+    if (!(v >= min)) fail(where(key), ": must be at least ", min, ", got ", v);
+    return v;
+  }
+  YAML::Node node_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+SramSpec read_sram(Fields f, bool allow_zero) {
+  SramSpec s;
+  s.size_bytes = f.bytes("size", allow_zero ? 0 : 1);
+  s.banks = f.integer("banks", 1, 1);
+  s.bytes_per_cycle = s.size_bytes ? f.number("bytes_per_cycle", 1e-9) : f.number("bytes_per_cycle", 0, 0.0);
+  f.finish();
+  return s;
+}
+
+std::map<DType, double> read_dtype_map(Fields f, double min) {
+  std::map<DType, double> m;
+  for (const auto& key : f.keys()) {
+    DType t;
+    try {
+      t = dtype_from_name(key);
+    } catch (const Error&) {
+      fail(f.where(key), ": unknown datatype (use int8, fp16, bf16, fp32)");
+    }
+    m[t] = f.number(key, min);
+  }
+  f.finish();
+  return m;
+}
+
+// Applies FIELD=VALUE overrides (dotted paths) to the document.
+void apply_overrides(YAML::Node root, const std::vector<std::pair<std::string, std::string>>& overrides,
+                     const std::string& name) {
+  for (const auto& [path, value] : overrides) {
+    std::vector<std::string> parts;
+    std::stringstream ss(path);
+    for (std::string p; std::getline(ss, p, '.');) {
+      if (p.empty()) fail(name, ": override '", path, "' has an empty field name");
+      parts.push_back(p);
+    }
+    if (parts.empty()) fail(name, ": empty override field");
+    // yaml-cpp nodes are handles: walking by assignment would rebind, so
+    // collect the chain and assign at the leaf through its parent.
+    std::vector<YAML::Node> chain{root};
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+      YAML::Node next = chain.back()[parts[i]];
+      if (!next.IsDefined() || next.IsNull() || (next.IsScalar() && next.Scalar() == "none")) {
+        fail(name, ": override '", path, "': section '", parts[i], "' does not exist");
+      }
+      if (!next.IsMap()) fail(name, ": override '", path, "': '", parts[i], "' is not a section");
+      chain.push_back(next);
+    }
+    chain.back()[parts.back()] = value;
+  }
+}
+
+}  // namespace
+
+HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& name,
+                            const std::vector<std::pair<std::string, std::string>>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    fail(name, ": not valid YAML: ", e.what());
+  }
+  if (!root.IsMap()) fail(name, ": expected a mapping of fields at the top level");
+  apply_overrides(root, overrides, name);
+
+  HardwareDesc hw;
+  hw.source_file = name;
+  try {
+    Fields top(root, "");
+    hw.name = top.string("name");
+    if (top.has("sources")) {
+      YAML::Node s = top.raw("sources");
+      if (!s.IsSequence()) fail("sources: expected a list of citations");
+      for (const auto& c : s) hw.sources.push_back(c.as<std::string>());
+    } else {
+      top.mark("sources");
+    }
+    hw.clock_hz = top.frequency("clock");
+
+    Fields cores = top.sub("cores");
+    hw.cores = cores.integer("count", 1);
+    if (hw.cores > 4'000'000) fail("cores.count: ", hw.cores, " cores is beyond what Wafer models");
+    hw.noc.rows = hw.cores;
+    hw.noc.cols = 1;
+    if (cores.has("arrangement")) {
+      YAML::Node a = cores.raw("arrangement");
+      if (!a.IsSequence() || a.size() != 2) fail("cores.arrangement: expected [rows, cols]");
+      hw.noc.rows = a[0].as<int>();
+      hw.noc.cols = a[1].as<int>();
+      if (hw.noc.rows < 1 || hw.noc.cols < 1 || int64_t(hw.noc.rows) * hw.noc.cols != hw.cores)
+        fail("cores.arrangement: ", hw.noc.rows, " x ", hw.noc.cols, " does not equal cores.count ", hw.cores);
+    } else {
+      cores.mark("arrangement");
+    }
+
+    Fields m = cores.sub("matrix");
+    hw.matrix.units = m.integer("units", 1, 1);
+    hw.matrix.rows = m.integer("rows", 1);
+    hw.matrix.cols = m.integer("cols", 1);
+    std::string df = m.string("dataflow");
+    if (df == "ws" || df == "weight_stationary") hw.matrix.dataflow = Dataflow::WeightStationary;
+    else if (df == "os" || df == "output_stationary") hw.matrix.dataflow = Dataflow::OutputStationary;
+    else if (df == "is" || df == "input_stationary") hw.matrix.dataflow = Dataflow::InputStationary;
+    else fail("cores.matrix.dataflow: expected ws, os or is, got '", df, "'");
+    hw.matrix.macs_per_cycle = read_dtype_map(m.sub("macs_per_cycle"), 1);
+    if (hw.matrix.macs_per_cycle.empty()) fail("cores.matrix.macs_per_cycle: lists no datatype");
+    m.finish();
+
+    Fields v = cores.sub("vector");
+    hw.vector.lanes = v.integer("lanes", 1);
+    Fields cpe = v.sub("cycles_per_element");
+    for (const auto& key : cpe.keys()) hw.vector.cycles_per_element[key] = cpe.number(key, 1e-6);
+    cpe.finish();
+    for (const char* needed : {"add", "mul", "exp", "div", "reduce"})
+      if (!hw.vector.cycles_per_element.count(needed))
+        fail("cores.vector.cycles_per_element.", needed, ": missing required field");
+    v.finish();
+
+    hw.scratchpad = read_sram(cores.sub("scratchpad"), false);
+    if (cores.has("accumulator")) hw.accumulator = read_sram(cores.sub("accumulator"), true);
+    else cores.mark("accumulator");
+    cores.finish();
+
+    if (top.has("global_buffer") && !top.is_none("global_buffer")) hw.global_buffer = read_sram(top.sub("global_buffer"), false);
+    else top.mark("global_buffer");
+
+    if (top.is_none("offchip")) {
+      top.mark("offchip");
+    } else {
+      Fields o = top.sub("offchip");
+      OffChipMemory mem;
+      mem.kind = o.string("kind");
+      mem.bandwidth_bytes_per_s = o.rate("bandwidth", 1);
+      mem.latency_s = o.time("latency", 0);
+      mem.capacity_bytes = o.bytes("capacity", 1);
+      mem.channels = o.integer("channels", 1, 1);
+      o.finish();
+      hw.offchip = mem;
+    }
+
+    Fields n = top.sub("noc");
+    hw.noc.topology = n.string("topology");
+    if (hw.noc.topology != "mesh" && hw.noc.topology != "ring" && hw.noc.topology != "crossbar")
+      fail("noc.topology: expected mesh, ring or crossbar, got '", hw.noc.topology, "'");
+    hw.noc.bytes_per_cycle_per_link = n.number("bytes_per_cycle_per_link", hw.cores > 1 ? 1e-9 : 0);
+    hw.noc.hop_latency_cycles = n.number("hop_latency", 0, 1);
+    n.finish();
+
+    if (top.has("chip_links")) {
+      Fields l = top.sub("chip_links");
+      hw.chip_links.count = l.integer("count", 0);
+      hw.chip_links.bandwidth_bytes_per_s = hw.chip_links.count ? l.rate("bandwidth", 1) : 0;
+      if (!hw.chip_links.count) l.mark("bandwidth");
+      l.finish();
+    } else {
+      top.mark("chip_links");
+    }
+
+    Fields e = top.sub("energy");
+    hw.energy.mac_pj = read_dtype_map(e.sub("mac_pj"), 0);
+    for (const auto& [t, _] : hw.matrix.macs_per_cycle)
+      if (!hw.energy.mac_pj.count(t))
+        fail("energy.mac_pj.", dtype_name(t), ": missing, but cores.matrix.macs_per_cycle lists ", dtype_name(t));
+    hw.energy.vector_op_pj = e.number("vector_op_pj", 0);
+    hw.energy.scratchpad_pj_per_byte = e.number("scratchpad_pj_per_byte", 0);
+    hw.energy.global_buffer_pj_per_byte = e.number("global_buffer_pj_per_byte", 0, 0.0);
+    hw.energy.offchip_pj_per_byte = hw.offchip ? e.number("offchip_pj_per_byte", 0) : e.number("offchip_pj_per_byte", 0, 0.0);
+    hw.energy.noc_pj_per_byte_hop = e.number("noc_pj_per_byte_hop", 0, 0.0);
+    hw.energy.static_w = e.number("static_w", 0, 0.0);
+    e.finish();
+
+    Fields a = top.sub("area");
+    hw.area.matrix_unit_mm2 = a.number("matrix_unit_mm2", 0);
+    hw.area.vector_unit_mm2 = a.number("vector_unit_mm2", 0);
+    hw.area.sram_mm2_per_mib = a.number("sram_mm2_per_mib", 0);
+    hw.area.other_mm2 = a.number("other_mm2", 0, 0.0);
+    a.finish();
+    top.finish();
+  } catch (const YAML::Exception& ex) {
+    fail(name, ": ", ex.what());
+  } catch (const Error& ex) {
+    fail(name, ": ", ex.what());
+  }
+  return hw;
+}
+
+std::vector<std::string> hardware_presets() {
+  std::vector<std::string> names;
+  fs::path dir = fs::path(WAFER_SOURCE_DIR) / "hw";
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+HardwareDesc load_hardware(const std::string& preset_or_path,
+                           const std::vector<std::pair<std::string, std::string>>& overrides) {
+  fs::path path(preset_or_path);
+  bool is_file = path.has_extension() || preset_or_path.find('/') != std::string::npos;
+  if (!is_file) path = fs::path(WAFER_SOURCE_DIR) / "hw" / (preset_or_path + ".yaml");
+  std::ifstream in(path);
+  if (!in) {
+    if (is_file) fail(preset_or_path, ": cannot read hardware description");
+    std::string known;
+    for (const auto& p : hardware_presets()) known += (known.empty() ? "" : ", ") + p;
+    fail("unknown hardware preset '", preset_or_path, "' (presets: ", known, "; or give a .yaml file)");
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_hardware(text.str(), is_file ? preset_or_path : path.string(), overrides);
+}
+
+std::string hardware_summary(const HardwareDesc& hw) {
+  std::ostringstream out;
+  out.precision(4);
+  out << hw.name << ": " << hw.cores << " core(s) (" << hw.noc.rows << "x" << hw.noc.cols << " " << hw.noc.topology
+      << ") at " << hw.clock_hz / 1e6 << " MHz\n";
+  out << "  matrix: " << hw.matrix.units << " x " << hw.matrix.rows << "x" << hw.matrix.cols << " "
+      << dataflow_name(hw.matrix.dataflow) << " per core; peak";
+  for (const auto& [t, _] : hw.matrix.macs_per_cycle)
+    out << " " << dtype_name(t) << " " << 2 * hw.peak_macs_per_s(t) / 1e12 << " TOPS";
+  out << "\n  on-chip: " << double(hw.on_chip_bytes()) / double(1 << 20) << " MiB";
+  if (hw.offchip)
+    out << "; off-chip " << hw.offchip->kind << " " << double(hw.offchip->capacity_bytes) / double(1ull << 30)
+        << " GiB at " << hw.offchip->bandwidth_bytes_per_s / 1e9 << " GB/s";
+  else
+    out << "; no off-chip memory";
+  out << "\n  area: " << hw.area_mm2() << " mm2\n";
+  return out.str();
+}
+
+}  // namespace wafer::npu
