@@ -110,8 +110,12 @@ EarlyStoppingEstimate early_stopping_estimate(const std::vector<int64_t>& sorted
   int64_t n = int64_t(sorted.size());
   if (n < e.min_queries) return e;
   e.satisfied = true;
-  e.discarded = early_stopping_max_overlatency(n, p, c);
-  e.estimate_ns = sorted[size_t(n - 1 - e.discarded)];
+  // Conservatively the estimate itself counts as over it (ties cannot help the claim):
+  // with t allowed overlatency queries, the estimate is the t-th highest latency and
+  // the t - 1 above it are discarded. This reproduces LoadGen's reported figures.
+  int64_t t = early_stopping_max_overlatency(n, p, c);
+  e.discarded = t - 1;
+  e.estimate_ns = sorted[size_t(n - t)];
   return e;
 }
 

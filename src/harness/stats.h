@@ -7,8 +7,9 @@
 // confidence c that L is (at least) the p-th percentile latency, the number of
 // queries over L, t, must be improbably small were the true overlatency
 // probability 1 - p: P[Binomial(n, 1 - p) <= t] <= 1 - c. For a run of n
-// queries, the largest such t is how many of the highest latencies may be
-// discarded; the next-highest latency is the early-stopping estimate.
+// queries with t the largest such count, the early-stopping estimate is the
+// t-th highest latency (counting a query at the estimate as over it), and the
+// t - 1 above it are "discarded". LoadGen needs t >= 1 (n >= 64 at p = 0.90).
 #pragma once
 
 #include <cstdint>
@@ -39,7 +40,7 @@ int64_t early_stopping_max_overlatency(int64_t n, double p, double c);
 int64_t early_stopping_min_queries(int64_t t, double p, double c);
 
 struct EarlyStoppingEstimate {
-  bool satisfied = false;      // enough queries for at least one discard (LoadGen's requirement)
+  bool satisfied = false;      // enough queries that t >= 1 (LoadGen's requirement)
   int64_t min_queries = 0;     // queries needed for that
   int64_t discarded = 0;       // highest latencies that may be discarded
   int64_t estimate_ns = 0;     // the latency claimable at percentile p with confidence c
