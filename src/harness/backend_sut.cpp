@@ -12,12 +12,14 @@ BackendSut::BackendSut(const Graph& graph, const ModelQsl& qsl, BackendSutOption
   check(options_.max_batch >= 1 && options_.max_batch <= 65536, "max batch must be in [1, 65536], got ",
         options_.max_batch);
   check(options_.batch_timeout_ns >= 0, "batch timeout must not be negative");
-  check(options_.max_batch == 1 || qsl_.batchable(),
-        "max batch ", options_.max_batch, " needs a model whose inputs share a symbolic batch dim 0");
+  check(options_.max_batch == 1 || qsl_.batchable(), "max batch ", options_.max_batch,
+        " needs a model whose inputs share a symbolic batch dim 0");
   make_backend(options_.backend);  // fails early, naming the known backends
 }
 
-BackendSut::~BackendSut() { stop(); }
+BackendSut::~BackendSut() {
+  stop();
+}
 
 void BackendSut::start(ResponseSink& sink) {
   stop();

@@ -23,7 +23,7 @@ struct BackendSutOptions {
   int workers = 1;                    // threads issuing batches concurrently
   int max_batch = 1;                  // > 1 needs a model with a symbolic batch dim
   int64_t batch_timeout_ns = 0;
-  CompileOptions compile;             // threads, precision, symbols for the backend
+  CompileOptions compile;  // threads, precision, symbols for the backend
 };
 
 class BackendSut : public SystemUnderTest {

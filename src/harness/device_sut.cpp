@@ -25,8 +25,8 @@ int64_t DeviceSut::service_ns(int batch) {
   if (cached < 0) {
     double s = model_.service_time(batch);
     // Zero time would let duration-bound runs spin forever; absurd times overflow the clock.
-    check(std::isfinite(s) && s > 0 && s < 1e6, "device '", model_.name, "': service time for batch ", batch,
-          " is ", s, " s (must be positive and finite)");
+    check(std::isfinite(s) && s > 0 && s < 1e6, "device '", model_.name, "': service time for batch ", batch, " is ", s,
+          " s (must be positive and finite)");
     cached = std::max<int64_t>(1, std::llround(s * 1e9));
   }
   return cached;

@@ -24,7 +24,10 @@ constexpr int64_t kMs = 1'000'000;
 class Planner {
  public:
   Planner(const TestSettings& s, std::vector<uint64_t> pool, bool accuracy)
-      : s_(s), pool_(std::move(pool)), accuracy_(accuracy), index_rng_(s.sample_index_rng_seed),
+      : s_(s),
+        pool_(std::move(pool)),
+        accuracy_(accuracy),
+        index_rng_(s.sample_index_rng_seed),
         schedule_rng_(s.schedule_rng_seed) {
     if (s.scenario == Scenario::Server) {
       server_queries_ = accuracy ? int64_t(pool_.size()) : planned_count();
@@ -40,8 +43,8 @@ class Planner {
     switch (s_.scenario) {
       case Scenario::SingleStream:
       case Scenario::MultiStream: {
-        if (accuracy_) return take_in_order(size_t(s_.scenario == Scenario::MultiStream ? s_.samples_per_query : 1),
-                                            indices);
+        if (accuracy_)
+          return take_in_order(size_t(s_.scenario == Scenario::MultiStream ? s_.samples_per_query : 1), indices);
         bool minimums_met = issued_ >= s_.min_query_count && elapsed_ns >= s_.min_duration_ms * kMs;
         bool limit_hit = (s_.max_query_count > 0 && issued_ >= s_.max_query_count) ||
                          (s_.max_duration_ms > 0 && elapsed_ns >= s_.max_duration_ms * kMs);

@@ -140,8 +140,8 @@ std::string format_accuracy_json(const TestResult& r) {
   o << "[\n";
   for (size_t i = 0; i < r.accuracy_log.size(); ++i) {
     const auto& e = r.accuracy_log[i];
-    o << "{ \"seq_id\" : " << e.seq_id << ", \"qsl_idx\" : " << e.qsl_idx << ", \"data\" : \"" << hex(e.data)
-      << "\" }" << (i + 1 < r.accuracy_log.size() ? ",\n" : "\n");
+    o << "{ \"seq_id\" : " << e.seq_id << ", \"qsl_idx\" : " << e.qsl_idx << ", \"data\" : \"" << hex(e.data) << "\" }"
+      << (i + 1 < r.accuracy_log.size() ? ",\n" : "\n");
   }
   o << "]\n";
   return o.str();

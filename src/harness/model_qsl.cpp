@@ -40,7 +40,8 @@ void ModelQsl::load_samples(const std::vector<uint64_t>& indices) {
     auto& s = loaded_[idx];
     if (!s.empty()) continue;
     for (size_t i = 0; i < dims_.size(); ++i)
-      s.push_back(random_tensor(dtypes_[i], dims_[i], seed_ ^ (idx * 0x9E3779B97F4A7C15ull + i * 0x632BE59BD9B4E019ull)));
+      s.push_back(
+          random_tensor(dtypes_[i], dims_[i], seed_ ^ (idx * 0x9E3779B97F4A7C15ull + i * 0x632BE59BD9B4E019ull)));
   }
 }
 

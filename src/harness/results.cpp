@@ -20,25 +20,26 @@ std::string pct_label(double p) {
 }
 
 nlohmann::json stats_json(const LatencyStats& s) {
-  return {{"count", s.count}, {"min_ns", s.min},   {"max_ns", s.max},   {"mean_ns", s.mean},
-          {"p50_ns", s.p50},  {"p90_ns", s.p90},   {"p95_ns", s.p95},   {"p97_ns", s.p97},
-          {"p99_ns", s.p99},  {"p99_9_ns", s.p999}};
+  return {{"count", s.count}, {"min_ns", s.min}, {"max_ns", s.max}, {"mean_ns", s.mean}, {"p50_ns", s.p50},
+          {"p90_ns", s.p90},  {"p95_ns", s.p95}, {"p97_ns", s.p97}, {"p99_ns", s.p99},   {"p99_9_ns", s.p999}};
 }
 }  // namespace
 
 std::string TestResult::headline_name() const {
   switch (settings.scenario) {
     case Scenario::SingleStream:
-    case Scenario::MultiStream: return pct_label(target_latency_percentile) + " percentile latency (ns)";
-    case Scenario::Server: return "Completed samples per second";
-    case Scenario::Offline: return "Samples per second";
+    case Scenario::MultiStream:
+      return pct_label(target_latency_percentile) + " percentile latency (ns)";
+    case Scenario::Server:
+      return "Completed samples per second";
+    case Scenario::Offline:
+      return "Samples per second";
   }
   return "";
 }
 
 double TestResult::headline_value() const {
-  bool latency_metric =
-      settings.scenario == Scenario::SingleStream || settings.scenario == Scenario::MultiStream;
+  bool latency_metric = settings.scenario == Scenario::SingleStream || settings.scenario == Scenario::MultiStream;
   return latency_metric ? double(percentile_latency_ns) : samples_per_s;
 }
 
@@ -121,8 +122,8 @@ TestResult build_result(const Recorder& rec, const TestSettings& s, const std::s
             std::to_string(s.min_query_count));
     double c = s.early_stopping_confidence;
     if (s.scenario == Scenario::Server) {
-      r.overlatency_count = int64_t(std::count_if(lat.begin(), lat.end(),
-                                                  [&](int64_t v) { return v > s.target_latency_ns; }));
+      r.overlatency_count =
+          int64_t(std::count_if(lat.begin(), lat.end(), [&](int64_t v) { return v > s.target_latency_ns; }));
       add("Performance constraints satisfied", !lat.empty() && r.percentile_latency_ns <= s.target_latency_ns,
           pct_label(s.target_latency_percentile) + " percentile latency " + std::to_string(r.percentile_latency_ns) +
               " ns, bound " + std::to_string(s.target_latency_ns) + " ns");
@@ -184,7 +185,8 @@ nlohmann::json TestResult::to_json() const {
                            {"min_queries", early_stopping.min_queries},
                            {"discarded", early_stopping.discarded},
                            {"estimate_ns", early_stopping.estimate_ns}};
-    if (settings.scenario == Scenario::SingleStream) j["early_stopping"]["p99_estimate_ns"] = early_stopping_p99.estimate_ns;
+    if (settings.scenario == Scenario::SingleStream)
+      j["early_stopping"]["p99_estimate_ns"] = early_stopping_p99.estimate_ns;
   }
   if (issue_lag_measured) j["issue_lag"] = stats_json(issue_lag);
   for (const auto& c : checks) j["checks"].push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});

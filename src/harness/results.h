@@ -15,7 +15,7 @@ namespace wafer::harness {
 
 // One line of mlperf_log_accuracy.json.
 struct AccuracyEntry {
-  uint64_t seq_id = 0;   // the sample's issue sequence number
+  uint64_t seq_id = 0;  // the sample's issue sequence number
   uint64_t qsl_idx = 0;
   std::vector<uint8_t> data;
 };
@@ -36,11 +36,11 @@ struct TestResult {
 
   int64_t query_count = 0, sample_count = 0;
   int64_t performance_sample_count = 0, total_sample_count = 0;
-  int64_t duration_ns = 0;             // first scheduled issue to last completion
-  double samples_per_s = 0;            // completed samples / duration
-  double queries_per_s = 0;            // completed queries / duration ("QPS w/ loadgen overhead")
+  int64_t duration_ns = 0;               // first scheduled issue to last completion
+  double samples_per_s = 0;              // completed samples / duration
+  double queries_per_s = 0;              // completed queries / duration ("QPS w/ loadgen overhead")
   double queries_per_s_no_overhead = 0;  // queries / sum of query latencies (SingleStream, MultiStream)
-  double scheduled_samples_per_s = 0;  // Server: samples / last scheduled arrival
+  double scheduled_samples_per_s = 0;    // Server: samples / last scheduled arrival
 
   // The scenario's latency: per query for SingleStream/MultiStream, per sample for Server/Offline.
   LatencyStats latency;
@@ -48,9 +48,9 @@ struct TestResult {
   int64_t percentile_latency_ns = 0;  // `latency` at the target percentile: the SS/MS headline
   int64_t target_latency_ns = 0;
 
-  EarlyStoppingEstimate early_stopping;      // at the target percentile (SS, MS)
-  EarlyStoppingEstimate early_stopping_p99;  // SingleStream also reports its 99th percentile
-  int64_t overlatency_count = 0;             // Server: queries over target_latency_ns
+  EarlyStoppingEstimate early_stopping;       // at the target percentile (SS, MS)
+  EarlyStoppingEstimate early_stopping_p99;   // SingleStream also reports its 99th percentile
+  int64_t overlatency_count = 0;              // Server: queries over target_latency_ns
   int64_t early_stopping_queries_needed = 0;  // Server: queries needed given overlatency_count
 
   bool issue_lag_measured = false;  // real-clock Server/Offline: how far actual issue fell behind schedule

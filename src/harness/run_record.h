@@ -17,8 +17,8 @@
 namespace wafer::harness {
 
 struct QueryRecord {
-  int64_t scheduled_ns = 0;  // when it should have been issued (latencies count from here)
-  int64_t issued_ns = 0;     // when it was issued (real clock: later than scheduled by the issue lag)
+  int64_t scheduled_ns = 0;   // when it should have been issued (latencies count from here)
+  int64_t issued_ns = 0;      // when it was issued (real clock: later than scheduled by the issue lag)
   uint64_t first_sample = 0;  // its samples have ids first_sample .. first_sample + count - 1
   uint32_t count = 0;
 };
@@ -43,8 +43,7 @@ class StableVector {
   bool grow(size_t n) {
     if (n > kMax - size_) return false;
     size_t end = size_ + n;
-    for (size_t c = (size_ + kChunk - 1) >> kChunkBits; (c << kChunkBits) < end; ++c)
-      chunks_[c].reset(new T[kChunk]());
+    for (size_t c = (size_ + kChunk - 1) >> kChunkBits; (c << kChunkBits) < end; ++c) chunks_[c].reset(new T[kChunk]());
     size_ = end;
     return true;
   }

@@ -19,15 +19,21 @@ std::string simplify(const std::string& s) {
 
 std::string scenario_name(Scenario s) {
   switch (s) {
-    case Scenario::SingleStream: return "SingleStream";
-    case Scenario::MultiStream: return "MultiStream";
-    case Scenario::Server: return "Server";
-    case Scenario::Offline: return "Offline";
+    case Scenario::SingleStream:
+      return "SingleStream";
+    case Scenario::MultiStream:
+      return "MultiStream";
+    case Scenario::Server:
+      return "Server";
+    case Scenario::Offline:
+      return "Offline";
   }
   return "?";
 }
 
-std::string mode_name(TestMode m) { return m == TestMode::AccuracyOnly ? "AccuracyOnly" : "PerformanceOnly"; }
+std::string mode_name(TestMode m) {
+  return m == TestMode::AccuracyOnly ? "AccuracyOnly" : "PerformanceOnly";
+}
 
 Scenario parse_scenario(const std::string& s) {
   std::string k = simplify(s);

@@ -31,8 +31,8 @@ struct TestSettings {
   int64_t min_duration_ms = 600000;
   int64_t max_duration_ms = 0;  // 0: no limit
   int64_t min_query_count = 1024;
-  int64_t max_query_count = 0;  // 0: no limit
-  int64_t samples_per_query = 1;  // MultiStream: 8
+  int64_t max_query_count = 0;                    // 0: no limit
+  int64_t samples_per_query = 1;                  // MultiStream: 8
   int64_t performance_sample_count_override = 0;  // 0: the QSL's own count
   uint64_t qsl_rng_seed = 0x5eed0001;
   uint64_t sample_index_rng_seed = 0x5eed0002;

@@ -40,10 +40,10 @@ int64_t early_stopping_max_overlatency(int64_t n, double p, double c);
 int64_t early_stopping_min_queries(int64_t t, double p, double c);
 
 struct EarlyStoppingEstimate {
-  bool satisfied = false;      // enough queries that t >= 1 (LoadGen's requirement)
-  int64_t min_queries = 0;     // queries needed for that
-  int64_t discarded = 0;       // highest latencies that may be discarded
-  int64_t estimate_ns = 0;     // the latency claimable at percentile p with confidence c
+  bool satisfied = false;   // enough queries that t >= 1 (LoadGen's requirement)
+  int64_t min_queries = 0;  // queries needed for that
+  int64_t discarded = 0;    // highest latencies that may be discarded
+  int64_t estimate_ns = 0;  // the latency claimable at percentile p with confidence c
 };
 // From latencies sorted ascending.
 EarlyStoppingEstimate early_stopping_estimate(const std::vector<int64_t>& sorted, double p, double c);

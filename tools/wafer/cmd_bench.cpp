@@ -48,8 +48,8 @@ std::function<double(int)> parse_service(const std::string& spec) {
   } else if (ok) {
     ok = *end == '\0';
   }
-  check(ok && a >= 0 && b >= 0 && a + b > 0, "--service-us expects A[,B] (microseconds: A + B * batch), got '",
-        spec, "'");
+  check(ok && a >= 0 && b >= 0 && a + b > 0, "--service-us expects A[,B] (microseconds: A + B * batch), got '", spec,
+        "'");
   return linear_service_time(a * 1e-6, b * 1e-6);
 }
 
@@ -96,8 +96,7 @@ int run_bench(const BenchOpts& o) {
     model = import_onnx_file(o.model);
     SymbolBindings symbols;
     apply_shape_options(*model.graph, o.shapes, symbols);
-    auto mq = std::make_unique<ModelQsl>(*model.graph, size_t(o.qsl_size), size_t(o.qsl_size),
-                                         s.qsl_rng_seed, symbols);
+    auto mq = std::make_unique<ModelQsl>(*model.graph, size_t(o.qsl_size), size_t(o.qsl_size), s.qsl_rng_seed, symbols);
     BackendSutOptions bo;
     bo.backend = o.target;
     bo.workers = o.workers;
