@@ -1,0 +1,90 @@
+#include "harness/device_sut.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace wafer::harness {
+
+std::function<double(int)> linear_service_time(double a_s, double per_sample_s) {
+  return [a_s, per_sample_s](int b) { return a_s + per_sample_s * b; };
+}
+
+DeviceSut::DeviceSut(DeviceModel model) : model_(std::move(model)) {
+  check(model_.max_batch >= 1 && model_.max_batch <= (1 << 20), "device '", model_.name,
+        "': max_batch must be in [1, 1048576], got ", model_.max_batch);
+  check(model_.batch_timeout_ns >= 0, "device '", model_.name, "': batch timeout must not be negative");
+  check(bool(model_.service_time), "device '", model_.name, "': no service-time function");
+  service_cache_.assign(size_t(model_.max_batch) + 1, -1);
+}
+
+int64_t DeviceSut::service_ns(int batch) {
+  int64_t& cached = service_cache_[size_t(batch)];
+  if (cached < 0) {
+    double s = model_.service_time(batch);
+    // Zero time would let duration-bound runs spin forever; absurd times overflow the clock.
+    check(std::isfinite(s) && s > 0 && s < 1e6, "device '", model_.name, "': service time for batch ", batch, " is ", s,
+          " s (must be positive and finite)");
+    cached = std::max<int64_t>(1, std::llround(s * 1e9));
+  }
+  return cached;
+}
+
+void DeviceSut::start(ResponseSink& sink) {
+  sink_ = &sink;
+  queue_.clear();
+  running_.clear();
+  now_ = busy_until_ = 0;
+  busy_ = flushing_ = false;
+  batches_ = busy_total_ns_ = 0;
+}
+
+void DeviceSut::issue_query(std::span<const QuerySample> samples) {
+  check(sink_ != nullptr, "device '", model_.name, "': issue_query before start");
+  flushing_ = false;  // new work: batching may wait for company again
+  for (const auto& s : samples) queue_.push_back(Queued{s.id, now_});
+}
+
+int64_t DeviceSut::next_event() const {
+  if (busy_) return busy_until_;
+  if (queue_.empty()) return INT64_MAX;
+  if (int64_t(queue_.size()) >= model_.max_batch || model_.batch_timeout_ns == 0 || flushing_) return now_;
+  return std::max(now_, queue_.front().arrival_ns + model_.batch_timeout_ns);
+}
+
+void DeviceSut::step() {
+  int64_t t = next_event();
+  now_ = t;
+  if (busy_) {
+    busy_ = false;
+    sink_->complete_at(running_, t);
+    running_.clear();
+    return;
+  }
+  int b = int(std::min<size_t>(queue_.size(), size_t(model_.max_batch)));
+  for (int i = 0; i < b; ++i) {
+    running_.push_back(QuerySampleResponse{queue_.front().id, nullptr, 0});
+    queue_.pop_front();
+  }
+  int64_t dt = service_ns(b);
+  busy_ = true;
+  busy_until_ = t + dt;
+  ++batches_;
+  busy_total_ns_ += dt;
+}
+
+void DeviceSut::advance_to(int64_t time_ns) {
+  check(time_ns >= now_, "device '", model_.name, "': time cannot go backwards (", time_ns, " < ", now_, ")");
+  while (next_event() <= time_ns) step();
+  now_ = time_ns;
+}
+
+int64_t DeviceSut::drain() {
+  // Runs out the model as is: a partial batch still waits out its timeout.
+  while (next_event() != INT64_MAX) step();
+  return now_;
+}
+
+}  // namespace wafer::harness
