@@ -20,7 +20,9 @@ Tensor cast_to(const Tensor& x, DType to, const Node& node) {
   return x.cast(to);
 }
 
-std::vector<Tensor> cast(const KernelContext& ctx) { return {cast_to(ctx.in(0), cast_target(ctx.node), ctx.node)}; }
+std::vector<Tensor> cast(const KernelContext& ctx) {
+  return {cast_to(ctx.in(0), cast_target(ctx.node), ctx.node)};
+}
 std::vector<ValueType> cast_infer(const InferContext& ctx) {
   DType to = cast_target(ctx.node);
   return {typed(to, ctx.has(0) ? ctx.in(0).shape : Shape::unknown_rank())};
@@ -40,7 +42,8 @@ std::vector<ValueType> cast_like_infer(const InferContext& ctx) {
   if (ctx.in(1).dtype == DType::String) throw UnsupportedError(ctx.node.label() + ": cast to string is not supported");
   return {typed(ctx.in(1).dtype, ctx.has(0) ? ctx.in(0).shape : Shape::unknown_rank())};
 }
-WAFER_REGISTER_OP(cast_like, {.name = "CastLike", .since = 15, .until = 15, .infer = cast_like_infer, .kernel = cast_like});
+WAFER_REGISTER_OP(cast_like,
+                  {.name = "CastLike", .since = 15, .until = 15, .infer = cast_like_infer, .kernel = cast_like});
 
 }  // namespace
 }  // namespace wafer

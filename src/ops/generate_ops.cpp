@@ -10,8 +10,8 @@ using namespace tensor_ops;
 
 // ---- Constant: exactly one value_* attribute ----
 Tensor constant_value(const Node& node) {
-  static const char* const kForms[] = {"value", "value_float", "value_floats", "value_int", "value_ints",
-                                       "value_string", "value_strings", "sparse_value"};
+  static const char* const kForms[] = {"value",      "value_float",  "value_floats",  "value_int",
+                                       "value_ints", "value_string", "value_strings", "sparse_value"};
   int set = 0;
   for (const char* f : kForms) set += node.has_attr(f) ? 1 : 0;
   check(set == 1, node.label(), ": needs exactly one value attribute, has ", set);
@@ -33,18 +33,17 @@ std::vector<ValueType> constant_infer(const InferContext& ctx) {
   Tensor t = constant_value(ctx.node);
   return {typed(t.dtype(), Shape::from(t.dims()))};
 }
-WAFER_REGISTER_OP(constant, {.name = "Constant",
-                             .since = 1,
-                             .until = 13,
-                             .attrs = {{"value", AttrType::Tensor},
-                                       {"value_float", AttrType::Float},
-                                       {"value_floats", AttrType::Floats},
-                                       {"value_int", AttrType::Int},
-                                       {"value_ints", AttrType::Ints}},
-                             .infer = constant_infer,
-                             .kernel = [](const KernelContext& ctx) {
-                               return std::vector<Tensor>{constant_value(ctx.node)};
-                             }});
+WAFER_REGISTER_OP(constant,
+                  {.name = "Constant",
+                   .since = 1,
+                   .until = 13,
+                   .attrs = {{"value", AttrType::Tensor},
+                             {"value_float", AttrType::Float},
+                             {"value_floats", AttrType::Floats},
+                             {"value_int", AttrType::Int},
+                             {"value_ints", AttrType::Ints}},
+                   .infer = constant_infer,
+                   .kernel = [](const KernelContext& ctx) { return std::vector<Tensor>{constant_value(ctx.node)}; }});
 
 // ---- ConstantOfShape ----
 Tensor fill_value(const Node& node) {
@@ -157,8 +156,7 @@ std::vector<Tensor> one_hot(const KernelContext& ctx) {
   const Tensor& values = ctx.in(2);
   check(depth_t.numel() == 1 && depth_t.rank() <= 1, ctx.node.label(), ": depth must have exactly one element");
   double depth_d = depth_t.get_double(0);
-  check(depth_d >= 1 && depth_d <= double(int64_t(1) << 40), ctx.node.label(), ": depth ", depth_d,
-        " is out of range");
+  check(depth_d >= 1 && depth_d <= double(int64_t(1) << 40), ctx.node.label(), ": depth ", depth_d, " is out of range");
   int64_t depth = int64_t(depth_d);
   check(values.numel() == 2 && values.rank() == 1, ctx.node.label(), ": values must be [off, on], got shape ",
         dims_to_string(values.dims()));

@@ -117,7 +117,8 @@ template <typename T>
 T combine(T a, T b, Reduction r) {
   if (r == Reduction::None) return b;
   using C = compute_t<T>;
-  if constexpr (std::is_same_v<T, bool>) return r == Reduction::Add ? (a || b) : (a && b);
+  if constexpr (std::is_same_v<T, bool>)
+    return r == Reduction::Add ? (a || b) : (a && b);
   else if constexpr (std::is_integral_v<T>) {
     // Wrap like numpy instead of overflowing (UB for signed types).
     using Un = std::make_unsigned_t<T>;
@@ -151,13 +152,12 @@ std::vector<ValueType> scatter_infer(const InferContext& ctx) {
   if (!known(ctx, {0})) return {};
   return {ctx.in(0)};
 }
-WAFER_REGISTER_OP(scatter_elements,
-                  {.name = "ScatterElements",
-                   .since = 11,
-                   .until = 16,
-                   .attrs = {{"axis", AttrType::Int}, {"reduction", AttrType::String}},
-                   .infer = scatter_infer,
-                   .kernel = scatter_elements});
+WAFER_REGISTER_OP(scatter_elements, {.name = "ScatterElements",
+                                     .since = 11,
+                                     .until = 16,
+                                     .attrs = {{"axis", AttrType::Int}, {"reduction", AttrType::String}},
+                                     .infer = scatter_infer,
+                                     .kernel = scatter_elements});
 // Scatter (deprecated in opset 11) is ScatterElements without reductions.
 WAFER_REGISTER_OP(scatter, {.name = "Scatter",
                             .since = 9,
@@ -171,7 +171,7 @@ WAFER_REGISTER_OP(scatter, {.name = "Scatter",
 // indices [batch..., tuples..., k].
 struct NDGeometry {
   int64_t batches = 1, tuples_per_batch = 1, k = 0, slice = 1;
-  Dims data_strides;  // strides of the k indexed dims, in slices
+  Dims data_strides;             // strides of the k indexed dims, in slices
   std::vector<int64_t> offsets;  // per tuple (batch-major), the data offset in elements
 };
 
@@ -225,7 +225,8 @@ std::vector<ValueType> gather_nd_infer(const InferContext& ctx) {
   const Shape& d = ctx.in(0).shape;
   const Shape& i = ctx.in(1).shape;
   DType dt = ctx.in(0).dtype;
-  if (!d.rank_known || !i.rank_known || i.rank() < 1 || !i.dims.back().known()) return {typed(dt, Shape::unknown_rank())};
+  if (!d.rank_known || !i.rank_known || i.rank() < 1 || !i.dims.back().known())
+    return {typed(dt, Shape::unknown_rank())};
   int64_t b = ctx.node.op_version >= 12 ? ctx.node.attr_int("batch_dims", 0) : 0, k = i.dims.back().value;
   check(k >= 1 && b + k <= d.rank(), ctx.node.label(), ": last indices dimension ", k, " is out of range");
   Shape out;

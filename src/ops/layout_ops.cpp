@@ -103,12 +103,16 @@ std::vector<ValueType> concat_infer(const InferContext& ctx) {
       if (d == axis) continue;
       Dim& o = out.dims[size_t(d)];
       const Dim& v = s.dims[size_t(d)];
-      if (!o.known() && v.known()) o = v;  // a known size is more information than a symbol
-      else check(!o.known() || !v.known() || o == v, ctx.node.label(), ": input ", i, " has shape ", s.str(),
-                 ", incompatible along axis ", d);
+      if (!o.known() && v.known())
+        o = v;  // a known size is more information than a symbol
+      else
+        check(!o.known() || !v.known() || o == v, ctx.node.label(), ": input ", i, " has shape ", s.str(),
+              ", incompatible along axis ", d);
     }
-    if (s.dims[size_t(axis)].known()) total += s.dims[size_t(axis)].value;
-    else total_known = false;
+    if (s.dims[size_t(axis)].known())
+      total += s.dims[size_t(axis)].value;
+    else
+      total_known = false;
   }
   out.dims[size_t(axis)] = total_known ? Dim(total) : Dim();
   return {typed(first.dtype, out)};
@@ -121,7 +125,8 @@ WAFER_REGISTER_OP(concat, {.name = "Concat",
                            .kernel = concat});
 
 // ---- Split: sizes from the `split` attribute (< v13) or input 1 (v13), else equal parts ----
-std::vector<int64_t> split_sizes(const Node& node, int64_t dim, size_t outputs, std::optional<std::vector<int64_t>> split) {
+std::vector<int64_t> split_sizes(const Node& node, int64_t dim, size_t outputs,
+                                 std::optional<std::vector<int64_t>> split) {
   check(outputs >= 1, node.label(), ": needs at least one output");
   if (!split || split->empty()) {
     check(dim % int64_t(outputs) == 0, node.label(), ": dimension ", dim, " does not split into ", outputs,
@@ -185,10 +190,12 @@ std::vector<ValueType> split_infer(const InferContext& ctx) {
   }
   const Dim& d = x.shape.dims[size_t(axis)];
   std::vector<ValueType> out;
+  if (given && !given->empty())
+    check(given->size() == n, ctx.node.label(), ": split has ", given->size(), " entries for ", n, " outputs");
   if (!d.known()) {
     Shape s = x.shape;
     for (size_t i = 0; i < n; ++i) {
-      s.dims[size_t(axis)] = given ? Dim(given->at(i)) : Dim();
+      s.dims[size_t(axis)] = given && !given->empty() ? Dim((*given)[i]) : Dim();
       out.push_back(typed(x.dtype, s));
     }
     return out;
@@ -267,9 +274,8 @@ std::vector<Tensor> depth_to_space(const KernelContext& ctx) {
   check(x.rank() == 4, ctx.node.label(), ": input must be 4-D (N,C,H,W), got ", dims_to_string(x.dims()));
   int64_t b = blocksize(ctx.node), n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   check(c % (b * b) == 0, ctx.node.label(), ": channels ", c, " are not divisible by blocksize^2 = ", b * b);
-  Tensor t = depth_to_space_crd(ctx.node)
-                 ? transpose(x.reshaped({n, c / (b * b), b, b, h, w}), {0, 1, 4, 2, 5, 3})
-                 : transpose(x.reshaped({n, b, b, c / (b * b), h, w}), {0, 3, 4, 1, 5, 2});
+  Tensor t = depth_to_space_crd(ctx.node) ? transpose(x.reshaped({n, c / (b * b), b, b, h, w}), {0, 1, 4, 2, 5, 3})
+                                          : transpose(x.reshaped({n, b, b, c / (b * b), h, w}), {0, 3, 4, 1, 5, 2});
   return {t.reshaped({n, c / (b * b), h * b, w * b})};
 }
 std::vector<Tensor> space_to_depth(const KernelContext& ctx) {

@@ -30,8 +30,8 @@ std::vector<Tensor> where(const KernelContext& ctx) {
 std::vector<ValueType> where_infer(const InferContext& ctx) {
   if (!known(ctx, {0, 1, 2})) return {};
   try {
-    return {typed(ctx.in(1).dtype,
-                  broadcast_shapes(broadcast_shapes(ctx.in(0).shape, ctx.in(1).shape), ctx.in(2).shape))};
+    return {
+        typed(ctx.in(1).dtype, broadcast_shapes(broadcast_shapes(ctx.in(0).shape, ctx.in(1).shape), ctx.in(2).shape))};
   } catch (const Error& e) {
     fail(ctx.node.label(), ": ", e.what());
   }

@@ -8,7 +8,9 @@ namespace {
 using namespace tensor_ops;
 
 // ---- Identity ----
-std::vector<Tensor> identity(const KernelContext& ctx) { return {ctx.in(0)}; }
+std::vector<Tensor> identity(const KernelContext& ctx) {
+  return {ctx.in(0)};
+}
 std::vector<ValueType> identity_infer(const InferContext& ctx) {
   if (!known(ctx, {0})) return {};
   return {ctx.in(0)};
@@ -50,7 +52,9 @@ Dims reshape_dims(const Dims& in, const std::vector<int64_t>& req, bool allowzer
   return out;
 }
 
-bool reshape_allowzero(const Node& node) { return node.op_version >= 14 && node.attr_int("allowzero", 0) != 0; }
+bool reshape_allowzero(const Node& node) {
+  return node.op_version >= 14 && node.attr_int("allowzero", 0) != 0;
+}
 
 std::vector<Tensor> reshape(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
@@ -74,9 +78,12 @@ std::vector<ValueType> reshape_infer(const InferContext& ctx) {
   bool allowzero = reshape_allowzero(ctx.node);
   for (size_t i = 0; i < req->size(); ++i) {
     int64_t r = (*req)[i];
-    if (r == 0 && !allowzero && x.shape.rank_known && i < x.shape.dims.size()) out.dims.push_back(x.shape.dims[i]);
-    else if (r >= 0) out.dims.push_back(Dim(r));
-    else out.dims.push_back(Dim());
+    if (r == 0 && !allowzero && x.shape.rank_known && i < x.shape.dims.size())
+      out.dims.push_back(x.shape.dims[i]);
+    else if (r >= 0)
+      out.dims.push_back(Dim(r));
+    else
+      out.dims.push_back(Dim());
   }
   return {typed(x.dtype, out)};
 }
@@ -116,12 +123,15 @@ WAFER_REGISTER_OP(shape, {.name = "Shape",
                           .kernel = shape});
 
 // ---- Size ----
-std::vector<Tensor> size(const KernelContext& ctx) { return {Tensor::scalar<int64_t>(ctx.in(0).numel())}; }
-WAFER_REGISTER_OP(size, {.name = "Size",
-                         .since = 1,
-                         .until = 13,
-                         .infer = [](const InferContext&) { return std::vector<ValueType>{typed(DType::Int64, Shape())}; },
-                         .kernel = size});
+std::vector<Tensor> size(const KernelContext& ctx) {
+  return {Tensor::scalar<int64_t>(ctx.in(0).numel())};
+}
+WAFER_REGISTER_OP(size,
+                  {.name = "Size",
+                   .since = 1,
+                   .until = 13,
+                   .infer = [](const InferContext&) { return std::vector<ValueType>{typed(DType::Int64, Shape())}; },
+                   .kernel = size});
 
 // ---- Flatten ----
 int64_t flatten_axis(const Node& node, int64_t rank) {

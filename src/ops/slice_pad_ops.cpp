@@ -46,8 +46,7 @@ std::vector<AxisWindow> slice_windows(const Dims& dims, const SliceArgs& a, cons
   std::vector<int64_t> axes = a.axes;
   if (axes.empty())
     for (size_t i = 0; i < a.starts.size(); ++i) axes.push_back(int64_t(i));
-  check(axes.size() == a.starts.size(), node.label(), ": axes has ", axes.size(), " entries, starts ",
-        a.starts.size());
+  check(axes.size() == a.starts.size(), node.label(), ": axes has ", axes.size(), " entries, starts ", a.starts.size());
   check(a.steps.empty() || a.steps.size() == a.starts.size(), node.label(), ": steps has ", a.steps.size(),
         " entries, starts ", a.starts.size());
   axes = normalize_axes(axes, rank, node);
@@ -176,7 +175,8 @@ std::vector<Tensor> pad(const KernelContext& ctx) {
   PadMode mode = pad_mode(ctx.node);
   int64_t rank = x.rank();
   Dims out_dims(static_cast<size_t>(rank));
-  std::vector<std::vector<int64_t>> source(static_cast<size_t>(rank));  // per axis: output coordinate -> input coordinate
+  std::vector<std::vector<int64_t>> source(
+      static_cast<size_t>(rank));  // per axis: output coordinate -> input coordinate
   for (int64_t d = 0; d < rank; ++d) {
     int64_t before = pads[size_t(d)], after = pads[size_t(d + rank)], dim = x.dim(d);
     constexpr int64_t limit = int64_t(1) << 48;  // keeps the sum below from overflowing
@@ -226,8 +226,10 @@ std::vector<ValueType> pad_infer(const InferContext& ctx) {
   const ValueType& x = ctx.in(0);
   if (!x.shape.rank_known) return {x};
   std::optional<std::vector<int64_t>> pads;
-  if (ctx.node.op_version < 11) pads = ctx.node.attr_ints("pads");
-  else pads = const_ints(ctx, 1);
+  if (ctx.node.op_version < 11)
+    pads = ctx.node.attr_ints("pads");
+  else
+    pads = const_ints(ctx, 1);
   if (!pads) return {typed(x.dtype, unknown_dims(x.shape.rank()))};
   int64_t rank = x.shape.rank();
   check(int64_t(pads->size()) == 2 * rank, ctx.node.label(), ": pads has ", pads->size(), " entries for rank ", rank);
@@ -235,8 +237,10 @@ std::vector<ValueType> pad_infer(const InferContext& ctx) {
   for (int64_t d = 0; d < rank; ++d) {
     int64_t extra = (*pads)[size_t(d)] + (*pads)[size_t(d + rank)];
     Dim& o = out.dims[size_t(d)];
-    if (o.known()) o = Dim(o.value + extra);
-    else if (extra != 0) o = Dim();
+    if (o.known())
+      o = Dim(o.value + extra);
+    else if (extra != 0)
+      o = Dim();
   }
   return {typed(x.dtype, out)};
 }
@@ -269,8 +273,8 @@ std::vector<Tensor> reverse_sequence(const KernelContext& ctx) {
     for (int64_t t = 0; t < lens[size_t(b)]; ++t) {
       int64_t from = b * strides[size_t(batch_axis)] + (lens[size_t(b)] - 1 - t) * strides[size_t(time_axis)];
       int64_t to = b * strides[size_t(batch_axis)] + t * strides[size_t(time_axis)];
-      std::memcpy(bytes_of(out) + size_t(to) * dtype_size(x.dtype()), bytes_of(x) + size_t(from) * dtype_size(x.dtype()),
-                  row);
+      std::memcpy(bytes_of(out) + size_t(to) * dtype_size(x.dtype()),
+                  bytes_of(x) + size_t(from) * dtype_size(x.dtype()), row);
     }
   return {out};
 }

@@ -48,7 +48,8 @@ std::vector<Tensor> top_k(const KernelContext& ctx) {
         std::iota(order.begin(), order.end(), 0);
         // Stable: equal values keep the lower index first.
         std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-          return largest ? less_nan_last(row[size_t(b)], row[size_t(a)]) : less_nan_last(row[size_t(a)], row[size_t(b)]);
+          return largest ? less_nan_last(row[size_t(b)], row[size_t(a)])
+                         : less_nan_last(row[size_t(a)], row[size_t(b)]);
         });
         for (int64_t j = 0; j < k; ++j) {
           int64_t off = (o * k + j) * inner + i;
@@ -65,20 +66,22 @@ std::vector<ValueType> top_k_infer(const InferContext& ctx) {
   if (!x.shape.rank_known) return {x, typed(DType::Int64, x.shape)};
   int64_t axis = normalize_axis(ctx.node.attr_int("axis", -1), x.shape.rank(), ctx.node);
   Shape out = x.shape;
-  if (ctx.node.op_version < 10) out.dims[size_t(axis)] = Dim(ctx.node.attr_int("k"));
-  else if (const Tensor* k = ctx.constant(1); k && k->numel() == 1) out.dims[size_t(axis)] = Dim(k->get_int(0));
-  else out.dims[size_t(axis)] = Dim();
+  if (ctx.node.op_version < 10)
+    out.dims[size_t(axis)] = Dim(ctx.node.attr_int("k"));
+  else if (const Tensor* k = ctx.constant(1); k && k->numel() == 1)
+    out.dims[size_t(axis)] = Dim(k->get_int(0));
+  else
+    out.dims[size_t(axis)] = Dim();
   return {typed(x.dtype, out), typed(DType::Int64, out)};
 }
-WAFER_REGISTER_OP(top_k, {.name = "TopK",
-                          .since = 1,
-                          .until = 11,
-                          .attrs = {{"axis", AttrType::Int},
-                                    {"k", AttrType::Int},
-                                    {"largest", AttrType::Int},
-                                    {"sorted", AttrType::Int}},
-                          .infer = top_k_infer,
-                          .kernel = top_k});
+WAFER_REGISTER_OP(
+    top_k,
+    {.name = "TopK",
+     .since = 1,
+     .until = 11,
+     .attrs = {{"axis", AttrType::Int}, {"k", AttrType::Int}, {"largest", AttrType::Int}, {"sorted", AttrType::Int}},
+     .infer = top_k_infer,
+     .kernel = top_k});
 
 // ---- Unique ----
 // Elements (no axis) or slices along axis are the units compared; a slice
@@ -93,7 +96,7 @@ std::vector<Tensor> unique(const KernelContext& ctx) {
   for (int64_t d = 0; d < axis; ++d) outer *= in.dim(d);
   for (int64_t d = axis + 1; d < in.rank(); ++d) inner *= in.dim(d);
 
-  std::vector<int64_t> first;           // first occurrence of each unique unit, in output order
+  std::vector<int64_t> first;  // first occurrence of each unique unit, in output order
   std::vector<int64_t> inverse(static_cast<size_t>(dim)), counts;
   visit_dtype(x.dtype(), [&]<typename T>() {
     using C = compute_t<T>;

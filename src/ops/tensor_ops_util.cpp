@@ -3,8 +3,8 @@
 namespace wafer::tensor_ops {
 
 std::vector<int64_t> int_values(const Tensor& t, const Node& node, const char* what) {
-  check(t.dtype() == DType::Int64 || t.dtype() == DType::Int32, node.label(), ": ", what, " must be int64 or int32, got ",
-        dtype_name(t.dtype()));
+  check(t.dtype() == DType::Int64 || t.dtype() == DType::Int32, node.label(), ": ", what,
+        " must be int64 or int32, got ", dtype_name(t.dtype()));
   check(t.rank() <= 1, node.label(), ": ", what, " must be a 1-D tensor, got shape ", dims_to_string(t.dims()));
   return t.to_int_vector();
 }
@@ -32,7 +32,9 @@ Dim dim_product(const Shape& s, int64_t from, int64_t to) {
   return Dim(p);
 }
 
-Shape unknown_dims(int64_t rank) { return Shape(std::vector<Dim>(size_t(rank))); }
+Shape unknown_dims(int64_t rank) {
+  return Shape(std::vector<Dim>(size_t(rank)));
+}
 
 Tensor transpose(const Tensor& in, const std::vector<int64_t>& perm) {
   Dims out_dims(perm.size()), in_strides = strides_of(in.dims()), walk_strides(perm.size());

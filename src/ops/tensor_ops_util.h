@@ -12,19 +12,28 @@
 
 namespace wafer::tensor_ops {
 
-inline const std::byte* bytes_of(const Tensor& t) { return static_cast<const std::byte*>(t.raw()); }
-inline std::byte* bytes_of(Tensor& t) { return static_cast<std::byte*>(t.raw()); }
+inline const std::byte* bytes_of(const Tensor& t) {
+  return static_cast<const std::byte*>(t.raw());
+}
+inline std::byte* bytes_of(Tensor& t) {
+  return static_cast<std::byte*>(t.raw());
+}
 
 // Calls fn.template operator()<U>() with U an unsigned integer as wide as one
 // element of `dtype`, for copies that need no arithmetic.
 template <typename Fn>
 decltype(auto) visit_width(DType dtype, Fn&& fn) {
   switch (dtype_size(dtype)) {
-    case 1: return fn.template operator()<uint8_t>();
-    case 2: return fn.template operator()<uint16_t>();
-    case 4: return fn.template operator()<uint32_t>();
-    case 8: return fn.template operator()<uint64_t>();
-    default: fail("unsupported element width for ", dtype_name(dtype));
+    case 1:
+      return fn.template operator()<uint8_t>();
+    case 2:
+      return fn.template operator()<uint16_t>();
+    case 4:
+      return fn.template operator()<uint32_t>();
+    case 8:
+      return fn.template operator()<uint64_t>();
+    default:
+      fail("unsupported element width for ", dtype_name(dtype));
   }
 }
 
@@ -37,7 +46,8 @@ int64_t scalar_int(const Tensor& t, const Node& node, const char* what);
 
 // Maps index in [-dim, dim) to [0, dim); fails naming the node when out of range.
 inline int64_t wrap_index(int64_t idx, int64_t dim, const Node& node, const char* what = "index") {
-  if (idx < -dim || idx >= dim) fail(node.label(), ": ", what, " ", idx, " is out of range for a dimension of size ", dim);
+  if (idx < -dim || idx >= dim)
+    fail(node.label(), ": ", what, " ", idx, " is out of range for a dimension of size ", dim);
   return idx < 0 ? idx + dim : idx;
 }
 
