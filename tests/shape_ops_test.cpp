@@ -121,6 +121,15 @@ TEST(ShapeOps, SqueezeUnsqueezeAttributeAndInputForms) {
   OpCase s13("Squeeze", 13, 2);
   EXPECT_EQ(s13.run({iota_f({1, 3, 1})})[0].dims(), (Dims{3}));  // no axes: all size-1 dims
   expect_error([&] { s13.run({iota_f({1, 3}), i64v({1})}); }, "cannot squeeze axis 1");
+  expect_error([&] { s13.run({Tensor::scalar<float>(1), i64v({0})}); }, "scalar");
+  OpCase sp("Split", 13, 1, 2);
+  expect_error([&] { sp.run({Tensor::scalar<float>(1)}); }, "rank >= 1");
+  OpCase tile("Tile", 13, 2);
+  expect_error(
+      [&] {
+        tile.run({Tensor(DType::Float32, {0, int64_t(1) << 40}), i64v({1, int64_t(1) << 40})});
+      },
+      "too large");
   OpCase f("Flatten", 13, 1);
   f.attr("axis", int64_t(-1));
   EXPECT_EQ(f.run({iota_f({2, 3, 4})})[0].dims(), (Dims{6, 4}));

@@ -43,7 +43,7 @@ std::vector<ValueType> gather_infer(const InferContext& ctx) {
   const Shape& d = ctx.in(0).shape;
   const Shape& i = ctx.in(1).shape;
   if (!d.rank_known || !i.rank_known) return {typed(ctx.in(0).dtype, Shape::unknown_rank())};
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", 0), d.rank(), ctx.node);
+  int64_t axis = axis_in_rank(ctx.node.attr_int("axis", 0), d.rank(), ctx.node);
   Shape out;
   out.dims.assign(d.dims.begin(), d.dims.begin() + axis);
   out.dims.insert(out.dims.end(), i.dims.begin(), i.dims.end());

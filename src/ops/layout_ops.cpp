@@ -1,6 +1,8 @@
 // Ops that move elements without computing on them: Transpose, Concat,
 // Split, Tile, DepthToSpace, SpaceToDepth. Kernels copy raw elements, so they
 // serve every dtype.
+#include <limits>
+
 #include "ops/tensor_ops_util.h"
 
 namespace wafer {
@@ -89,7 +91,7 @@ std::vector<ValueType> concat_infer(const InferContext& ctx) {
   for (size_t i = 0; i < ctx.inputs.size(); ++i)
     if (ctx.in(i).shape.rank_known) out = ctx.in(i).shape;
   if (!out.rank_known) return {typed(first.dtype, out)};
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis"), out.rank(), ctx.node);
+  int64_t axis = axis_in_rank(ctx.node.attr_int("axis"), out.rank(), ctx.node);
   int64_t total = 0;
   bool total_known = true;
   for (size_t i = 0; i < ctx.inputs.size(); ++i) {
@@ -144,7 +146,7 @@ std::vector<int64_t> split_sizes(const Node& node, int64_t dim, size_t outputs,
 }
 std::vector<Tensor> split(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", 0), x.rank(), ctx.node);
+  int64_t axis = axis_in_rank(ctx.node.attr_int("axis", 0), x.rank(), ctx.node);
   std::optional<std::vector<int64_t>> given;
   if (ctx.version() < 13) {
     if (ctx.node.has_attr("split")) given = ctx.node.attr_ints("split");
@@ -176,7 +178,7 @@ std::vector<ValueType> split_infer(const InferContext& ctx) {
   const ValueType& x = ctx.in(0);
   size_t n = ctx.node.outputs.size();
   if (!x.shape.rank_known) return std::vector<ValueType>(n, typed(x.dtype, Shape::unknown_rank()));
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", 0), x.shape.rank(), ctx.node);
+  int64_t axis = axis_in_rank(ctx.node.attr_int("axis", 0), x.shape.rank(), ctx.node);
   std::optional<std::vector<int64_t>> given;
   if (ctx.node.op_version < 13) {
     if (ctx.node.has_attr("split")) given = ctx.node.attr_ints("split");
@@ -223,6 +225,9 @@ std::vector<int64_t> tile_repeats(const std::vector<int64_t>& reps, int64_t rank
 std::vector<Tensor> tile(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
   auto reps = tile_repeats(int_values(ctx.in(1), ctx.node, "repeats"), x.rank(), ctx.node);
+  for (int64_t k = 0; k < x.rank(); ++k)  // the output dims below must not overflow
+    check(x.dim(k) == 0 || reps[size_t(k)] <= std::numeric_limits<int64_t>::max() / x.dim(k), ctx.node.label(),
+          ": repeats ", dims_to_string(reps), " make the output too large");
   // Output index i_k = r_k * d_k + j_k, so walking dims [r0, d0, r1, d1, ...]
   // in row-major order visits the output in order, reading input (j0, j1, ...).
   Dims out_dims, walk_dims, walk_strides;
@@ -252,7 +257,8 @@ std::vector<ValueType> tile_infer(const InferContext& ctx) {
   for (size_t k = 0; k < reps->size(); ++k) {
     const Dim& d = x.shape.dims[k];
     int64_t r = (*reps)[k];
-    out.dims.push_back(d.known() ? Dim(d.value * r) : (r == 1 ? d : r == 0 ? Dim(0) : Dim()));
+    bool fits = d.known() && (d.value == 0 || r <= std::numeric_limits<int64_t>::max() / d.value);
+    out.dims.push_back(fits ? Dim(d.value * r) : (r == 1 ? d : r == 0 ? Dim(0) : Dim()));
   }
   return {typed(x.dtype, out)};
 }
@@ -261,7 +267,7 @@ WAFER_REGISTER_OP(tile, {.name = "Tile", .since = 6, .until = 13, .infer = tile_
 // ---- DepthToSpace / SpaceToDepth: a reshape, a transpose and a reshape ----
 int64_t blocksize(const Node& node) {
   int64_t b = node.attr_int("blocksize");
-  check(b >= 1, node.label(), ": blocksize must be positive, got ", b);
+  check(b >= 1 && b <= (int64_t(1) << 20), node.label(), ": blocksize ", b, " is out of range");
   return b;
 }
 bool depth_to_space_crd(const Node& node) {

@@ -46,7 +46,7 @@ std::vector<Tensor> compress(const KernelContext& ctx) {
   check(c.rank() == 1, ctx.node.label(), ": condition must be 1-D, got ", dims_to_string(c.dims()));
   bool has_axis = ctx.node.has_attr("axis");
   Tensor in = has_axis ? x : x.reshaped({x.numel()});
-  int64_t axis = has_axis ? normalize_axis(ctx.node.attr_int("axis"), x.rank(), ctx.node) : 0;
+  int64_t axis = has_axis ? axis_in_rank(ctx.node.attr_int("axis"), x.rank(), ctx.node) : 0;
   int64_t dim = in.dim(axis);
   const bool* cond = c.data<bool>();
   std::vector<int64_t> keep;
@@ -77,7 +77,7 @@ std::vector<ValueType> compress_infer(const InferContext& ctx) {
   if (!ctx.node.has_attr("axis")) return {typed(x.dtype, unknown_dims(1))};
   if (!x.shape.rank_known) return {typed(x.dtype, Shape::unknown_rank())};
   Shape out = x.shape;
-  out.dims[size_t(normalize_axis(ctx.node.attr_int("axis"), x.shape.rank(), ctx.node))] = Dim();
+  out.dims[size_t(axis_in_rank(ctx.node.attr_int("axis"), x.shape.rank(), ctx.node))] = Dim();
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(compress, {.name = "Compress",

@@ -194,6 +194,7 @@ std::vector<bool> squeezed(const std::vector<Dim>& dims, const std::optional<std
     for (size_t i = 0; i < dims.size(); ++i) drop[i] = dims[i] == Dim(1);
     return drop;
   }
+  check(!dims.empty() || axes->empty(), node.label(), ": cannot squeeze axes of a scalar");
   for (int64_t a : normalize_axes(*axes, int64_t(dims.size()), node)) {
     const Dim& d = dims[size_t(a)];
     check(!d.known() || d.value == 1, node.label(), ": cannot squeeze axis ", a, " of size ", d.value);

@@ -64,7 +64,7 @@ std::vector<ValueType> top_k_infer(const InferContext& ctx) {
   if (!known(ctx, {0})) return {};
   const ValueType& x = ctx.in(0);
   if (!x.shape.rank_known) return {x, typed(DType::Int64, x.shape)};
-  int64_t axis = normalize_axis(ctx.node.attr_int("axis", -1), x.shape.rank(), ctx.node);
+  int64_t axis = axis_in_rank(ctx.node.attr_int("axis", -1), x.shape.rank(), ctx.node);
   Shape out = x.shape;
   if (ctx.node.op_version < 10)
     out.dims[size_t(axis)] = Dim(ctx.node.attr_int("k"));
@@ -91,7 +91,7 @@ std::vector<Tensor> unique(const KernelContext& ctx) {
   bool has_axis = ctx.node.has_attr("axis");
   bool sorted = ctx.node.attr_int("sorted", 1) != 0;
   Tensor in = has_axis ? x : x.reshaped({x.numel()});
-  int64_t axis = has_axis ? normalize_axis(ctx.node.attr_int("axis"), x.rank(), ctx.node) : 0;
+  int64_t axis = has_axis ? axis_in_rank(ctx.node.attr_int("axis"), x.rank(), ctx.node) : 0;
   int64_t dim = in.dim(axis), outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= in.dim(d);
   for (int64_t d = axis + 1; d < in.rank(); ++d) inner *= in.dim(d);
@@ -158,7 +158,7 @@ std::vector<ValueType> unique_infer(const InferContext& ctx) {
   const ValueType& x = ctx.in(0);
   Shape y = unknown_dims(1), inv = unknown_dims(1);
   if (ctx.node.has_attr("axis") && x.shape.rank_known) {
-    int64_t axis = normalize_axis(ctx.node.attr_int("axis"), x.shape.rank(), ctx.node);
+    int64_t axis = axis_in_rank(ctx.node.attr_int("axis"), x.shape.rank(), ctx.node);
     y = x.shape;
     y.dims[size_t(axis)] = Dim();
     inv = Shape({x.shape.dims[size_t(axis)]});

@@ -51,6 +51,12 @@ inline int64_t wrap_index(int64_t idx, int64_t dim, const Node& node, const char
   return idx < 0 ? idx + dim : idx;
 }
 
+// normalize_axis for ops whose axis must index an actual dimension (rank >= 1).
+inline int64_t axis_in_rank(int64_t axis, int64_t rank, const Node& node) {
+  check(rank >= 1, node.label(), ": needs an input of rank >= 1, got a scalar");
+  return normalize_axis(axis, rank, node);
+}
+
 // True when the types of the listed inputs are all known (infer functions
 // return no types otherwise, leaving outputs unknown).
 inline bool known(const InferContext& ctx, std::initializer_list<size_t> inputs) {
