@@ -41,10 +41,18 @@ std::vector<ValueType> infer(const Node& node, const std::vector<ValueType>& inp
   return infer_node(*OpRegistry::global().find(node), ctx);
 }
 
-Attribute ints(std::vector<int64_t> v) { return Attribute{std::move(v)}; }
-Attribute i64(int64_t v) { return Attribute{v}; }
-Attribute f32(float v) { return Attribute{v}; }
-Attribute str(std::string v) { return Attribute{std::move(v)}; }
+Attribute ints(std::vector<int64_t> v) {
+  return Attribute{std::move(v)};
+}
+Attribute i64(int64_t v) {
+  return Attribute{v};
+}
+Attribute f32(float v) {
+  return Attribute{v};
+}
+Attribute str(std::string v) {
+  return Attribute{std::move(v)};
+}
 
 Tensor iota(Dims dims, float start = 0, float step = 1) {
   Tensor t(DType::Float32, std::move(dims));
@@ -90,8 +98,7 @@ Tensor naive_conv2d(const Tensor& x, const Tensor& w, int64_t groups, Dims s, Di
 
 void expect_near(const Tensor& a, const Tensor& b, float tol = 1e-4f) {
   ASSERT_EQ(a.dims(), b.dims());
-  for (int64_t i = 0; i < a.numel(); ++i)
-    ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], tol) << "element " << i;
+  for (int64_t i = 0; i < a.numel(); ++i) ASSERT_NEAR(a.data<float>()[i], b.data<float>()[i], tol) << "element " << i;
 }
 
 TEST(NnConv, HandComputed2x2Kernel) {
@@ -168,6 +175,12 @@ TEST(NnConv, RejectsMismatchedChannelsNamingTheNode) {
                Error);
 }
 
+TEST(NnConv, AbsurdPadsAreAnErrorNotACrash) {
+  const int64_t big = int64_t(1) << 40;
+  Node node = make_node("Conv", 11, 2, 1, {{"strides", ints({big, big})}, {"pads", ints({big, big, big, big})}});
+  EXPECT_THROW(run(node, {iota({1, 1, 4, 4}), iota({1, 1, 1, 1})}), Error);
+}
+
 TEST(NnConv, InfersShapesWithSymbolicBatch) {
   Node node = make_node("Conv", 11, 2, 1, {{"strides", ints({2, 2})}, {"pads", ints({3, 3, 3, 3})}});
   ValueType x{DType::Float32, Shape({Dim::named("batch"), 3, 224, 224})};
@@ -237,8 +250,8 @@ TEST(NnGemm, TransposesScalesAndBroadcastsC) {
   Tensor a = Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4});  // A^T = [[1 3] [2 4]]
   Tensor b = Tensor::from_vector<float>({2, 2}, {1, 0, 1, 1});  // B^T = [[1 1] [0 1]]
   Tensor c = Tensor::from_vector<float>({2}, {10, 20});
-  Node node = make_node("Gemm", 13, 3, 1,
-                        {{"transA", i64(1)}, {"transB", i64(1)}, {"alpha", f32(2)}, {"beta", f32(0.5f)}});
+  Node node =
+      make_node("Gemm", 13, 3, 1, {{"transA", i64(1)}, {"transB", i64(1)}, {"alpha", f32(2)}, {"beta", f32(0.5f)}});
   auto y = run(node, {a, b, c});
   // A^T B^T = [[1 4] [2 6]]; 2x + 0.5 c.
   EXPECT_EQ(vals(y[0]), (std::vector<float>{7, 18, 9, 22}));
@@ -263,7 +276,8 @@ TEST(NnPool, MaxPoolIndicesInBothStorageOrders) {
 
 TEST(NnPool, CeilModeAndCountIncludePad) {
   Tensor x = iota({1, 1, 4, 4});
-  Node ceil = make_node("MaxPool", 12, 1, 1, {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", i64(1)}});
+  Node ceil = make_node("MaxPool", 12, 1, 1,
+                        {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}, {"ceil_mode", i64(1)}});
   auto y = run(ceil, {x});
   EXPECT_EQ(y[0].dims(), (Dims{1, 1, 2, 2}));
   EXPECT_EQ(vals(y[0]), (std::vector<float>{10, 11, 14, 15}));
@@ -276,6 +290,18 @@ TEST(NnPool, CeilModeAndCountIncludePad) {
   a["count_include_pad"] = i64(1);
   EXPECT_EQ(vals(run(make_node("AveragePool", 11, 1, 1, a), {v})[0]), (std::vector<float>{0.5f, 1}));
   EXPECT_THROW(run(make_node("MaxPool", 12, 1, 1), {x}), Error);  // kernel_shape missing
+}
+
+TEST(NnPool, HugeWindowsVisitOnlyInputTaps) {
+  // Kernel and pads of 2^30: two output positions, each must not walk 2^60 taps.
+  const int64_t big = int64_t(1) << 30;
+  Node node = make_node("MaxPool", 12, 1, 1,
+                        {{"kernel_shape", ints({big, big})},
+                         {"strides", ints({big, big})},
+                         {"pads", ints({big - 1, big - 1, big - 1, big - 1})}});
+  auto y = run(node, {iota({1, 1, 4, 4})});
+  EXPECT_EQ(y[0].dims(), (Dims{1, 1, 2, 2}));
+  EXPECT_EQ(vals(y[0]), (std::vector<float>{0, 3, 12, 15}));  // window 0 reaches only x[0][0]
 }
 
 TEST(NnPool, GlobalAndLpPool) {
@@ -306,9 +332,9 @@ TEST(NnNorm, BatchNormInferenceAndTraining) {
   EXPECT_EQ(vals(run(node, {x, one, zero, mean, var})[0]), (std::vector<float>{0, 1}));
   Node train = make_node("BatchNormalization", 15, 5, 3, {{"epsilon", f32(0)}, {"training_mode", i64(1)}});
   auto t = run(train, {x, one, zero, mean, var});
-  EXPECT_EQ(vals(t[0]), (std::vector<float>{-1, 1}));                 // batch mean 2, var 1
-  EXPECT_FLOAT_EQ(t[1].data<float>()[0], 0.9f * 1 + 0.1f * 2);       // running mean
-  EXPECT_FLOAT_EQ(t[2].data<float>()[0], 0.9f * 4 + 0.1f * 1);       // running var
+  EXPECT_EQ(vals(t[0]), (std::vector<float>{-1, 1}));           // batch mean 2, var 1
+  EXPECT_FLOAT_EQ(t[1].data<float>()[0], 0.9f * 1 + 0.1f * 2);  // running mean
+  EXPECT_FLOAT_EQ(t[2].data<float>()[0], 0.9f * 4 + 0.1f * 1);  // running var
   EXPECT_THROW(run(node, {x, Tensor::from_vector<float>({2}, {1, 1}), zero, mean, var}), Error);
 }
 
@@ -333,8 +359,8 @@ TEST(NnNorm, InstanceNormAndLrn) {
   EXPECT_EQ(vals(y[0]), (std::vector<float>{-2, 2, 6, 8}));
   // LRN size 2: the window of channel c is [c - 0, c + 1] (floor((size-1)/2) before).
   Tensor l = Tensor::from_vector<float>({1, 2, 1}, {1, 2});
-  auto r = run(make_node("LRN", 13, 1, 1, {{"size", i64(2)}, {"alpha", f32(2)}, {"beta", f32(1)}, {"bias", f32(1)}}),
-               {l});
+  auto r =
+      run(make_node("LRN", 13, 1, 1, {{"size", i64(2)}, {"alpha", f32(2)}, {"beta", f32(1)}, {"bias", f32(1)}}), {l});
   EXPECT_FLOAT_EQ(r[0].data<float>()[0], 1.0f / (1 + 1.0f * 5));
   EXPECT_FLOAT_EQ(r[0].data<float>()[1], 2.0f / (1 + 1.0f * 4));
 }

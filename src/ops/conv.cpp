@@ -7,8 +7,7 @@ namespace wafer {
 
 ConvParams conv_params(const Node& node, const Dims& x, const Dims& w) {
   size_t r = check_spatial_input(node, x, "X");
-  check(w.size() == x.size(), node.label(), ": W ", dims_to_string(w), " must have the rank of X ",
-        dims_to_string(x));
+  check(w.size() == x.size(), node.label(), ": W ", dims_to_string(w), " must have the rank of X ", dims_to_string(x));
   int64_t groups = node.attr_int("group", 1);
   check(groups > 0, node.label(), ": group must be positive, got ", groups);
   ConvParams p;
@@ -52,8 +51,8 @@ std::vector<Tensor> conv(const KernelContext& ctx) {
         ": X, W and B must have the same type");
   ConvParams p = conv_params(node, x.dims(), w.dims());
   if (ctx.has(2))
-    check(ctx.in(2).rank() == 1 && ctx.in(2).dim(0) == p.out_channels, node.label(), ": B must be [",
-          p.out_channels, "], got ", dims_to_string(ctx.in(2).dims()));
+    check(ctx.in(2).rank() == 1 && ctx.in(2).dim(0) == p.out_channels, node.label(), ": B must be [", p.out_channels,
+          "], got ", dims_to_string(ctx.in(2).dims()));
   Dims out = output_dims(p, size_t(x.rank() - 2));
   auto run = [&]<typename T>(const Tensor& xf, const Tensor& wf, const Tensor* bf) {
     Tensor y(dtype_of<T>(), out);
@@ -164,16 +163,12 @@ const std::vector<AttrSpec> conv_attrs = {{"auto_pad", AttrType::String}, {"dila
                                           {"pads", AttrType::Ints},       {"strides", AttrType::Ints}};
 
 WAFER_REGISTER_OP(conv, {.name = "Conv", .since = 1, .attrs = conv_attrs, .infer = infer_conv, .kernel = conv});
-WAFER_REGISTER_OP(conv_integer, {.name = "ConvInteger",
-                                 .since = 10,
-                                 .attrs = conv_attrs,
-                                 .infer = infer_conv_integer,
-                                 .kernel = conv_integer});
-WAFER_REGISTER_OP(qlinear_conv, {.name = "QLinearConv",
-                                 .since = 10,
-                                 .attrs = conv_attrs,
-                                 .infer = infer_qlinear_conv,
-                                 .kernel = qlinear_conv});
+WAFER_REGISTER_OP(
+    conv_integer,
+    {.name = "ConvInteger", .since = 10, .attrs = conv_attrs, .infer = infer_conv_integer, .kernel = conv_integer});
+WAFER_REGISTER_OP(
+    qlinear_conv,
+    {.name = "QLinearConv", .since = 10, .attrs = conv_attrs, .infer = infer_qlinear_conv, .kernel = qlinear_conv});
 
 }  // namespace
 }  // namespace wafer

@@ -32,9 +32,9 @@ namespace conv_detail {
 
 struct Tile {
   const ConvParams& p;
-  int64_t dp, hp, wp;      // padded input dims
-  int64_t w_oc_stride;     // elements between output channels in W
-  int64_t y_oc_stride;     // elements between output channels in Y
+  int64_t dp, hp, wp;   // padded input dims
+  int64_t w_oc_stride;  // elements between output channels in W
+  int64_t y_oc_stride;  // elements between output channels in Y
 };
 
 template <typename T, int R, int TW>
@@ -108,7 +108,8 @@ void conv_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T*
     for (int64_t n = 0; n < p.batch; ++n)
       for (int64_t g = 0; g < p.groups; ++g) {
         T* yg = y + (n * p.out_channels + g * mg) * out_plane;
-        for (int64_t oc = 0; oc < mg; ++oc) std::fill(yg + oc * out_plane, yg + (oc + 1) * out_plane, bias ? bias[g * mg + oc] : T(0));
+        for (int64_t oc = 0; oc < mg; ++oc)
+          std::fill(yg + oc * out_plane, yg + (oc + 1) * out_plane, bias ? bias[g * mg + oc] : T(0));
         gemm_accumulate<T>(w + g * mg * cg, cg, x + (n * p.in_channels + g * cg) * in_plane, in_plane, yg, out_plane,
                            mg, cg, out_plane);
       }
@@ -121,7 +122,9 @@ void conv_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T*
   t.dp = std::max(p.in[0] + p.pad_begin[0], (p.out[0] - 1) * p.strides[0] + (p.kernel[0] - 1) * p.dilations[0] + 1);
   t.hp = std::max(p.in[1] + p.pad_begin[1], (p.out[1] - 1) * p.strides[1] + (p.kernel[1] - 1) * p.dilations[1] + 1);
   t.wp = std::max(p.in[2] + p.pad_begin[2], (tiles * tw - 1) * p.strides[2] + (p.kernel[2] - 1) * p.dilations[2] + 1);
-  std::vector<T> xp(size_t(cg * t.dp * t.hp * t.wp), T(0));
+  // A Tensor, not a vector: its size check turns absurd pads into an Error.
+  Tensor padded(dtype_of<T>(), {cg, t.dp, t.hp, t.wp});
+  T* xp = padded.data<T>();
   for (int64_t n = 0; n < p.batch; ++n)
     for (int64_t g = 0; g < p.groups; ++g) {
       const T* xg = x + (n * p.in_channels + g * cg) * in_plane;
@@ -129,15 +132,18 @@ void conv_forward(const ConvParams& p, const T* x, const T* w, const T* bias, T*
         for (int64_t d = 0; d < p.in[0]; ++d)
           for (int64_t h = 0; h < p.in[1]; ++h) {
             const T* src = xg + ((ic * p.in[0] + d) * p.in[1] + h) * p.in[2];
-            T* dst = xp.data() + ((ic * t.dp + d + p.pad_begin[0]) * t.hp + h + p.pad_begin[1]) * t.wp + p.pad_begin[2];
+            T* dst = xp + ((ic * t.dp + d + p.pad_begin[0]) * t.hp + h + p.pad_begin[1]) * t.wp + p.pad_begin[2];
             std::copy(src, src + p.in[2], dst);
           }
       const T* wg = w + g * mg * t.w_oc_stride;
       const T* bg = bias ? bias + g * mg : nullptr;
       T* yg = y + (n * p.out_channels + g * mg) * out_plane;
-      if (tw == 16) conv_detail::group<T, 16>(t, xp.data(), wg, bg, yg, mg);
-      else if (tw == 8) conv_detail::group<T, 8>(t, xp.data(), wg, bg, yg, mg);
-      else conv_detail::group<T, 4>(t, xp.data(), wg, bg, yg, mg);
+      if (tw == 16)
+        conv_detail::group<T, 16>(t, xp, wg, bg, yg, mg);
+      else if (tw == 8)
+        conv_detail::group<T, 8>(t, xp, wg, bg, yg, mg);
+      else
+        conv_detail::group<T, 4>(t, xp, wg, bg, yg, mg);
     }
 }
 

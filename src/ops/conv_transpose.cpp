@@ -41,8 +41,10 @@ TransposeGeometry transpose_geometry(const Node& node, const Dims& in, const Dim
     int64_t full = g.strides[i] * (in[i] - 1) + output_padding[i] + (kernel[i] - 1) * g.dilations[i] + 1;
     int64_t total = 0;
     bool upper = auto_pad == "SAME_UPPER";
-    if (!output_shape.empty()) total = full - output_shape[i];
-    else if (upper || auto_pad == "SAME_LOWER") total = full - in[i] * g.strides[i];
+    if (!output_shape.empty())
+      total = full - output_shape[i];
+    else if (upper || auto_pad == "SAME_LOWER")
+      total = full - in[i] * g.strides[i];
     if (!output_shape.empty() || upper || auto_pad == "SAME_LOWER") {
       // As the spec: SAME_UPPER puts the odd pad at the end, anything else at the beginning.
       // An output_shape larger than the full result extends it at the end (as the ONNX test
@@ -110,8 +112,8 @@ std::vector<Tensor> conv_transpose(const KernelContext& ctx) {
   size_t r = check_spatial_input(node, x.dims(), "X");
   check(w.rank() == x.rank(), node.label(), ": W ", dims_to_string(w.dims()), " must have the rank of X");
   int64_t groups = node.attr_int("group", 1);
-  check(groups > 0 && x.dim(1) % groups == 0, node.label(), ": input channels ", x.dim(1),
-        " not divisible by group ", groups);
+  check(groups > 0 && x.dim(1) % groups == 0, node.label(), ": input channels ", x.dim(1), " not divisible by group ",
+        groups);
   check(w.dim(0) == x.dim(1), node.label(), ": W ", dims_to_string(w.dims()), " expects ", w.dim(0),
         " input channels, X has ", x.dim(1));
   int64_t m = w.dim(1) * groups;
@@ -119,8 +121,7 @@ std::vector<Tensor> conv_transpose(const KernelContext& ctx) {
   if (node.has_attr("kernel_shape"))
     check(kernel_shape_attr(node, r) == kernel, node.label(), ": kernel_shape does not match W ",
           dims_to_string(w.dims()));
-  if (ctx.has(2))
-    check(ctx.in(2).rank() == 1 && ctx.in(2).dim(0) == m, node.label(), ": B must be [", m, "]");
+  if (ctx.has(2)) check(ctx.in(2).rank() == 1 && ctx.in(2).dim(0) == m, node.label(), ": B must be [", m, "]");
   TransposeGeometry g = transpose_geometry(node, Dims(x.dims().begin() + 2, x.dims().end()), kernel);
   TransposeGeometry g3{to_3d(g.in, 1),        to_3d(g.kernel, 1),    to_3d(g.strides, 1),
                        to_3d(g.dilations, 1), to_3d(g.pad_begin, 0), to_3d(g.out, 1)};

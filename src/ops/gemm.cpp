@@ -47,8 +47,8 @@ std::vector<Tensor> gemm(const KernelContext& ctx) {
   const Tensor& b = ctx.in(1);
   const Tensor* c = ctx.has(2) ? ctx.inputs[2] : nullptr;
   const Node& node = ctx.node;
-  check(a.rank() == 2 && b.rank() == 2, node.label(), ": A and B must be 2-D, got ", dims_to_string(a.dims()),
-        " and ", dims_to_string(b.dims()));
+  check(a.rank() == 2 && b.rank() == 2, node.label(), ": A and B must be 2-D, got ", dims_to_string(a.dims()), " and ",
+        dims_to_string(b.dims()));
   check(a.dtype() == b.dtype() && (!c || c->dtype() == a.dtype()), node.label(), ": inputs have different types");
   require_dtype(node, a.dtype(),
                 {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16, DType::Int32, DType::Int64,
@@ -56,15 +56,20 @@ std::vector<Tensor> gemm(const KernelContext& ctx) {
   bool ta = node.attr_int("transA", 0) != 0, tb = node.attr_int("transB", 0) != 0;
   float alpha = node.attr_float("alpha", 1.0f), beta = node.attr_float("beta", 1.0f);
   switch (a.dtype()) {
-    case DType::Float64: return {gemm_typed<double>(a, b, c, ta, tb, alpha, beta, node)};
-    case DType::Int32: return {gemm_typed<int32_t>(a, b, c, ta, tb, alpha, beta, node)};
-    case DType::Int64: return {gemm_typed<int64_t>(a, b, c, ta, tb, alpha, beta, node)};
-    case DType::UInt32: return {gemm_typed<uint32_t>(a, b, c, ta, tb, alpha, beta, node)};
-    case DType::UInt64: return {gemm_typed<uint64_t>(a, b, c, ta, tb, alpha, beta, node)};
+    case DType::Float64:
+      return {gemm_typed<double>(a, b, c, ta, tb, alpha, beta, node)};
+    case DType::Int32:
+      return {gemm_typed<int32_t>(a, b, c, ta, tb, alpha, beta, node)};
+    case DType::Int64:
+      return {gemm_typed<int64_t>(a, b, c, ta, tb, alpha, beta, node)};
+    case DType::UInt32:
+      return {gemm_typed<uint32_t>(a, b, c, ta, tb, alpha, beta, node)};
+    case DType::UInt64:
+      return {gemm_typed<uint64_t>(a, b, c, ta, tb, alpha, beta, node)};
     default: {
       Tensor cf = c ? to_float_compute(*c) : Tensor();
-      Tensor y = gemm_typed<float>(to_float_compute(a), to_float_compute(b), c ? &cf : nullptr, ta, tb, alpha, beta,
-                                   node);
+      Tensor y =
+          gemm_typed<float>(to_float_compute(a), to_float_compute(b), c ? &cf : nullptr, ta, tb, alpha, beta, node);
       return {from_float_compute(y, a.dtype())};
     }
   }

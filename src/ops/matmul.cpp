@@ -16,8 +16,8 @@ struct MatMulPlan {
 };
 
 MatMulPlan plan_matmul(const Dims& a, const Dims& b, const Node& node) {
-  check(!a.empty() && !b.empty(), node.label(), ": MatMul operands must have rank >= 1, got ",
-        dims_to_string(a), " and ", dims_to_string(b));
+  check(!a.empty() && !b.empty(), node.label(), ": MatMul operands must have rank >= 1, got ", dims_to_string(a),
+        " and ", dims_to_string(b));
   Dims ad = a.size() == 1 ? Dims{1, a[0]} : a;
   Dims bd = b.size() == 1 ? Dims{b[0], 1} : b;
   MatMulPlan p;
@@ -62,14 +62,18 @@ std::vector<Tensor> matmul(const KernelContext& ctx) {
                 {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16, DType::Int32, DType::Int64,
                  DType::UInt32, DType::UInt64});
   switch (a.dtype()) {
-    case DType::Float64: return {batched_matmul<double>(a, b, ctx.node)};
-    case DType::Int32: return {batched_matmul<int32_t>(a, b, ctx.node)};
-    case DType::Int64: return {batched_matmul<int64_t>(a, b, ctx.node)};
-    case DType::UInt32: return {batched_matmul<uint32_t>(a, b, ctx.node)};
-    case DType::UInt64: return {batched_matmul<uint64_t>(a, b, ctx.node)};
+    case DType::Float64:
+      return {batched_matmul<double>(a, b, ctx.node)};
+    case DType::Int32:
+      return {batched_matmul<int32_t>(a, b, ctx.node)};
+    case DType::Int64:
+      return {batched_matmul<int64_t>(a, b, ctx.node)};
+    case DType::UInt32:
+      return {batched_matmul<uint32_t>(a, b, ctx.node)};
+    case DType::UInt64:
+      return {batched_matmul<uint64_t>(a, b, ctx.node)};
     default:  // float32 and the half types, which compute in float32
-      return {from_float_compute(batched_matmul<float>(to_float_compute(a), to_float_compute(b), ctx.node),
-                                 a.dtype())};
+      return {from_float_compute(batched_matmul<float>(to_float_compute(a), to_float_compute(b), ctx.node), a.dtype())};
   }
 }
 
@@ -105,8 +109,12 @@ std::vector<ValueType> infer_matmul_int32(const InferContext& ctx) {
 }
 
 // A's zero point is per row (its dim -2), B's per column (its dim -1).
-int64_t row_axis(const Tensor& t) { return t.rank() - 2; }
-int64_t col_axis(const Tensor& t) { return t.rank() - 1; }
+int64_t row_axis(const Tensor& t) {
+  return t.rank() - 2;
+}
+int64_t col_axis(const Tensor& t) {
+  return t.rank() - 1;
+}
 
 std::vector<Tensor> matmul_integer(const KernelContext& ctx) {
   const Tensor& a = ctx.in(0);

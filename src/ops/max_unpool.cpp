@@ -13,8 +13,7 @@ Dims default_unpool_dims(const Node& node, const Dims& x) {
   Dims kernel = kernel_shape_attr(node, r);
   Dims strides = node.attr_ints("strides", Dims(r, 1));
   Dims pads = node.attr_ints("pads", Dims(2 * r, 0));
-  check(strides.size() == r && pads.size() == 2 * r, node.label(), ": strides/pads do not match ", r,
-        " spatial dims");
+  check(strides.size() == r && pads.size() == 2 * r, node.label(), ": strides/pads do not match ", r, " spatial dims");
   Dims out{x[0], x[1]};
   for (size_t i = 0; i < r; ++i) {
     check(strides[i] > 0 && pads[i] >= 0 && pads[i + r] >= 0, node.label(), ": bad strides or pads");

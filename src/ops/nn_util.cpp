@@ -11,8 +11,12 @@ Dims ints_attr_or(const Node& node, const char* name, size_t rank, int64_t fill)
   return v;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+int64_t floor_div(int64_t a, int64_t b) {
+  return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
 
 }  // namespace
 
@@ -101,7 +105,9 @@ Tensor to_float_compute(const Tensor& t) {
   return t.cast(DType::Float32);
 }
 
-Tensor from_float_compute(const Tensor& t, DType dtype) { return t.dtype() == dtype ? t : t.cast(dtype); }
+Tensor from_float_compute(const Tensor& t, DType dtype) {
+  return t.dtype() == dtype ? t : t.cast(dtype);
+}
 
 Dims to_3d(const Dims& d, int64_t fill) {
   Dims out(3 - std::min<size_t>(3, d.size()), fill);

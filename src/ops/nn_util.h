@@ -15,21 +15,21 @@ namespace wafer {
 // tensor. Unknown input dims (-1) give unknown output dims (-1), so the same
 // code serves shape inference and kernels.
 struct SpatialGeometry {
-  Dims in;         // input spatial dims (-1 = unknown)
-  Dims kernel;     // window size per spatial dim
+  Dims in;      // input spatial dims (-1 = unknown)
+  Dims kernel;  // window size per spatial dim
   Dims strides;
   Dims dilations;
   Dims pad_begin;  // resolved pads (auto_pad applied); meaningless where `in` is unknown
   Dims pad_end;
-  Dims out;        // output spatial dims (-1 = unknown)
+  Dims out;  // output spatial dims (-1 = unknown)
 
   size_t rank() const { return in.size(); }
   int64_t effective_kernel(size_t i) const { return (kernel[i] - 1) * dilations[i] + 1; }
 };
 
 struct GeometryOptions {
-  bool has_dilations = true;  // op reads a "dilations" attribute
-  bool has_ceil_mode = false; // op reads a "ceil_mode" attribute (pools from version 10)
+  bool has_dilations = true;   // op reads a "dilations" attribute
+  bool has_ceil_mode = false;  // op reads a "ceil_mode" attribute (pools from version 10)
 };
 
 // Reads strides/dilations/pads/auto_pad/ceil_mode from the node for a window of

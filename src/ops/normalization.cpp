@@ -24,8 +24,8 @@ Tensor doubles_to(const std::vector<double>& v, const Dims& dims, DType dtype) {
 // in [0, groups), where each group is `inner` consecutive elements.
 template <typename T>
 void normalize_groups(const T* x, T* y, int64_t outer, int64_t groups, int64_t inner, const std::vector<double>& mean,
-                      const std::vector<double>& var, const std::vector<double>& scale,
-                      const std::vector<double>& bias, double eps) {
+                      const std::vector<double>& var, const std::vector<double>& scale, const std::vector<double>& bias,
+                      double eps) {
   using C = compute_t<T>;
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t g = 0; g < groups; ++g) {
@@ -156,8 +156,8 @@ std::vector<Tensor> layer_norm(const KernelContext& ctx) {
   int64_t axis = normalize_axis(node.attr_int("axis", -1), x.rank(), node);
   double eps = node.attr_float("epsilon", 1e-5f);
   int64_t stash = node.attr_int("stash_type", 1);
-  check(stash == int64_t(DType::Float32) || stash == int64_t(DType::Float64), node.label(),
-        ": stash_type ", stash, " is not supported (float32 or float64)");
+  check(stash == int64_t(DType::Float32) || stash == int64_t(DType::Float64), node.label(), ": stash_type ", stash,
+        " is not supported (float32 or float64)");
   Dims norm_dims(x.dims().begin() + axis, x.dims().end());
   int64_t cols = element_count(norm_dims), rows = cols == 0 ? 0 : x.numel() / cols;
   Tensor scale = broadcast_to(ctx.in(1), norm_dims, node);
@@ -195,10 +195,8 @@ std::vector<ValueType> infer_layer_norm(const InferContext& ctx) {
 
 WAFER_REGISTER_OP(batch_norm,
                   {.name = "BatchNormalization", .since = 7, .infer = infer_batch_norm, .kernel = batch_norm});
-WAFER_REGISTER_OP(instance_norm, {.name = "InstanceNormalization",
-                                  .since = 6,
-                                  .infer = infer_same_as_input,
-                                  .kernel = instance_norm});
+WAFER_REGISTER_OP(instance_norm,
+                  {.name = "InstanceNormalization", .since = 6, .infer = infer_same_as_input, .kernel = instance_norm});
 WAFER_REGISTER_OP(layer_norm,
                   {.name = "LayerNormalization", .since = 17, .infer = infer_layer_norm, .kernel = layer_norm});
 

@@ -16,7 +16,7 @@ struct Pool3 {
 
 struct PoolSetup {
   Pool3 p;
-  Dims out_dims;  // [N, C, out...]
+  Dims out_dims;       // [N, C, out...]
   int64_t planes = 0;  // N * C
 };
 
@@ -24,7 +24,7 @@ PoolSetup pool_setup(const Node& node, const Dims& x, GeometryOptions options) {
   size_t r = check_spatial_input(node, x, "X");
   SpatialGeometry g = sliding_window_geometry(node, Dims(x.begin() + 2, x.end()), kernel_shape_attr(node, r), options);
   PoolSetup s;
-  s.p = Pool3{to_3d(g.in, 1),        to_3d(g.kernel, 1),    to_3d(g.strides, 1), to_3d(g.dilations, 1),
+  s.p = Pool3{to_3d(g.in, 1),        to_3d(g.kernel, 1),  to_3d(g.strides, 1), to_3d(g.dilations, 1),
               to_3d(g.pad_begin, 0), to_3d(g.pad_end, 0), to_3d(g.out, 1)};
   s.out_dims = {x[0], x[1]};
   s.out_dims.insert(s.out_dims.end(), g.out.begin(), g.out.end());
@@ -32,33 +32,41 @@ PoolSetup pool_setup(const Node& node, const Dims& x, GeometryOptions options) {
   return s;
 }
 
+// Kernel taps [lo, hi) of one axis whose input position start + k * dilation
+// lies in [0, size): loops visit only those, however large the kernel or pads.
+void tap_range(int64_t start, int64_t dilation, int64_t kernel, int64_t size, int64_t& lo, int64_t& hi) {
+  lo = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  hi = start >= size ? 0 : std::min(kernel, (size - start + dilation - 1) / dilation);
+}
+
 // Calls f(o, id, ih, iw) for every output position o of a plane and every
 // in-bounds input position of its window (padding is skipped).
 template <typename Begin, typename Take, typename End>
 void for_each_window(const Pool3& p, Begin begin, Take take, End end) {
   int64_t o = 0;
-  for (int64_t od = 0; od < p.out[0]; ++od)
-    for (int64_t oh = 0; oh < p.out[1]; ++oh)
+  int64_t lo[3], hi[3];
+  for (int64_t od = 0; od < p.out[0]; ++od) {
+    int64_t d0 = od * p.s[0] - p.pb[0];
+    tap_range(d0, p.d[0], p.k[0], p.in[0], lo[0], hi[0]);
+    for (int64_t oh = 0; oh < p.out[1]; ++oh) {
+      int64_t h0 = oh * p.s[1] - p.pb[1];
+      tap_range(h0, p.d[1], p.k[1], p.in[1], lo[1], hi[1]);
       for (int64_t ow = 0; ow < p.out[2]; ++ow, ++o) {
+        int64_t w0 = ow * p.s[2] - p.pb[2];
+        tap_range(w0, p.d[2], p.k[2], p.in[2], lo[2], hi[2]);
         begin(o, od, oh, ow);
-        for (int64_t kd = 0; kd < p.k[0]; ++kd) {
-          int64_t id = od * p.s[0] - p.pb[0] + kd * p.d[0];
-          if (id < 0 || id >= p.in[0]) continue;
-          for (int64_t kh = 0; kh < p.k[1]; ++kh) {
-            int64_t ih = oh * p.s[1] - p.pb[1] + kh * p.d[1];
-            if (ih < 0 || ih >= p.in[1]) continue;
-            for (int64_t kw = 0; kw < p.k[2]; ++kw) {
-              int64_t iw = ow * p.s[2] - p.pb[2] + kw * p.d[2];
-              if (iw < 0 || iw >= p.in[2]) continue;
-              take(id, ih, iw);
-            }
-          }
-        }
+        for (int64_t kd = lo[0]; kd < hi[0]; ++kd)
+          for (int64_t kh = lo[1]; kh < hi[1]; ++kh)
+            for (int64_t kw = lo[2]; kw < hi[2]; ++kw) take(d0 + kd * p.d[0], h0 + kh * p.d[1], w0 + kw * p.d[2]);
         end(o);
       }
+    }
+  }
 }
 
-GeometryOptions max_pool_options() { return {.has_dilations = true, .has_ceil_mode = true}; }
+GeometryOptions max_pool_options() {
+  return {.has_dilations = true, .has_ceil_mode = true};
+}
 
 std::vector<Tensor> max_pool(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
@@ -139,12 +147,10 @@ std::vector<Tensor> average_pool(const KernelContext& ctx) {
               if (include_pad) {
                 count = 1;
                 for (int a = 0; a < 3; ++a) {
-                  int64_t n = 0;
-                  for (int64_t k = 0; k < p.k[a]; ++k) {
-                    int64_t i = pos[a] * p.s[a] - p.pb[a] + k * p.d[a];
-                    n += i >= -p.pb[a] && i < p.in[a] + p.pe[a];
-                  }
-                  count *= n;
+                  // Taps inside the padded extent [-pb, in + pe).
+                  int64_t lo = 0, hi = 0;
+                  tap_range(pos[a] * p.s[a], p.d[a], p.k[a], p.in[a] + p.pb[a] + p.pe[a], lo, hi);
+                  count *= std::max<int64_t>(0, hi - lo);
                 }
               }
               yp[o] = count == 0 ? T(C(0)) : T(sum / C(count));
@@ -203,8 +209,10 @@ std::vector<Tensor> global_pool(const KernelContext& ctx) {
         C acc = Max ? to_compute(xp[0]) : C(0);
         for (int64_t j = 0; j < plane; ++j) {
           C v = to_compute(xp[j]);
-          if constexpr (Max) acc = v > acc ? v : acc;
-          else acc += v;
+          if constexpr (Max)
+            acc = v > acc ? v : acc;
+          else
+            acc += v;
         }
         y.data<T>()[i] = Max ? T(acc) : T(plane == 0 ? C(0) : acc / C(plane));
       }
@@ -218,7 +226,8 @@ std::vector<ValueType> infer_pool(const InferContext& ctx, GeometryOptions optio
   if (!x.shape.rank_known) return {x};
   check(x.shape.rank() >= 3, ctx.node.label(), ": X must be [N, C, spatial...], got ", x.shape.str());
   size_t r = size_t(x.shape.rank() - 2);
-  SpatialGeometry g = sliding_window_geometry(ctx.node, spatial_dims_of(x.shape), kernel_shape_attr(ctx.node, r), options);
+  SpatialGeometry g =
+      sliding_window_geometry(ctx.node, spatial_dims_of(x.shape), kernel_shape_attr(ctx.node, r), options);
   Shape out = spatial_output_shape(x.shape.dims[0], x.shape.dims[1], g.out);
   return {typed(x.dtype, out), typed(DType::Int64, out)};
 }

@@ -18,8 +18,8 @@ Tensor subtract_zero_point(const Tensor& x, const Tensor* zp, int64_t axis, cons
   Tensor xi = x.cast(DType::Int32);
   if (!zp) return xi;
   require_dtype(node, zp->dtype(), {DType::UInt8, DType::Int8, DType::Int32}, "zero point");
-  check(zp->dtype() == x.dtype(), node.label(), ": zero point of ", what, " is ", dtype_name(zp->dtype()),
-        " but the ", what, " is ", dtype_name(x.dtype()));
+  check(zp->dtype() == x.dtype(), node.label(), ": zero point of ", what, " is ", dtype_name(zp->dtype()), " but the ",
+        what, " is ", dtype_name(x.dtype()));
   Tensor z = zero_point_view(*zp, x.dims(), axis, node, "zero point").cast(DType::Int32);
   Tensor out = map_binary<int32_t>(xi, z, node, [](int32_t a, int32_t b) { return a - b; });
   check(out.dims() == x.dims(), node.label(), ": zero point does not fit ", what, " of shape ",

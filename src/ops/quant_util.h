@@ -31,6 +31,8 @@ Tensor zero_point_view(const Tensor& zp, const Dims& x, int64_t axis, const Node
 Tensor subtract_zero_point(const Tensor& x, const Tensor* zp, int64_t axis, const Node& node, const char* what);
 
 // Value of a scale/zero-point tensor at index i along its axis (0 for per-tensor ones).
-inline int64_t per_axis_index(const Tensor& t, int64_t i) { return t.numel() == 1 ? 0 : i; }
+inline int64_t per_axis_index(const Tensor& t, int64_t i) {
+  return t.numel() == 1 ? 0 : i;
+}
 
 }  // namespace wafer

@@ -27,12 +27,13 @@ AxisLayout axis_layout(const KernelContext& ctx, const Tensor& x, const Tensor& 
   return l;
 }
 
-int64_t axis_index(const AxisLayout& l, int64_t i) { return l.extent == 1 ? 0 : (i / l.inner) % l.extent; }
+int64_t axis_index(const AxisLayout& l, int64_t i) {
+  return l.extent == 1 ? 0 : (i / l.inner) % l.extent;
+}
 
 void check_zero_point(const KernelContext& ctx, const Tensor& zp, const Tensor& scale) {
-  check(zp.dims() == scale.dims() || (zp.numel() == 1 && scale.numel() == 1), ctx.node.label(),
-        ": zero point ", dims_to_string(zp.dims()), " must have the shape of the scale ",
-        dims_to_string(scale.dims()));
+  check(zp.dims() == scale.dims() || (zp.numel() == 1 && scale.numel() == 1), ctx.node.label(), ": zero point ",
+        dims_to_string(zp.dims()), " must have the shape of the scale ", dims_to_string(scale.dims()));
 }
 
 std::vector<Tensor> quantize_linear(const KernelContext& ctx) {
@@ -111,7 +112,9 @@ std::vector<ValueType> infer_quantize(const InferContext& ctx) {
   return {typed(out, ctx.in(0).shape)};
 }
 
-std::vector<ValueType> infer_dequantize(const InferContext& ctx) { return {typed(DType::Float32, ctx.in(0).shape)}; }
+std::vector<ValueType> infer_dequantize(const InferContext& ctx) {
+  return {typed(DType::Float32, ctx.in(0).shape)};
+}
 
 std::vector<ValueType> infer_dynamic_quantize(const InferContext& ctx) {
   return {typed(DType::UInt8, ctx.in(0).shape), typed(DType::Float32, Shape()), typed(DType::UInt8, Shape())};
