@@ -46,9 +46,12 @@ std::vector<ValueType> infer_if(const InferContext& ctx) {
   std::vector<ValueType> out;
   for (size_t i = 0; i < ctx.node.outputs.size(); ++i) {
     auto a = body_output_type(then_g, i), b = body_output_type(else_g, i);
-    if (a && b && *a == *b) out.push_back(*a);
-    else if (a && b && a->dtype == b->dtype) out.push_back(typed(a->dtype, Shape::unknown_rank()));
-    else out.push_back(a ? typed(a->dtype, Shape::unknown_rank()) : ValueType{});
+    if (a && b && *a == *b)
+      out.push_back(*a);
+    else if (a && b && a->dtype == b->dtype)
+      out.push_back(typed(a->dtype, Shape::unknown_rank()));
+    else
+      out.push_back(a ? typed(a->dtype, Shape::unknown_rank()) : ValueType{});
   }
   return out;
 }
@@ -107,9 +110,12 @@ std::vector<ValueType> infer_loop(const InferContext& ctx) {
     if (i < carried) {
       // Shapes of loop-carried values may change between iterations; keep them only when the body agrees.
       auto b = body_output_type(body, 1 + i);
-      if (ctx.has(2 + i) && b && *b == ctx.in(2 + i)) out.push_back(*b);
-      else if (ctx.has(2 + i)) out.push_back(typed(ctx.in(2 + i).dtype, Shape::unknown_rank()));
-      else out.push_back(b ? typed(b->dtype, Shape::unknown_rank()) : ValueType{});
+      if (ctx.has(2 + i) && b && *b == ctx.in(2 + i))
+        out.push_back(*b);
+      else if (ctx.has(2 + i))
+        out.push_back(typed(ctx.in(2 + i).dtype, Shape::unknown_rank()));
+      else
+        out.push_back(b ? typed(b->dtype, Shape::unknown_rank()) : ValueType{});
     } else {
       auto b = body_output_type(body, 1 + i);
       if (!b) {

@@ -5,8 +5,8 @@
 namespace wafer {
 
 Tensor slice_axis(const Tensor& t, int64_t axis, int64_t i) {
-  check(axis >= 0 && axis < t.rank() && i >= 0 && i < t.dim(axis), "slice_axis: index ", i, " on axis ", axis,
-        " of ", dims_to_string(t.dims()));
+  check(axis >= 0 && axis < t.rank() && i >= 0 && i < t.dim(axis), "slice_axis: index ", i, " on axis ", axis, " of ",
+        dims_to_string(t.dims()));
   Dims out_dims = t.dims();
   out_dims.erase(out_dims.begin() + axis);
   Tensor out(t.dtype(), out_dims);

@@ -18,7 +18,7 @@ struct Box {
 Box read_box(const Tensor& boxes, int64_t offset, bool center) {
   double a = boxes.get_double(offset), b = boxes.get_double(offset + 1), c = boxes.get_double(offset + 2),
          d = boxes.get_double(offset + 3);
-  if (center) return {b - d / 2, a - c / 2, b + d / 2, a + c / 2};  // [x_center, y_center, w, h]
+  if (center) return {b - d / 2, a - c / 2, b + d / 2, a + c / 2};          // [x_center, y_center, w, h]
   return {std::min(a, c), std::min(b, d), std::max(a, c), std::max(b, d)};  // either diagonal
 }
 
@@ -96,8 +96,8 @@ std::vector<Tensor> roi_align(const KernelContext& ctx) {
   check(x.rank() == 4, node.label(), ": X must be 4-D, got ", dims_to_string(x.dims()));
   check(rois.rank() == 2 && rois.dim(1) == 4, node.label(), ": rois must be [num_rois, 4], got ",
         dims_to_string(rois.dims()));
-  check(batch_indices.rank() == 1 && batch_indices.dim(0) == rois.dim(0), node.label(),
-        ": batch_indices must be [", rois.dim(0), "], got ", dims_to_string(batch_indices.dims()));
+  check(batch_indices.rank() == 1 && batch_indices.dim(0) == rois.dim(0), node.label(), ": batch_indices must be [",
+        rois.dim(0), "], got ", dims_to_string(batch_indices.dims()));
   std::string mode = node.attr_string("mode", "avg");
   check(mode == "avg" || mode == "max", node.label(), ": unknown mode '", mode, "'");
   int64_t out_h = node.attr_int("output_height", 1), out_w = node.attr_int("output_width", 1);
@@ -105,7 +105,8 @@ std::vector<Tensor> roi_align(const KernelContext& ctx) {
   int64_t sampling = node.attr_int("sampling_ratio", 0);
   check(sampling >= 0, node.label(), ": sampling_ratio must be >= 0");
   double scale = node.attr_float("spatial_scale", 1.0f);
-  bool half_pixel = ctx.version() >= 16 && node.attr_string("coordinate_transformation_mode", "half_pixel") == "half_pixel";
+  bool half_pixel =
+      ctx.version() >= 16 && node.attr_string("coordinate_transformation_mode", "half_pixel") == "half_pixel";
   if (ctx.version() >= 16) {
     std::string ctm = node.attr_string("coordinate_transformation_mode", "half_pixel");
     check(ctm == "half_pixel" || ctm == "output_half_pixel", node.label(), ": unknown coordinate_transformation_mode '",
@@ -126,8 +127,8 @@ std::vector<Tensor> roi_align(const KernelContext& ctx) {
     double bin_h = rh / double(out_h), bin_w = rw / double(out_w);
     double grid_hd = sampling > 0 ? double(sampling) : std::ceil(rh / double(out_h));
     double grid_wd = sampling > 0 ? double(sampling) : std::ceil(rw / double(out_w));
-    check(std::isfinite(grid_hd) && std::isfinite(grid_wd) && grid_hd * grid_wd < 1e8, node.label(),
-          ": roi ", r, " needs too many samples");
+    check(std::isfinite(grid_hd) && std::isfinite(grid_wd) && grid_hd * grid_wd < 1e8, node.label(), ": roi ", r,
+          " needs too many samples");
     int64_t grid_h = std::max<int64_t>(int64_t(grid_hd), 0), grid_w = std::max<int64_t>(int64_t(grid_wd), 0);
     double count = double(std::max<int64_t>(grid_h * grid_w, 1));
     for (int64_t c = 0; c < C; ++c) {
@@ -144,17 +145,23 @@ std::vector<Tensor> roi_align(const KernelContext& ctx) {
               if (!(y < -1.0 || y > double(H) || xx < -1.0 || xx > double(W))) {
                 double yy = std::max(y, 0.0), xc = std::max(xx, 0.0);
                 int64_t y_lo = int64_t(yy), x_lo = int64_t(xc), y_hi = 0, x_hi = 0;
-                if (y_lo >= H - 1) y_hi = y_lo = H - 1, yy = double(y_lo);
-                else y_hi = y_lo + 1;
-                if (x_lo >= W - 1) x_hi = x_lo = W - 1, xc = double(x_lo);
-                else x_hi = x_lo + 1;
+                if (y_lo >= H - 1)
+                  y_hi = y_lo = H - 1, yy = double(y_lo);
+                else
+                  y_hi = y_lo + 1;
+                if (x_lo >= W - 1)
+                  x_hi = x_lo = W - 1, xc = double(x_lo);
+                else
+                  x_hi = x_lo + 1;
                 double ly = yy - double(y_lo), lx = xc - double(x_lo), hy = 1 - ly, hx = 1 - lx;
                 double v1 = hy * hx * plane[y_lo * W + x_lo], v2 = hy * lx * plane[y_lo * W + x_hi];
                 double v3 = ly * hx * plane[y_hi * W + x_lo], v4 = ly * lx * plane[y_hi * W + x_hi];
                 v = mode == "avg" ? v1 + v2 + v3 + v4 : std::max(std::max(v1, v2), std::max(v3, v4));
               }
-              if (mode == "avg") acc += v;
-              else acc = first ? v : std::max(acc, v);
+              if (mode == "avg")
+                acc += v;
+              else
+                acc = first ? v : std::max(acc, v);
               first = false;
             }
           }
@@ -176,8 +183,8 @@ std::vector<ValueType> infer_roi_align(const InferContext& ctx) {
   Dim r, c;
   if (ctx.has(1) && ctx.in(1).shape.rank_known && ctx.in(1).shape.rank() == 2) r = ctx.in(1).shape.dims[0];
   if (x.shape.rank_known && x.shape.rank() == 4) c = x.shape.dims[1];
-  return {typed(x.dtype, Shape({r, c, Dim(ctx.node.attr_int("output_height", 1)),
-                                Dim(ctx.node.attr_int("output_width", 1))}))};
+  return {typed(x.dtype,
+                Shape({r, c, Dim(ctx.node.attr_int("output_height", 1)), Dim(ctx.node.attr_int("output_width", 1))}))};
 }
 
 // ---- MaxRoiPool ----
@@ -222,9 +229,8 @@ std::vector<Tensor> max_roi_pool(const KernelContext& ctx) {
               m = any ? std::max(m, v) : v;
               any = true;
             }
-          visit_dtype(x.dtype(), [&]<typename T>() {
-            out.data<T>()[((r * C + c) * PH + ph) * PW + pw] = T(compute_t<T>(m));
-          });
+          visit_dtype(x.dtype(),
+                      [&]<typename T>() { out.data<T>()[((r * C + c) * PH + ph) * PW + pw] = T(compute_t<T>(m)); });
         }
       }
     }
@@ -236,7 +242,10 @@ WAFER_REGISTER_OP(nms, {.name = "NonMaxSuppression",
                         .since = 10,
                         .until = 11,
                         .attrs = {{"center_point_box", AttrType::Int}},
-                        .infer = [](const InferContext&) { return std::vector<ValueType>{typed(DType::Int64, Shape({Dim(), Dim(3)}))}; },
+                        .infer =
+                            [](const InferContext&) {
+                              return std::vector<ValueType>{typed(DType::Int64, Shape({Dim(), Dim(3)}))};
+                            },
                         .kernel = non_max_suppression});
 WAFER_REGISTER_OP(roi_align, {.name = "RoiAlign",
                               .since = 10,

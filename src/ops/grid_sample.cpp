@@ -41,10 +41,14 @@ double cubic_weight(double t, int k) {
   auto near = [&](double x) { return ((a + 2) * x - (a + 3)) * x * x + 1; };
   auto far = [&](double x) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; };
   switch (k) {
-    case 0: return far(t + 1);
-    case 1: return near(t);
-    case 2: return near(1 - t);
-    default: return far(2 - t);
+    case 0:
+      return far(t + 1);
+    case 1:
+      return near(t);
+    case 2:
+      return near(1 - t);
+    default:
+      return far(2 - t);
   }
 }
 
@@ -55,15 +59,19 @@ std::vector<Tensor> grid_sample(const KernelContext& ctx) {
   require_dtype(node, x.dtype(), {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16});
   require_dtype(node, grid.dtype(), {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16}, "grid");
   check(x.rank() == 4, node.label(), ": input must be 4-D, got ", dims_to_string(x.dims()));
-  check(grid.rank() == 4 && grid.dim(3) == 2 && grid.dim(0) == x.dim(0), node.label(), ": grid must be [",
-        x.dim(0), ", Ho, Wo, 2], got ", dims_to_string(grid.dims()));
+  check(grid.rank() == 4 && grid.dim(3) == 2 && grid.dim(0) == x.dim(0), node.label(), ": grid must be [", x.dim(0),
+        ", Ho, Wo, 2], got ", dims_to_string(grid.dims()));
   Sampler s;
   s.align_corners = node.attr_int("align_corners", 0) != 0;
   std::string pm = node.attr_string("padding_mode", "zeros");
-  if (pm == "zeros") s.padding = Padding::Zeros;
-  else if (pm == "border") s.padding = Padding::Border;
-  else if (pm == "reflection") s.padding = Padding::Reflection;
-  else fail(node.label(), ": unknown padding_mode '", pm, "'");
+  if (pm == "zeros")
+    s.padding = Padding::Zeros;
+  else if (pm == "border")
+    s.padding = Padding::Border;
+  else if (pm == "reflection")
+    s.padding = Padding::Reflection;
+  else
+    fail(node.label(), ": unknown padding_mode '", pm, "'");
   std::string mode = node.attr_string("mode", "bilinear");
   check(mode == "bilinear" || mode == "nearest" || mode == "bicubic", node.label(), ": unknown mode '", mode, "'");
   int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), Ho = grid.dim(1), Wo = grid.dim(2);

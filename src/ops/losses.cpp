@@ -28,15 +28,15 @@ void check_loss_shapes(const Node& node, const Dims& in, const Dims& target, con
     check(target[i] == in[i + 1], node.label(), ": target ", dims_to_string(target), " does not match input ",
           dims_to_string(in));
   if (weight) {
-    check(weight->rank() == 1 && weight->dim(0) == in[1], node.label(), ": weight must have shape [", in[1],
-          "], got ", dims_to_string(weight->dims()));
+    check(weight->rank() == 1 && weight->dim(0) == in[1], node.label(), ": weight must have shape [", in[1], "], got ",
+          dims_to_string(weight->dims()));
   }
 }
 
 // loss from log-probabilities `logp` laid out [N, C, D] (flat), T = output storage type.
 template <typename T>
-Tensor gather_loss(const KernelContext& ctx, const std::vector<double>& logp, const Dims& in_dims,
-                   const Tensor& target, const Tensor* weight) {
+Tensor gather_loss(const KernelContext& ctx, const std::vector<double>& logp, const Dims& in_dims, const Tensor& target,
+                   const Tensor* weight) {
   const Node& node = ctx.node;
   Reduction red = parse_reduction(node);
   std::optional<int64_t> ignore;
@@ -49,7 +49,8 @@ Tensor gather_loss(const KernelContext& ctx, const std::vector<double>& logp, co
     visit_dtype(weight->dtype(), [&]<typename W>() {
       if constexpr (is_float_type_v<W>)
         for (W v : weight->values<W>()) w_values.push_back(double(to_compute(v)));
-      else fail(node.label(), ": weight must be floating point");
+      else
+        fail(node.label(), ": weight must be floating point");
     });
   }
   std::vector<double> loss(size_t(n * d)), wsum_items(size_t(n * d));

@@ -46,7 +46,9 @@ Dims shape_attr(const Node& node) {
 }
 
 // Like-ops take the shape (and by default the dtype) of their input.
-Dims target_dims(const KernelContext& ctx) { return ctx.num_inputs() > 0 ? ctx.in(0).dims() : shape_attr(ctx.node); }
+Dims target_dims(const KernelContext& ctx) {
+  return ctx.num_inputs() > 0 ? ctx.in(0).dims() : shape_attr(ctx.node);
+}
 DType target_dtype(const KernelContext& ctx) {
   DType fallback = ctx.num_inputs() > 0 ? ctx.in(0).dtype() : DType::Float32;
   return float_dtype_attr(ctx.node, fallback);
@@ -85,9 +87,12 @@ std::vector<Tensor> bernoulli(const KernelContext& ctx) {
       double prob = p.get_double(i);
       check(prob >= 0 && prob <= 1, node.label(), ": probability ", prob, " outside [0, 1]");
       bool one = u(engine) < prob;
-      if constexpr (std::is_same_v<T, bool>) o[i] = one;
-      else if constexpr (std::is_integral_v<T>) o[i] = T(one ? 1 : 0);
-      else o[i] = T(compute_t<T>(one ? 1 : 0));
+      if constexpr (std::is_same_v<T, bool>)
+        o[i] = one;
+      else if constexpr (std::is_integral_v<T>)
+        o[i] = T(one ? 1 : 0);
+      else
+        o[i] = T(compute_t<T>(one ? 1 : 0));
     }
   });
   return {out};

@@ -56,9 +56,12 @@ std::vector<Activation> parse_activations(const Node& node, Cell cell, int64_t d
   for (const auto& n : names) {
     Activation a{lower(n)};
     static const std::map<std::string, std::pair<double, double>> known = {
-        {"sigmoid", {0, 0}},    {"tanh", {0, 0}},        {"relu", {0, 0}},      {"affine", {1, 0}},
-        {"leakyrelu", {0.01, 0}}, {"thresholdedrelu", {1, 0}}, {"scaledtanh", {1, 1}}, {"hardsigmoid", {0.2, 0.5}},
-        {"elu", {1, 0}},        {"softsign", {0, 0}},    {"softplus", {0, 0}}};
+        {"sigmoid", {0, 0}},      {"tanh", {0, 0}},
+        {"relu", {0, 0}},         {"affine", {1, 0}},
+        {"leakyrelu", {0.01, 0}}, {"thresholdedrelu", {1, 0}},
+        {"scaledtanh", {1, 1}},   {"hardsigmoid", {0.2, 0.5}},
+        {"elu", {1, 0}},          {"softsign", {0, 0}},
+        {"softplus", {0, 0}}};
     auto it = known.find(a.name);
     check(it != known.end(), node.label(), ": unknown activation '", n, "'");
     a.alpha = it->second.first;
@@ -79,7 +82,9 @@ std::vector<double> to_doubles(const Tensor& t) {
   return v;
 }
 
-int64_t gate_count(Cell c) { return c == Cell::Rnn ? 1 : c == Cell::Gru ? 3 : 4; }
+int64_t gate_count(Cell c) {
+  return c == Cell::Rnn ? 1 : c == Cell::Gru ? 3 : 4;
+}
 
 struct RecurrentOp {
   const KernelContext& ctx;
@@ -132,7 +137,8 @@ struct RecurrentOp {
     if (ctx.has(4)) {
       expect_dims(ctx.in(4), {batch}, "sequence_lens");
       lens = ctx.in(4).to_int_vector();
-      for (int64_t l : lens) check(l >= 0 && l <= seq, node.label(), ": sequence length ", l, " outside [0, ", seq, "]");
+      for (int64_t l : lens)
+        check(l >= 0 && l <= seq, node.label(), ": sequence length ", l, " outside [0, ", seq, "]");
     }
     Dims state_dims = batch_first ? Dims{batch, dirs, hidden} : Dims{dirs, batch, hidden};
     h0.assign(size_t(dirs * batch * hidden), 0.0);
@@ -167,7 +173,8 @@ struct RecurrentOp {
     std::vector<double> o(v.size());
     for (int64_t bb = 0; bb < batch; ++bb)
       for (int64_t d = 0; d < dirs; ++d)
-        for (int64_t j = 0; j < hidden; ++j) o[size_t((d * batch + bb) * hidden + j)] = v[size_t((bb * dirs + d) * hidden + j)];
+        for (int64_t j = 0; j < hidden; ++j)
+          o[size_t((d * batch + bb) * hidden + j)] = v[size_t((bb * dirs + d) * hidden + j)];
     return o;
   }
 
@@ -306,8 +313,10 @@ InferFn recurrent_infer(Cell cell) {
     const Node& node = ctx.node;
     Dim dirs = node.attr_string("direction", "forward") == "bidirectional" ? 2 : 1;
     Dim hidden;
-    if (node.has_attr("hidden_size")) hidden = node.attr_int("hidden_size");
-    else if (ctx.has(2) && ctx.in(2).shape.rank_known && ctx.in(2).shape.rank() == 3) hidden = ctx.in(2).shape.dims[2];
+    if (node.has_attr("hidden_size"))
+      hidden = node.attr_int("hidden_size");
+    else if (ctx.has(2) && ctx.in(2).shape.rank_known && ctx.in(2).shape.rank() == 3)
+      hidden = ctx.in(2).shape.dims[2];
     if (!x.shape.rank_known || x.shape.rank() != 3) return {};
     bool batch_first = node.op_version >= 14 && node.attr_int("layout", 0) != 0;
     Dim seq = x.shape.dims[batch_first ? 1 : 0], batch = x.shape.dims[batch_first ? 0 : 1];
@@ -319,10 +328,13 @@ InferFn recurrent_infer(Cell cell) {
   };
 }
 
-const std::vector<AttrSpec> kCommonAttrs = {
-    {"activation_alpha", AttrType::Floats}, {"activation_beta", AttrType::Floats}, {"activations", AttrType::Strings},
-    {"clip", AttrType::Float},              {"direction", AttrType::String},       {"hidden_size", AttrType::Int},
-    {"layout", AttrType::Int}};
+const std::vector<AttrSpec> kCommonAttrs = {{"activation_alpha", AttrType::Floats},
+                                            {"activation_beta", AttrType::Floats},
+                                            {"activations", AttrType::Strings},
+                                            {"clip", AttrType::Float},
+                                            {"direction", AttrType::String},
+                                            {"hidden_size", AttrType::Int},
+                                            {"layout", AttrType::Int}};
 
 std::vector<AttrSpec> with(std::vector<AttrSpec> a, AttrSpec extra) {
   a.push_back(std::move(extra));

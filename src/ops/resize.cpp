@@ -80,7 +80,8 @@ AxisPlan plan_axis(const ResizeSpec& s, size_t axis, int64_t in, int64_t out, co
     } else if (c == "tf_crop_and_resize") {
       size_t rank = s.roi.size() / 2;
       double start = s.roi[axis], end = s.roi[axis + rank];
-      xo = out_len == 1 ? (end - start) * double(in - 1) / 2 : double(x) * (end - start) * double(in - 1) / (out_len - 1);
+      xo = out_len == 1 ? (end - start) * double(in - 1) / 2
+                        : double(x) * (end - start) * double(in - 1) / (out_len - 1);
       xo += start * double(in - 1);
       if (xo < 0 || xo > double(in - 1)) {
         plan.outside[size_t(x)] = true;
@@ -93,8 +94,10 @@ AxisPlan plan_axis(const ResizeSpec& s, size_t axis, int64_t in, int64_t out, co
     auto clamp = [&](int64_t i) { return std::clamp<int64_t>(i, 0, in - 1); };
     if (s.mode == Mode::Nearest) {
       int64_t i = 0;
-      if (s.legacy_nearest) i = scale < 1 ? int64_t(std::ceil(xo)) : int64_t(std::floor(xo));
-      else i = round_nearest(xo, s.nearest_mode, node);
+      if (s.legacy_nearest)
+        i = scale < 1 ? int64_t(std::ceil(xo)) : int64_t(std::floor(xo));
+      else
+        i = round_nearest(xo, s.nearest_mode, node);
       taps.push_back({clamp(i), 1.0});
       continue;
     }
@@ -165,13 +168,17 @@ Tensor resize_typed(const Tensor& x, const ResizeSpec& s, const Node& node) {
         acc += w * double(to_compute(src[off]));
         more = false;  // odometer step over the tap indices
         for (size_t a = rank; a > 0 && !more; --a) {
-          if (++tap[a - 1] < plans[a - 1].taps[size_t(idx[a - 1])].size()) more = true;
-          else tap[a - 1] = 0;
+          if (++tap[a - 1] < plans[a - 1].taps[size_t(idx[a - 1])].size())
+            more = true;
+          else
+            tap[a - 1] = 0;
         }
       }
     }
-    if constexpr (std::is_integral_v<T>) dst[o] = T(std::round(acc));
-    else dst[o] = T(compute_t<T>(acc));
+    if constexpr (std::is_integral_v<T>)
+      dst[o] = T(std::round(acc));
+    else
+      dst[o] = T(compute_t<T>(acc));
     for (size_t a = rank; a > 0; --a) {
       if (++idx[a - 1] < s.out_dims[a - 1]) break;
       idx[a - 1] = 0;
@@ -290,8 +297,10 @@ std::vector<ValueType> infer_resize(const InferContext& ctx) {
   if (scales && scales->numel() == x.shape.rank()) {
     for (size_t a = 0; a < out.dims.size(); ++a) {
       double sc = double(float(scales->get_double(int64_t(a))));
-      if (x.shape.dims[a].known()) out.dims[a] = Dim(int64_t(std::floor(double(x.shape.dims[a].value) * sc)));
-      else if (sc == 1.0) out.dims[a] = x.shape.dims[a];
+      if (x.shape.dims[a].known())
+        out.dims[a] = Dim(int64_t(std::floor(double(x.shape.dims[a].value) * sc)));
+      else if (sc == 1.0)
+        out.dims[a] = x.shape.dims[a];
     }
   }
   return {typed(x.dtype, out)};

@@ -88,9 +88,8 @@ std::vector<Tensor> dft(const KernelContext& ctx) {
       for (int64_t k = 0; k < bins; ++k) result[size_t((o * bins + k) * inner + i)] = spec[size_t(k)];
     }
   }
-  return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
-    return {complex_tensor<T>(result, out_dims, x.dtype())};
-  });
+  return visit_dtype(
+      x.dtype(), [&]<typename T>() -> std::vector<Tensor> { return {complex_tensor<T>(result, out_dims, x.dtype())}; });
 }
 
 std::vector<Tensor> stft(const KernelContext& ctx) {
@@ -151,8 +150,10 @@ Tensor make_output(const std::vector<double>& v, Dims dims, DType dtype) {
   visit_dtype(dtype, [&]<typename T>() {
     T* o = t.data<T>();
     for (size_t i = 0; i < v.size(); ++i) {
-      if constexpr (std::is_integral_v<T>) o[i] = T(v[i]);
-      else o[i] = T(compute_t<T>(v[i]));
+      if constexpr (std::is_integral_v<T>)
+        o[i] = T(v[i]);
+      else
+        o[i] = T(compute_t<T>(v[i]));
     }
   });
   return t;
@@ -191,7 +192,8 @@ std::vector<Tensor> mel_weight_matrix(const KernelContext& ctx) {
   int64_t rate = scalar_int(ctx, 2, "sample_rate");
   check(ctx.in(3).numel() == 1 && ctx.in(4).numel() == 1, node.label(), ": edge frequencies must be scalars");
   double lo = ctx.in(3).get_double(0), hi = ctx.in(4).get_double(0);
-  check(mels > 0 && dft_length > 0 && rate > 0, node.label(), ": num_mel_bins, dft_length, sample_rate must be positive");
+  check(mels > 0 && dft_length > 0 && rate > 0, node.label(),
+        ": num_mel_bins, dft_length, sample_rate must be positive");
   check(lo >= 0 && hi >= lo && hi <= double(rate), node.label(), ": bad edge frequencies ", lo, " .. ", hi);
   int64_t spec_bins = dft_length / 2 + 1;
   auto to_mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
@@ -209,7 +211,8 @@ std::vector<Tensor> mel_weight_matrix(const KernelContext& ctx) {
   };
   for (int64_t i = 0; i < mels; ++i) {
     int64_t left = bins[size_t(i)], center = bins[size_t(i + 1)], right = bins[size_t(i + 2)];
-    if (center == left) set(center, i, 1);
+    if (center == left)
+      set(center, i, 1);
     else
       for (int64_t j = left; j <= center; ++j) set(j, i, double(j - left) / double(center - left));
     for (int64_t j = center; j < right; ++j) set(j, i, double(right - j) / double(right - center));

@@ -70,8 +70,10 @@ std::vector<Tensor> tfidf(const KernelContext& ctx) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t c = 0; c < width; ++c) {
       double v = count[size_t(r * width + c)], w = col_weight[size_t(c)];
-      if (mode == "IDF") v = v > 0 ? w : 0;
-      else if (mode == "TFIDF") v *= w;
+      if (mode == "IDF")
+        v = v > 0 ? w : 0;
+      else if (mode == "TFIDF")
+        v *= w;
       o[r * width + c] = float(v);
     }
   }

@@ -15,16 +15,16 @@ const char* kTrainingDomain = "ai.onnx.preview.training";
 int64_t group_size(const KernelContext& ctx, int64_t groups) {
   const Node& node = ctx.node;
   int64_t rest = int64_t(ctx.num_inputs()) - 2;
-  check(rest > 0 && rest % groups == 0, node.label(), ": expected R, T and ", groups,
-        " equal groups of tensors, got ", ctx.num_inputs(), " inputs");
+  check(rest > 0 && rest % groups == 0, node.label(), ": expected R, T and ", groups, " equal groups of tensors, got ",
+        ctx.num_inputs(), " inputs");
   int64_t n = rest / groups;
   for (int64_t i = 0; i < n; ++i) {
     const Tensor& x = ctx.in(size_t(2 + i));
     require_dtype(node, x.dtype(), {DType::Float32, DType::Float64}, "X");
     for (int64_t g = 1; g < groups; ++g) {
       const Tensor& o = ctx.in(size_t(2 + g * n + i));
-      check(o.dtype() == x.dtype() && o.dims() == x.dims(), node.label(), ": input ", 2 + g * n + i,
-            " must match X", i, " (", dtype_name(x.dtype()), dims_to_string(x.dims()), ")");
+      check(o.dtype() == x.dtype() && o.dims() == x.dims(), node.label(), ": input ", 2 + g * n + i, " must match X", i,
+            " (", dtype_name(x.dtype()), dims_to_string(x.dims()), ")");
     }
   }
   return n;
@@ -50,8 +50,10 @@ std::vector<Tensor> apply(const KernelContext& ctx, int64_t groups, int64_t out_
       update(in, out);
       for (int64_t g = 0; g < out_groups; ++g) {
         Tensor& o = outs[size_t(g * n + t)];
-        if (o.dtype() == DType::Float32) o.data<float>()[e] = float(out[size_t(g)]);
-        else o.data<double>()[e] = out[size_t(g)];
+        if (o.dtype() == DType::Float32)
+          o.data<float>()[e] = float(out[size_t(g)]);
+        else
+          o.data<double>()[e] = out[size_t(g)];
       }
     }
   }
