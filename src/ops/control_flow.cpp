@@ -8,9 +8,9 @@
 namespace wafer {
 namespace {
 
-// Upper bound on Loop iterations: a loop without trip count whose condition
-// never turns false is an error, not a hang.
-constexpr int64_t kMaxLoopIterations = int64_t(1) << 31;
+// Upper bound on Loop iterations: a loop whose condition never turns false
+// (with no or an absurd trip count) is an error, not a hang.
+constexpr int64_t kMaxLoopIterations = int64_t(1) << 26;
 
 SubgraphRunner& runner(const KernelContext& ctx) {
   check(ctx.subgraphs != nullptr, ctx.node.label(), ": no subgraph runner (control flow needs an interpreter)");
@@ -69,9 +69,8 @@ std::vector<Tensor> loop_kernel(const KernelContext& ctx) {
   size_t scans = body.outputs.size() - 1 - carried;
   check(ctx.num_outputs() <= carried + scans, node.label(), ": node has ", ctx.num_outputs(), " outputs, body gives ",
         carried + scans);
-  int64_t trip = kMaxLoopIterations;
-  bool bounded = ctx.has(0);
-  if (bounded) {
+  int64_t trip = std::numeric_limits<int64_t>::max();
+  if (ctx.has(0)) {
     check(ctx.in(0).numel() == 1, node.label(), ": trip count M must be a scalar");
     trip = ctx.in(0).get_int(0);
   }
@@ -81,7 +80,7 @@ std::vector<Tensor> loop_kernel(const KernelContext& ctx) {
   std::vector<std::vector<Tensor>> scan_parts(scans);
   int64_t it = 0;
   for (; it < trip && cond; ++it) {
-    check(bounded || it < kMaxLoopIterations - 1, node.label(), ": loop ran ", it, " iterations without stopping");
+    check(it < kMaxLoopIterations, node.label(), ": loop ran ", it, " iterations without stopping");
     std::vector<Tensor> in{Tensor::scalar<int64_t>(it), Tensor::scalar<bool>(cond)};
     in.insert(in.end(), state.begin(), state.end());
     std::vector<Tensor> out = runner(ctx).run_subgraph(body, in);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 
+#include "ops/misc_util.h"
 #include "ops/op_util.h"
 
 namespace wafer {
@@ -113,6 +114,7 @@ std::vector<Tensor> roi_align(const KernelContext& ctx) {
           ctm, "'");
   }
   int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), R = rois.dim(0);
+  check_output_size(node, {R, C, out_h, out_w}, x.dtype());
   std::vector<double> in(size_t(x.numel()));
   for (int64_t i = 0; i < x.numel(); ++i) in[size_t(i)] = x.get_double(i);
   std::vector<double> out(size_t(R * C * out_h * out_w));

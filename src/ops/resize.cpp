@@ -4,6 +4,7 @@
 // taps with weights; the N-D result is the product of the per-axis weights.
 #include <cmath>
 
+#include "ops/misc_util.h"
 #include "ops/op_util.h"
 
 namespace wafer {
@@ -137,6 +138,8 @@ AxisPlan plan_axis(const ResizeSpec& s, size_t axis, int64_t in, int64_t out, co
 template <typename T>
 Tensor resize_typed(const Tensor& x, const ResizeSpec& s, const Node& node) {
   size_t rank = size_t(x.rank());
+  check_output_size(node, s.out_dims, x.dtype());
+  if (element_count(s.out_dims) == 0) return Tensor(x.dtype(), s.out_dims);
   std::vector<AxisPlan> plans;
   for (size_t a = 0; a < rank; ++a) plans.push_back(plan_axis(s, a, x.dim(int64_t(a)), s.out_dims[a], node));
   Tensor out(x.dtype(), s.out_dims);
@@ -212,7 +215,7 @@ void resolve_output(ResizeSpec& s, const Dims& in, const Tensor* scales, const T
     check(sc > 0 && std::isfinite(sc), node.label(), ": scales must be positive, got ", sc);
     s.scales.push_back(sc);
     double o = std::floor(double(in[a]) * sc);
-    check(o < 9.0e18, node.label(), ": output size overflows");
+    check(o < 1e15, node.label(), ": output size ", o, " is too large");
     s.out_dims.push_back(int64_t(o));
   }
 }
@@ -297,8 +300,9 @@ std::vector<ValueType> infer_resize(const InferContext& ctx) {
   if (scales && scales->numel() == x.shape.rank()) {
     for (size_t a = 0; a < out.dims.size(); ++a) {
       double sc = double(float(scales->get_double(int64_t(a))));
-      if (x.shape.dims[a].known())
-        out.dims[a] = Dim(int64_t(std::floor(double(x.shape.dims[a].value) * sc)));
+      double o = std::floor(double(x.shape.dims[a].value) * sc);
+      if (x.shape.dims[a].known() && o < 1e15)
+        out.dims[a] = Dim(int64_t(o));
       else if (sc == 1.0)
         out.dims[a] = x.shape.dims[a];
     }

@@ -6,6 +6,7 @@
 #include <complex>
 #include <numbers>
 
+#include "ops/misc_util.h"
 #include "ops/op_util.h"
 
 namespace wafer {
@@ -72,6 +73,7 @@ std::vector<Tensor> dft(const KernelContext& ctx) {
   Dims out_dims = x.dims();
   out_dims[size_t(axis)] = bins;
   out_dims.back() = 2;
+  check_output_size(node, out_dims, x.dtype());
   int64_t outer = 1, inner = 1;
   for (int64_t a = 0; a < axis; ++a) outer *= x.dim(a);
   for (int64_t a = axis + 1; a < signal_rank; ++a) inner *= x.dim(a);
@@ -165,6 +167,7 @@ KernelFn window_kernel(std::vector<double> coeffs) {
     int64_t size = scalar_int(ctx, 0, "size");
     check(size >= 0, ctx.node.label(), ": window size must be >= 0, got ", size);
     bool periodic = ctx.node.attr_int("periodic", 1) != 0;
+    check_output_size(ctx.node, {size}, output_datatype(ctx.node));
     double denom = periodic ? double(size) : double(size - 1);
     std::vector<double> v(static_cast<size_t>(size));
     for (int64_t n = 0; n < size; ++n) {
@@ -196,6 +199,7 @@ std::vector<Tensor> mel_weight_matrix(const KernelContext& ctx) {
         ": num_mel_bins, dft_length, sample_rate must be positive");
   check(lo >= 0 && hi >= lo && hi <= double(rate), node.label(), ": bad edge frequencies ", lo, " .. ", hi);
   int64_t spec_bins = dft_length / 2 + 1;
+  check_output_size(node, {spec_bins, mels}, output_datatype(node));
   auto to_mel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
   double lo_mel = to_mel(lo), hi_mel = to_mel(hi);
   double step = (hi_mel - lo_mel) / double(mels + 2);

@@ -3,6 +3,7 @@
 // counts as TF, IDF or TFIDF. String pools are unsupported (no string tensors).
 #include <map>
 
+#include "ops/misc_util.h"
 #include "ops/op_util.h"
 
 namespace wafer {
@@ -45,6 +46,7 @@ std::vector<Tensor> tfidf(const KernelContext& ctx) {
     width = std::max(width, v + 1);
   }
   int64_t rows = x.rank() == 2 ? x.dim(0) : 1, cols = x.rank() == 2 ? x.dim(1) : x.dim(0);
+  check_output_size(node, {rows, width}, DType::Float32);
   std::vector<double> count(size_t(rows * width), 0.0);
   std::vector<int64_t> gram;
   for (int64_t r = 0; r < rows; ++r) {
