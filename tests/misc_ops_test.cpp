@@ -131,6 +131,13 @@ TEST(Resize, SizesAlignCornersAndErrors) {
   EXPECT_THROW(OpCall("Resize", 13, {x}).run(), Error);                              // neither scales nor sizes
 }
 
+TEST(MiscOps, AbsurdOutputSizesAreErrorsNotAllocations) {
+  Tensor x = f32({1, 2}, {1, 2});
+  EXPECT_THROW(OpCall("Resize", 13, {x, Tensor(), f32({2}, {1e7f, 1e7f})}).run(), Error);
+  EXPECT_THROW(OpCall("HannWindow", 17, {Tensor::scalar<int64_t>(int64_t(1) << 50)}).run(), Error);
+  EXPECT_THROW(OpCall("DFT", 17, {f32({1, 2, 1}, {1, 2}), Tensor::scalar<int64_t>(int64_t(1) << 50)}).run(), Error);
+}
+
 TEST(Upsample, Version7ScalesAttribute) {
   OpCall op("Upsample", 7, {f32({1, 2}, {1, 2})});
   op.attr("scales", std::vector<float>{2, 2});
