@@ -78,6 +78,13 @@ Tensor Tensor::reshaped(Dims dims) const {
   return t;
 }
 
+Tensor Tensor::bitcast(DType to) const {
+  check(dtype_size(to) == dtype_size(dtype_), "cannot view ", dtype_name(dtype_), " as ", dtype_name(to));
+  Tensor t = *this;
+  t.dtype_ = to;
+  return t;
+}
+
 Tensor Tensor::clone() const {
   if (!defined()) return {};
   Tensor t(dtype_, dims_);

@@ -78,6 +78,8 @@ class Tensor {
   // Same data, new dims (element count must match). Shares the buffer.
   Tensor reshaped(Dims dims) const;
   Tensor clone() const;
+  // Same bytes viewed as another dtype of the same element size (shares the buffer).
+  Tensor bitcast(DType to) const;
   // Elementwise conversion (ONNX Cast semantics: float->int truncates, ->bool is != 0).
   Tensor cast(DType to) const;
 
