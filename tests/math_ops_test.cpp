@@ -11,13 +11,20 @@ namespace {
 
 using Attrs = std::map<std::string, Attribute>;
 
-Attribute ai(int64_t v) { return Attribute{v}; }
-Attribute af(float v) { return Attribute{v}; }
-Attribute as(std::string v) { return Attribute{std::move(v)}; }
-Attribute ais(std::vector<int64_t> v) { return Attribute{std::move(v)}; }
+Attribute ai(int64_t v) {
+  return Attribute{v};
+}
+Attribute af(float v) {
+  return Attribute{v};
+}
+Attribute as(std::string v) {
+  return Attribute{std::move(v)};
+}
+Attribute ais(std::vector<int64_t> v) {
+  return Attribute{std::move(v)};
+}
 
-Node make_node(const std::string& op, int version, size_t num_inputs, const std::vector<bool>& present,
-               Attrs attrs) {
+Node make_node(const std::string& op, int version, size_t num_inputs, const std::vector<bool>& present, Attrs attrs) {
   Node n;
   n.op_type = op;
   n.name = "n0";
@@ -57,8 +64,12 @@ template <typename T>
 Tensor vec(Dims d, std::vector<T> v) {
   return Tensor::from_vector<T>(std::move(d), v);
 }
-Tensor f32(Dims d, std::vector<float> v) { return vec<float>(std::move(d), std::move(v)); }
-Tensor i64(Dims d, std::vector<int64_t> v) { return vec<int64_t>(std::move(d), std::move(v)); }
+Tensor f32(Dims d, std::vector<float> v) {
+  return vec<float>(std::move(d), std::move(v));
+}
+Tensor i64(Dims d, std::vector<int64_t> v) {
+  return vec<int64_t>(std::move(d), std::move(v));
+}
 
 template <typename T>
 std::vector<T> values(const Tensor& t) {
@@ -70,9 +81,12 @@ void expect_near(const Tensor& t, std::vector<double> want, double tol = 1e-5) {
   ASSERT_EQ(t.numel(), int64_t(want.size()));
   for (size_t i = 0; i < want.size(); ++i) {
     double got = t.get_double(int64_t(i));
-    if (std::isnan(want[i])) EXPECT_TRUE(std::isnan(got)) << "element " << i;
-    else if (std::isinf(want[i])) EXPECT_EQ(got, want[i]) << "element " << i;
-    else EXPECT_NEAR(got, want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
+    if (std::isnan(want[i]))
+      EXPECT_TRUE(std::isnan(got)) << "element " << i;
+    else if (std::isinf(want[i]))
+      EXPECT_EQ(got, want[i]) << "element " << i;
+    else
+      EXPECT_NEAR(got, want[i], tol * std::max(1.0, std::fabs(want[i]))) << "element " << i;
   }
 }
 
@@ -117,8 +131,8 @@ TEST(MathActivations, ValuesAndAttributes) {
   expect_near(run1("HardSwish", 14, {f32({3}, {-4.f, 1.f, 4.f})}), {0, 1 * (1 + 3) / 6.0, 4});
   expect_near(run1("Softsign", 1, {x}), {-0.5, 0, 2 / 3.0});
   expect_near(run1("Shrink", 9, {f32({3}, {-2.f, 0.3f, 2.f})}, {{"bias", af(1.f)}, {"lambd", af(1.f)}}), {-1, 0, 1});
-  expect_near(run1("Selu", 6, {x}), {1.05070102710723876953125 * 1.67326319217681884765625 * (std::exp(-1.0) - 1),
-                                     0, 2 * 1.05070102710723876953125});
+  expect_near(run1("Selu", 6, {x}), {1.05070102710723876953125 * 1.67326319217681884765625 * (std::exp(-1.0) - 1), 0,
+                                     2 * 1.05070102710723876953125});
   expect_near(run1("Celu", 12, {x}, {{"alpha", af(2.f)}}), {2 * (std::exp(-0.5) - 1), 0, 2});
   expect_near(run1("Mish", 18, {f32({1}, {1.f})}), {std::tanh(std::log1p(std::exp(1.0)))});
   // Softplus and Sigmoid stay finite for large |x|.
@@ -137,7 +151,7 @@ TEST(MathActivations, PReluBroadcastsSlope) {
 TEST(MathActivations, ClipAttributesInputsAndIntegers) {
   Tensor x = f32({4}, {-5.f, 0.f, 5.f, kNaN});
   expect_near(run1("Clip", 6, {x}, {{"min", af(-1.f)}, {"max", af(1.f)}}), {-1, 0, 1, NAN});
-  expect_near(run1("Clip", 13, {x, Tensor(), Tensor::scalar(2.f)}), {-5, 0, 2, NAN});  // max only
+  expect_near(run1("Clip", 13, {x, Tensor(), Tensor::scalar(2.f)}), {-5, 0, 2, NAN});            // max only
   expect_near(run1("Clip", 13, {x, Tensor::scalar(3.f), Tensor::scalar(1.f)}), {1, 1, 1, NAN});  // min > max
   Tensor xi = vec<int8_t>({3}, {-128, 0, 127});
   EXPECT_EQ(values<int8_t>(run1("Clip", 13, {xi, vec<int8_t>({}, {-10})})), (std::vector<int8_t>{-10, 0, 127}));
@@ -161,8 +175,7 @@ TEST(MathBinary, PowMixedTypes) {
   expect_near(run1("Pow", 15, {f32({3}, {2.f, 4.f, -2.f}), i64({3}, {3, -1, 2})}), {8, 0.25, 4});
   EXPECT_EQ(values<int32_t>(run1("Pow", 15, {vec<int32_t>({4}, {2, 3, -1, 5}), i64({4}, {10, -1, -3, 0})})),
             (std::vector<int32_t>{1024, 0, -1, 1}));
-  EXPECT_EQ(values<int64_t>(run1("Pow", 15, {i64({2}, {3, 2}), f32({2}, {2.f, 0.5f})})),
-            (std::vector<int64_t>{9, 1}));
+  EXPECT_EQ(values<int64_t>(run1("Pow", 15, {i64({2}, {3, 2}), f32({2}, {2.f, 0.5f})})), (std::vector<int64_t>{9, 1}));
   // int32 overflow wraps: 2^31 == INT32_MIN.
   EXPECT_EQ(values<int32_t>(run1("Pow", 15, {vec<int32_t>({1}, {2}), vec<int32_t>({1}, {31})})),
             (std::vector<int32_t>{std::numeric_limits<int32_t>::min()}));
@@ -311,8 +324,8 @@ TEST(MathEinsum, ExplicitImplicitDiagonalEllipsis) {
   Tensor r = run1("Einsum", 12, {x, y}, {{"equation", as("...ij,...jk->...ik")}});
   EXPECT_EQ(r.dims(), (Dims{2, 1, 1}));
   expect_near(r, {210, 430});
-  EXPECT_EQ(values<int32_t>(run1("Einsum", 12, {vec<int32_t>({2}, {2, 3}), vec<int32_t>({2}, {4, 5})},
-                                 {{"equation", as("i,i")}})),
+  EXPECT_EQ(values<int32_t>(
+                run1("Einsum", 12, {vec<int32_t>({2}, {2, 3}), vec<int32_t>({2}, {4, 5})}, {{"equation", as("i,i")}})),
             (std::vector<int32_t>{23}));
   EXPECT_THROW(run1("Einsum", 12, {a, b}, {{"equation", as("ij,kk->ik")}}), Error);  // size mismatch
   EXPECT_THROW(run1("Einsum", 12, {a}, {{"equation", as("i->i")}}), Error);          // rank mismatch
@@ -325,11 +338,21 @@ TEST(MathNorm, DetLpNormMvn) {
   expect_near(run1("Det", 11, {f32({3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})}), {0}, 1e-6);
   expect_near(run1("Det", 11, {f32({3, 3}, {0, 1, 0, 1, 0, 0, 0, 0, 1})}), {-1});
   EXPECT_THROW(run1("Det", 11, {f32({2, 3}, {1, 2, 3, 4, 5, 6})}), Error);
-  expect_near(run1("LpNormalization", 1, {f32({2, 2}, {3, 4, 1, -1})}), {0.6, 0.8, 1 / std::sqrt(2.0), -1 / std::sqrt(2.0)});
+  expect_near(run1("LpNormalization", 1, {f32({2, 2}, {3, 4, 1, -1})}),
+              {0.6, 0.8, 1 / std::sqrt(2.0), -1 / std::sqrt(2.0)});
   expect_near(run1("LpNormalization", 1, {f32({2, 2}, {3, 4, 1, -1})}, {{"axis", ai(0)}, {"p", ai(1)}}),
               {0.75, 0.8, 0.25, -0.2});
   Tensor r = run1("MeanVarianceNormalization", 13, {f32({1, 1, 1, 2}, {1, 3})});
   expect_near(r, {-1, 1}, 1e-6);
+}
+
+TEST(MathArithmetic, NarrowUnsignedMultiplyWraps) {
+  // uint16 * uint16 promotes to int in C++; 65535^2 must wrap, not overflow.
+  Tensor a = vec<uint16_t>({1}, {65535});
+  EXPECT_EQ(values<uint16_t>(run1("Mul", 14, {a, a})), (std::vector<uint16_t>{1}));
+  Tensor b = vec<int64_t>({1}, {std::numeric_limits<int64_t>::max()});
+  EXPECT_EQ(values<int64_t>(run1("Add", 14, {b, i64({1}, {1})})),
+            (std::vector<int64_t>{std::numeric_limits<int64_t>::min()}));
 }
 
 TEST(MathErrors, MessagesNameTheNode) {

@@ -33,11 +33,11 @@ C softplus(C x) {
   return x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
 
-#define WAFER_ACTIVATION(id, NAME, SINCE, ATTRS, ...)                        \
-  WAFER_REGISTER_OP(id, {.name = NAME,                                           \
-                         .since = SINCE,                                         \
-                         .attrs = ATTRS,                                         \
-                         .infer = infer_same_as_input,                           \
+#define WAFER_ACTIVATION(id, NAME, SINCE, ATTRS, ...)  \
+  WAFER_REGISTER_OP(id, {.name = NAME,                 \
+                         .since = SINCE,               \
+                         .attrs = ATTRS,               \
+                         .infer = infer_same_as_input, \
                          .kernel = float_activation([]<typename C>(const Node& node) __VA_ARGS__)});
 
 using Attrs = std::vector<AttrSpec>;
@@ -135,11 +135,12 @@ std::vector<Tensor> prelu(const KernelContext& ctx) {
       return {};
     } else {
       using C = compute_t<T>;
-      return {map_binary<T>(x, slope, ctx.node,
-                            [](C v, C s) {
-                              if constexpr (std::is_unsigned_v<C>) return v;  // never negative
-                              else return v < C(0) ? math::wrapping_mul(v, s) : v;
-                            })};
+      return {map_binary<T>(x, slope, ctx.node, [](C v, C s) {
+        if constexpr (std::is_unsigned_v<C>)
+          return v;  // never negative
+        else
+          return v < C(0) ? math::wrapping_mul(v, s) : v;
+      })};
     }
   });
 }
@@ -148,8 +149,10 @@ WAFER_REGISTER_OP(prelu, {.name = "PRelu", .since = 7, .infer = infer_broadcast,
 // Clip: bounds are attributes before opset 11 and optional scalar inputs after.
 std::vector<Tensor> clip(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
-  if (ctx.version() < 12) math::require_one_of(ctx.node, x.dtype(), kFloatTypes);
-  else math::require_one_of(ctx.node, x.dtype(), kNumericTypes);
+  if (ctx.version() < 12)
+    math::require_one_of(ctx.node, x.dtype(), kFloatTypes);
+  else
+    math::require_one_of(ctx.node, x.dtype(), kNumericTypes);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
     if constexpr (std::is_same_v<T, bool>) {
       return {};

@@ -116,11 +116,9 @@ std::vector<Tensor> mod_kernel(const KernelContext& ctx) {
     }
   });
 }
-WAFER_REGISTER_OP(mod, {.name = "Mod",
-                        .since = 10,
-                        .attrs = {{"fmod", AttrType::Int}},
-                        .infer = infer_broadcast,
-                        .kernel = mod_kernel});
+WAFER_REGISTER_OP(
+    mod,
+    {.name = "Mod", .since = 10, .attrs = {{"fmod", AttrType::Int}}, .infer = infer_broadcast, .kernel = mod_kernel});
 
 // BitShift: shifting by the bit width or more gives 0 (a C++ shift that far is UB).
 std::vector<Tensor> bitshift_kernel(const KernelContext& ctx) {

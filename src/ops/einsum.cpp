@@ -36,9 +36,9 @@ Term parse_term(const std::string& s, const Node& node) {
 }
 
 struct Plan {
-  Dims sizes;                     // per label id (ellipsis dims first, then letters)
-  std::vector<Dims> in_strides;   // per operand, per label id
-  Dims out_strides;               // per label id (0 for summed labels)
+  Dims sizes;                    // per label id (ellipsis dims first, then letters)
+  std::vector<Dims> in_strides;  // per operand, per label id
+  Dims out_strides;              // per label id (0 for summed labels)
   Dims out_dims;
 };
 
@@ -57,8 +57,8 @@ Plan plan_einsum(const std::string& raw_equation, const std::vector<Dims>& ins, 
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
-  check(terms.size() == ins.size(), node.label(), ": equation has ", terms.size(), " operand(s), node has ",
-        ins.size(), " input(s)");
+  check(terms.size() == ins.size(), node.label(), ": equation has ", terms.size(), " operand(s), node has ", ins.size(),
+        " input(s)");
 
   // Ellipsis rank: the broadcast of every operand's ellipsis dims.
   int64_t ell = 0;
@@ -80,9 +80,11 @@ Plan plan_einsum(const std::string& raw_equation, const std::vector<Dims>& ins, 
   Dims size(num_ids, -1);
   std::vector<int> count(num_ids, 0);
   auto set_size = [&](size_t id, int64_t d, bool broadcastable) {
-    if (size[id] < 0 || (broadcastable && size[id] == 1)) size[id] = d;
-    else check(size[id] == d || (broadcastable && d == 1), node.label(), ": einsum dimension mismatch (", size[id],
-               " vs ", d, ")");
+    if (size[id] < 0 || (broadcastable && size[id] == 1))
+      size[id] = d;
+    else
+      check(size[id] == d || (broadcastable && d == 1), node.label(), ": einsum dimension mismatch (", size[id], " vs ",
+            d, ")");
   };
   std::vector<std::vector<size_t>> axis_ids(terms.size());  // label id of each operand axis
   for (size_t i = 0; i < terms.size(); ++i) {
@@ -94,8 +96,7 @@ Plan plan_einsum(const std::string& raw_equation, const std::vector<Dims>& ins, 
         ++count[letter_id(c)];
       }
     }
-    for (size_t a = 0; a < axis_ids[i].size(); ++a)
-      set_size(axis_ids[i][a], ins[i][a], axis_ids[i][a] < size_t(ell));
+    for (size_t a = 0; a < axis_ids[i].size(); ++a) set_size(axis_ids[i][a], ins[i][a], axis_ids[i][a] < size_t(ell));
   }
 
   // Output labels.
@@ -162,8 +163,8 @@ std::vector<Tensor> einsum_kernel(const KernelContext& ctx) {
       return {};
     } else {
       // Floats accumulate in double; integers wrap like numpy.
-      using A = std::conditional_t<is_float_type_v<T>, double,
-                                   std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
+      using A =
+          std::conditional_t<is_float_type_v<T>, double, std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>;
       std::vector<A> acc(size_t(element_count(p.out_dims)), A(0));
       std::vector<const T*> src;
       for (const Tensor* t : ins) src.push_back(t->data<T>());
@@ -179,8 +180,10 @@ std::vector<Tensor> einsum_kernel(const KernelContext& ctx) {
       Tensor out(dt, p.out_dims);
       T* dst = out.data<T>();
       for (size_t i = 0; i < acc.size(); ++i) {
-        if constexpr (is_float_type_v<T>) dst[i] = T(compute_t<T>(acc[i]));
-        else dst[i] = T(acc[i]);
+        if constexpr (is_float_type_v<T>)
+          dst[i] = T(compute_t<T>(acc[i]));
+        else
+          dst[i] = T(acc[i]);
       }
       return {out};
     }

@@ -12,14 +12,12 @@
 
 namespace wafer::math {
 
-inline const std::vector<DType> kFloatTypes = {DType::Float32, DType::Float64, DType::Float16,
-                                                             DType::BFloat16};
-inline const std::vector<DType> kNumericTypes = {
-    DType::Float32, DType::Float64, DType::Float16, DType::BFloat16, DType::Int8,   DType::UInt8,
-    DType::Int16,   DType::UInt16,  DType::Int32,   DType::UInt32,   DType::Int64, DType::UInt64};
-inline const std::vector<DType> kSignedNumericTypes = {
-    DType::Float32, DType::Float64, DType::Float16, DType::BFloat16,
-    DType::Int8,    DType::Int16,   DType::Int32,   DType::Int64};
+inline const std::vector<DType> kFloatTypes = {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16};
+inline const std::vector<DType> kNumericTypes = {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16,
+                                                 DType::Int8,    DType::UInt8,   DType::Int16,   DType::UInt16,
+                                                 DType::Int32,   DType::UInt32,  DType::Int64,   DType::UInt64};
+inline const std::vector<DType> kSignedNumericTypes = {DType::Float32, DType::Float64, DType::Float16, DType::BFloat16,
+                                                       DType::Int8,    DType::Int16,   DType::Int32,   DType::Int64};
 
 // require_dtype for a runtime list.
 void require_one_of(const Node& node, DType actual, const std::vector<DType>& allowed, const char* what = "input");
@@ -41,7 +39,9 @@ T saturate_cast(double v) {
   }
 }
 
-// Two's complement wrapping arithmetic for integers (numpy semantics), plain for floats.
+// Two's complement wrapping arithmetic for integers (numpy semantics), plain
+// for floats. Computed in an unsigned type at least as wide as int, because
+// e.g. uint16 * uint16 promotes to signed int and could overflow (UB).
 template <typename C>
 C wrapping_add(C x, C y) {
   if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
@@ -49,6 +49,15 @@ C wrapping_add(C x, C y) {
     return C(U(x) + U(y));
   } else {
     return x + y;
+  }
+}
+template <typename C>
+C wrapping_sub(C x, C y) {
+  if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+    using U = std::make_unsigned_t<decltype(+x)>;
+    return C(U(x) - U(y));
+  } else {
+    return x - y;
   }
 }
 template <typename C>
@@ -63,17 +72,19 @@ C wrapping_mul(C x, C y) {
 
 template <typename C>
 bool is_nan(C v) {
-  if constexpr (std::is_floating_point_v<C>) return std::isnan(v);
-  else return false;
+  if constexpr (std::is_floating_point_v<C>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 // How a reduction maps input elements to output elements: walk the input in
 // row-major order with `in_to_out` strides (0 on reduced axes) to get each
 // element's output offset.
 struct ReducePlan {
-  Dims out_dims;      // with keepdims applied
-  Dims kept_dims;     // reduced axes as 1 (keepdims=1 shape)
-  Dims in_to_out;     // per input axis: stride into the output, 0 when reduced
+  Dims out_dims;   // with keepdims applied
+  Dims kept_dims;  // reduced axes as 1 (keepdims=1 shape)
+  Dims in_to_out;  // per input axis: stride into the output, 0 when reduced
   int64_t out_numel = 1;
   int64_t group = 1;  // input elements per output element
 };

@@ -28,8 +28,7 @@ std::optional<std::vector<int64_t>> resolve_axes(const Node& node, std::optional
 
 template <Red kind, typename T>
 constexpr bool accumulates_in_double() {
-  return is_float_type_v<T> || kind == Red::Mean || kind == Red::L2 || kind == Red::LogSum ||
-         kind == Red::LogSumExp;
+  return is_float_type_v<T> || kind == Red::Mean || kind == Red::L2 || kind == Red::LogSum || kind == Red::LogSumExp;
 }
 
 template <Red kind, typename T>
@@ -38,20 +37,25 @@ using acc_t = std::conditional_t<accumulates_in_double<kind, T>(), double,
 
 template <Red kind, typename A>
 A initial_value() {
-  if constexpr (kind == Red::Prod) return A(1);
-  else if constexpr (kind == Red::Max) return std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity()
-                                                                          : std::numeric_limits<A>::lowest();
-  else if constexpr (kind == Red::Min) return std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity()
-                                                                          : std::numeric_limits<A>::max();
-  else return A(0);
+  if constexpr (kind == Red::Prod)
+    return A(1);
+  else if constexpr (kind == Red::Max)
+    return std::is_floating_point_v<A> ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::lowest();
+  else if constexpr (kind == Red::Min)
+    return std::is_floating_point_v<A> ? std::numeric_limits<A>::infinity() : std::numeric_limits<A>::max();
+  else
+    return A(0);
 }
 
 template <Red kind, typename A>
 A transform(A v) {
   if constexpr (kind == Red::L1) {
-    if constexpr (std::is_floating_point_v<A>) return std::fabs(v);
-    else if constexpr (std::is_signed_v<A>) return v < 0 ? A(uint64_t(0) - uint64_t(v)) : v;
-    else return v;
+    if constexpr (std::is_floating_point_v<A>)
+      return std::fabs(v);
+    else if constexpr (std::is_signed_v<A>)
+      return v < 0 ? A(uint64_t(0) - uint64_t(v)) : v;
+    else
+      return v;
   } else if constexpr (kind == Red::L2 || kind == Red::SumSquare) {
     return math::wrapping_mul(v, v);
   } else {
@@ -98,16 +102,21 @@ Tensor reduce_typed(const Tensor& x, const math::ReducePlan& plan) {
       acc[o] = combine<kind>(acc[o], transform<kind>(A(to_compute(src[i]))));
     }
     for (A& a : acc) {
-      if constexpr (kind == Red::Mean) a = a / A(plan.group);
-      else if constexpr (kind == Red::L2) a = std::sqrt(a);
-      else if constexpr (kind == Red::LogSum) a = std::log(a);
+      if constexpr (kind == Red::Mean)
+        a = a / A(plan.group);
+      else if constexpr (kind == Red::L2)
+        a = std::sqrt(a);
+      else if constexpr (kind == Red::LogSum)
+        a = std::log(a);
     }
   }
   Tensor out(x.dtype(), plan.out_dims);
   T* dst = out.data<T>();
   for (size_t o = 0; o < acc.size(); ++o) {
-    if constexpr (std::is_floating_point_v<A>) dst[o] = math::saturate_cast<T>(acc[o]);
-    else dst[o] = T(acc[o]);  // integer narrowing wraps (well defined since C++20)
+    if constexpr (std::is_floating_point_v<A>)
+      dst[o] = math::saturate_cast<T>(acc[o]);
+    else
+      dst[o] = T(acc[o]);  // integer narrowing wraps (well defined since C++20)
   }
   return out;
 }
@@ -121,8 +130,10 @@ std::vector<Tensor> reduce_kernel(const KernelContext& ctx) {
   if (!axes) return {x};
   math::ReducePlan plan = math::plan_reduce(x.dims(), *axes, keepdims);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
-    if constexpr (std::is_same_v<T, bool>) return {};
-    else return {reduce_typed<kind, T>(x, plan)};
+    if constexpr (std::is_same_v<T, bool>)
+      return {};
+    else
+      return {reduce_typed<kind, T>(x, plan)};
   });
 }
 
@@ -148,20 +159,21 @@ std::vector<ValueType> infer_reduce(const InferContext& ctx) {
   for (int64_t a : *resolved) reduced[size_t(a)] = true;
   Shape out;
   for (size_t d = 0; d < reduced.size(); ++d) {
-    if (!reduced[d]) out.dims.push_back(in.shape.dims[d]);
-    else if (keepdims) out.dims.push_back(Dim(1));
+    if (!reduced[d])
+      out.dims.push_back(in.shape.dims[d]);
+    else if (keepdims)
+      out.dims.push_back(Dim(1));
   }
   return {typed(in.dtype, out)};
 }
 
-#define WAFER_REDUCE(id, NAME, KIND)                                                                      \
-  WAFER_REGISTER_OP(id, {.name = NAME,                                                                    \
-                         .since = 1,                                                                      \
-                         .attrs = {{"axes", AttrType::Ints},                                              \
-                                   {"keepdims", AttrType::Int},                                           \
-                                   {"noop_with_empty_axes", AttrType::Int}},                              \
-                         .infer = infer_reduce,                                                           \
-                         .kernel = reduce_kernel<KIND>});
+#define WAFER_REDUCE(id, NAME, KIND)                                                                                  \
+  WAFER_REGISTER_OP(                                                                                                  \
+      id, {.name = NAME,                                                                                              \
+           .since = 1,                                                                                                \
+           .attrs = {{"axes", AttrType::Ints}, {"keepdims", AttrType::Int}, {"noop_with_empty_axes", AttrType::Int}}, \
+           .infer = infer_reduce,                                                                                     \
+           .kernel = reduce_kernel<KIND>});
 
 WAFER_REDUCE(reduce_sum, "ReduceSum", Red::Sum)
 WAFER_REDUCE(reduce_mean, "ReduceMean", Red::Mean)
@@ -206,9 +218,12 @@ std::vector<Tensor> arg_kernel(const KernelContext& ctx) {
             C v = to_compute(base[j * inner + k]);
             C& b = best[size_t(k)];
             bool better, tie;
-            if (math::is_nan(b)) better = false, tie = math::is_nan(v);
-            else if (math::is_nan(v)) better = true, tie = false;
-            else better = is_max ? v > b : v < b, tie = v == b;
+            if (math::is_nan(b))
+              better = false, tie = math::is_nan(v);
+            else if (math::is_nan(v))
+              better = true, tie = false;
+            else
+              better = is_max ? v > b : v < b, tie = v == b;
             if (better || (tie && last)) b = v, idx[k] = j;
           }
         }
@@ -225,24 +240,26 @@ std::vector<ValueType> infer_arg(const InferContext& ctx) {
   bool keepdims = ctx.node.attr_int("keepdims", 1) != 0;
   Shape out;
   for (int64_t d = 0; d < in.shape.rank(); ++d) {
-    if (d != axis) out.dims.push_back(in.shape.dims[size_t(d)]);
-    else if (keepdims) out.dims.push_back(Dim(1));
+    if (d != axis)
+      out.dims.push_back(in.shape.dims[size_t(d)]);
+    else if (keepdims)
+      out.dims.push_back(Dim(1));
   }
   return {typed(DType::Int64, out)};
 }
 
-WAFER_REGISTER_OP(argmax, {.name = "ArgMax",
-                           .since = 1,
-                           .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int},
-                                     {"select_last_index", AttrType::Int}},
-                           .infer = infer_arg,
-                           .kernel = arg_kernel<true>});
-WAFER_REGISTER_OP(argmin, {.name = "ArgMin",
-                           .since = 1,
-                           .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int},
-                                     {"select_last_index", AttrType::Int}},
-                           .infer = infer_arg,
-                           .kernel = arg_kernel<false>});
+WAFER_REGISTER_OP(
+    argmax, {.name = "ArgMax",
+             .since = 1,
+             .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int}, {"select_last_index", AttrType::Int}},
+             .infer = infer_arg,
+             .kernel = arg_kernel<true>});
+WAFER_REGISTER_OP(
+    argmin, {.name = "ArgMin",
+             .since = 1,
+             .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int}, {"select_last_index", AttrType::Int}},
+             .infer = infer_arg,
+             .kernel = arg_kernel<false>});
 
 }  // namespace
 }  // namespace wafer

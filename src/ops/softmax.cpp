@@ -25,8 +25,10 @@ Span softmax_span(const KernelContext& ctx, const Tensor& x) {
     return {};
   }
   // Opset < 13 allows axis == rank (coerce to [N, 1]).
-  if (!single_axis && (axis == rank || axis == -rank - 1)) axis = axis < 0 ? 0 : rank;
-  else axis = normalize_axis(axis, rank, ctx.node);
+  if (!single_axis && (axis == rank || axis == -rank - 1))
+    axis = axis < 0 ? 0 : rank;
+  else
+    axis = normalize_axis(axis, rank, ctx.node);
   Span s;
   for (int64_t d = 0; d < axis; ++d) s.outer *= x.dim(d);
   if (single_axis) {
@@ -83,16 +85,18 @@ std::vector<Tensor> softmax_kernel(const KernelContext& ctx) {
   math::require_one_of(ctx.node, x.dtype(), math::kFloatTypes);
   Span s = softmax_span(ctx, x);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
-    if constexpr (!is_float_type_v<T>) return {};
-    else return {softmax_typed<kind, T>(x, s)};
+    if constexpr (!is_float_type_v<T>)
+      return {};
+    else
+      return {softmax_typed<kind, T>(x, s)};
   });
 }
 
-#define WAFER_SOFTMAX(id, NAME, KIND)                                     \
-  WAFER_REGISTER_OP(id, {.name = NAME,                                    \
-                         .since = 1,                                      \
-                         .attrs = {{"axis", AttrType::Int}},              \
-                         .infer = infer_same_as_input,                    \
+#define WAFER_SOFTMAX(id, NAME, KIND)                        \
+  WAFER_REGISTER_OP(id, {.name = NAME,                       \
+                         .since = 1,                         \
+                         .attrs = {{"axis", AttrType::Int}}, \
+                         .infer = infer_same_as_input,       \
                          .kernel = softmax_kernel<KIND>});
 
 WAFER_SOFTMAX(softmax, "Softmax", Kind::Softmax)

@@ -26,10 +26,10 @@ KernelFn unary_kernel(std::vector<DType> allowed, F f) {
   };
 }
 
-#define WAFER_FLOAT_UNARY(id, NAME, SINCE, EXPR)                                                  \
-  WAFER_REGISTER_OP(id, {.name = NAME,                                                            \
-                         .since = SINCE,                                                          \
-                         .infer = infer_same_as_input,                                            \
+#define WAFER_FLOAT_UNARY(id, NAME, SINCE, EXPR)       \
+  WAFER_REGISTER_OP(id, {.name = NAME,                 \
+                         .since = SINCE,               \
+                         .infer = infer_same_as_input, \
                          .kernel = unary_kernel<true>(kFloatTypes, [](auto x) { return EXPR; })});
 
 WAFER_FLOAT_UNARY(sqrt, "Sqrt", 6, std::sqrt(x))
@@ -57,15 +57,20 @@ WAFER_FLOAT_UNARY(round, "Round", 11, std::nearbyint(x))
 // Integers negate with two's complement wrap (-INT_MIN == INT_MIN, as numpy).
 template <typename C>
 C negate(C x) {
-  if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<decltype(+x)>(0) - std::make_unsigned_t<decltype(+x)>(x));
-  else return -x;
+  if constexpr (std::is_integral_v<C>)
+    return C(std::make_unsigned_t<decltype(+x)>(0) - std::make_unsigned_t<decltype(+x)>(x));
+  else
+    return -x;
 }
 
 template <typename C>
 C absolute(C x) {
-  if constexpr (std::is_unsigned_v<C>) return x;
-  else if constexpr (std::is_integral_v<C>) return x < 0 ? negate(x) : x;
-  else return std::fabs(x);
+  if constexpr (std::is_unsigned_v<C>)
+    return x;
+  else if constexpr (std::is_integral_v<C>)
+    return x < 0 ? negate(x) : x;
+  else
+    return std::fabs(x);
 }
 
 template <typename C>
@@ -94,16 +99,17 @@ WAFER_REGISTER_OP(sign, {.name = "Sign",
 WAFER_REGISTER_OP(erf, {.name = "Erf",
                         .since = 9,
                         .infer = infer_same_as_input,
-                        .kernel = unary_kernel<false>(kNumericTypes, [](auto x) {
-                          return decltype(x)(std::erf(double(x)));
-                        })});
+                        .kernel = unary_kernel<false>(kNumericTypes,
+                                                      [](auto x) { return decltype(x)(std::erf(double(x))); })});
 
 std::vector<Tensor> is_nan(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);
   math::require_one_of(ctx.node, x.dtype(), kFloatTypes);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
-    if constexpr (!is_float_type_v<T>) return {};
-    else return {map_unary<T, bool>(x, [](auto v) { return std::isnan(v); })};
+    if constexpr (!is_float_type_v<T>)
+      return {};
+    else
+      return {map_unary<T, bool>(x, [](auto v) { return std::isnan(v); })};
   });
 }
 
@@ -113,13 +119,16 @@ std::vector<Tensor> is_inf(const KernelContext& ctx) {
   bool neg = ctx.node.attr_int("detect_negative", 1) != 0;
   bool pos = ctx.node.attr_int("detect_positive", 1) != 0;
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
-    if constexpr (!is_float_type_v<T>) return {};
+    if constexpr (!is_float_type_v<T>)
+      return {};
     else
       return {map_unary<T, bool>(x, [&](auto v) { return std::isinf(v) && ((v > 0 && pos) || (v < 0 && neg)); })};
   });
 }
 
-std::vector<ValueType> infer_bool_like_input(const InferContext& ctx) { return {typed(DType::Bool, ctx.in(0).shape)}; }
+std::vector<ValueType> infer_bool_like_input(const InferContext& ctx) {
+  return {typed(DType::Bool, ctx.in(0).shape)};
+}
 
 WAFER_REGISTER_OP(isnan, {.name = "IsNaN", .since = 9, .infer = infer_bool_like_input, .kernel = is_nan});
 WAFER_REGISTER_OP(isinf, {.name = "IsInf",

@@ -10,8 +10,10 @@ template <Fold kind, typename C>
 C combine(C acc, C v) {
   if constexpr (kind == Fold::Max || kind == Fold::Min) {
     if (math::is_nan(acc) || math::is_nan(v)) return math::is_nan(acc) ? acc : v;  // NaN propagates
-    if constexpr (kind == Fold::Max) return v > acc ? v : acc;
-    else return v < acc ? v : acc;
+    if constexpr (kind == Fold::Max)
+      return v > acc ? v : acc;
+    else
+      return v < acc ? v : acc;
   } else {
     return math::wrapping_add(acc, v);
   }
