@@ -262,6 +262,19 @@ TEST(MathReduce, IntegersWrapAndHalfAccumulates) {
   expect_near(run1("ReduceSum", 13, {vec<Float16>({4096}, ones)}), {4096});
 }
 
+TEST(MathReduce, ScalarsAndEmptyGroups) {
+  Tensor s = run1("ReduceSum", 13, {f32({}, {4.f})});
+  EXPECT_EQ(s.rank(), 0);
+  expect_near(s, {4});
+  Tensor e(DType::Float32, {2, 0});
+  Tensor r = run1("ReduceMax", 13, {e}, {{"axes", ais({1})}, {"keepdims", ai(0)}});
+  EXPECT_EQ(r.dims(), (Dims{2}));
+  expect_near(r, {-INFINITY, -INFINITY});
+  expect_near(run1("ReduceSum", 13, {e, i64({1}, {1})}), {0, 0});
+  expect_near(run1("ReduceProd", 13, {e}, {{"axes", ais({1})}}), {1, 1});
+  EXPECT_EQ(run1("ReduceSum", 13, {e, i64({1}, {0})}).dims(), (Dims{1, 0}));
+}
+
 TEST(MathReduce, InferShapes) {
   ValueType in{DType::Float32, Shape({Dim::named("N"), 3, 4})};
   EXPECT_EQ(infer("ReduceMean", 13, {in}, {nullptr}, {{"axes", ais({-1})}, {"keepdims", ai(0)}}).shape,
