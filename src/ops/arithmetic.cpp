@@ -1,5 +1,5 @@
 // Add, Sub, Mul, Div: numpy-broadcast arithmetic on every numeric dtype.
-#include "ops/op_util.h"
+#include "ops/math_util.h"
 
 namespace wafer {
 namespace {
@@ -21,8 +21,8 @@ KernelFn arithmetic_kernel(Op op) {
   return [op](const KernelContext& ctx) {
     const Tensor& a = ctx.in(0);
     const Tensor& b = ctx.in(1);
-    check(a.dtype() == b.dtype(), ctx.node.label(), ": inputs have different types ", dtype_name(a.dtype()),
-          " and ", dtype_name(b.dtype()));
+    check(a.dtype() == b.dtype(), ctx.node.label(), ": inputs have different types ", dtype_name(a.dtype()), " and ",
+          dtype_name(b.dtype()));
     check(a.dtype() != DType::Bool, ctx.node.label(), ": arithmetic on bool is not defined");
     return visit_dtype(a.dtype(), [&]<typename T>() -> std::vector<Tensor> {
       if constexpr (std::is_same_v<T, bool>) {
@@ -35,36 +35,19 @@ KernelFn arithmetic_kernel(Op op) {
   };
 }
 
-// Unsigned and narrow types wrap like numpy: compute in the type itself.
-template <typename C>
-C wrap_add(C x, C y) {
-  if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(x) + std::make_unsigned_t<C>(y));
-  else return x + y;
-}
-template <typename C>
-C wrap_sub(C x, C y) {
-  if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(x) - std::make_unsigned_t<C>(y));
-  else return x - y;
-}
-template <typename C>
-C wrap_mul(C x, C y) {
-  if constexpr (std::is_integral_v<C>) return C(std::make_unsigned_t<C>(x) * std::make_unsigned_t<C>(y));
-  else return x * y;
-}
-
-
-#define WAFER_ARITH(id, NAME, EXPR)                                                                    \
-  WAFER_REGISTER_OP(id, {.name = NAME,                                                                 \
-                         .since = 7,                                                                   \
-                         .infer = infer_broadcast,                                                     \
-                         .kernel = arithmetic_kernel([](auto x, auto y, const Node& node) {            \
-                           (void)node;                                                                 \
-                           return EXPR;                                                                \
+#define WAFER_ARITH(id, NAME, EXPR)                                                         \
+  WAFER_REGISTER_OP(id, {.name = NAME,                                                      \
+                         .since = 7,                                                        \
+                         .infer = infer_broadcast,                                          \
+                         .kernel = arithmetic_kernel([](auto x, auto y, const Node& node) { \
+                           (void)node;                                                      \
+                           return EXPR;                                                     \
                          })});
 
-WAFER_ARITH(add, "Add", wrap_add(x, y))
-WAFER_ARITH(sub, "Sub", wrap_sub(x, y))
-WAFER_ARITH(mul, "Mul", wrap_mul(x, y))
+// Integers wrap like numpy (see math::wrapping_add: no signed overflow UB).
+WAFER_ARITH(add, "Add", math::wrapping_add(x, y))
+WAFER_ARITH(sub, "Sub", math::wrapping_sub(x, y))
+WAFER_ARITH(mul, "Mul", math::wrapping_mul(x, y))
 WAFER_ARITH(div, "Div", divide(x, y, node))
 #undef WAFER_ARITH
 
