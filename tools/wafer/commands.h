@@ -17,5 +17,6 @@ void set_action(CLI::App* sub, CommandFn fn);
 void add_check_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
+void add_scalesim_command(CLI::App& app);
 
 }  // namespace wafer::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   add_inspect_command(app);
   add_run_command(app);
   add_check_command(app);
+  add_scalesim_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
