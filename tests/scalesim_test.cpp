@@ -27,9 +27,9 @@ Config array_cfg(int64_t rows, int64_t cols, Dataflow df) {
 }
 
 Layer gemm(int64_t m, int64_t n, int64_t k) {
-  auto layers = parse_topology_text("Layer, M, N, K,\nG, " + std::to_string(m) + ", " + std::to_string(n) + ", " +
-                                        std::to_string(k) + ",\n",
-                                    "inline", TopologyKind::kGemm);
+  auto layers = parse_topology_text(
+      "Layer, M, N, K,\nG, " + std::to_string(m) + ", " + std::to_string(n) + ", " + std::to_string(k) + ",\n",
+      "inline", TopologyKind::kGemm);
   return layers.at(0);
 }
 
@@ -84,7 +84,7 @@ TEST(ScaleSim, SingleFoldGemmByHand) {
 
   // ws on an 8x4 array: K=8 rows hold the weights, T = M = 4; R + T + (C-1) + skew (R-1) + R weight rows.
   LayerResult ws = simulate_layer(array_cfg(8, 4, Dataflow::kWS), g);
-  EXPECT_EQ(ws.total_cycles, 4 + 2 * 8 + 4 - 2 - 1);  // 21
+  EXPECT_EQ(ws.total_cycles, 4 + 2 * 8 + 4 - 2 - 1);                            // 21
   EXPECT_DOUBLE_EQ(ws.compute_util, 32.0 * 4 / (32 * (4 + 16 + 8 - 3)) * 100);  // 16 %
   EXPECT_EQ(ws.ifmap_sram_reads, 32);
   EXPECT_EQ(ws.filter_sram_reads, 32);
@@ -145,6 +145,19 @@ TEST(ScaleSim, GemmTopologyMapsToConv) {
   EXPECT_EQ(layers[0].macs(), 256 * 128 * 256);
 }
 
+TEST(ScaleSim, DepthwiseLayersSplitPerChannel) {
+  auto layers = parse_topology_text(
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+      "Conv_DP1, 10, 10, 3, 3, 4, 1, 1,\nPlain, 10, 10, 3, 3, 4, 2, 1,\n",
+      "dw.csv", TopologyKind::kConv);
+  ASSERT_EQ(layers.size(), 5u);
+  EXPECT_EQ(layers[0].name, "Conv_DP1Channel_0");
+  EXPECT_EQ(layers[3].name, "Conv_DP1Channel_3");
+  EXPECT_EQ(layers[3].channels, 1);
+  EXPECT_EQ(layers[3].window(), 9);
+  EXPECT_EQ(layers[4].channels, 4);
+}
+
 // SCALE-Sim's model is not monotone in array size: per-fold fill/drain grows with the array, so a layer
 // that already fits in one fold gets slower on a bigger array. Large layers do get faster.
 TEST(ScaleSim, ArraySizeMonotonicity) {
@@ -178,17 +191,15 @@ TEST(ScaleSim, PythonFloatRepr) {
 }
 
 TEST(ScaleSim, BadConfigNamesFileLineAndField) {
-  std::string e = error_of([] {
-    parse_config_text("[architecture_presets]\nArrayHeight: 32\nArrayWidth: x32\n", "bad.cfg");
-  });
+  std::string e =
+      error_of([] { parse_config_text("[architecture_presets]\nArrayHeight: 32\nArrayWidth: x32\n", "bad.cfg"); });
   EXPECT_NE(e.find("bad.cfg:3"), std::string::npos) << e;
   EXPECT_NE(e.find("arraywidth"), std::string::npos) << e;
   e = error_of([] { parse_config_text("[architecture_presets]\nArrayHeight: 0\nArrayWidth: 4\n", "z.cfg"); });
   EXPECT_NE(e.find("z.cfg:2"), std::string::npos) << e;
   EXPECT_NE(e.find("out of range"), std::string::npos) << e;
-  e = error_of([] {
-    parse_config_text("[architecture_presets]\nArrayHeight: 4\nArrayWidth: 4\nDataflow : xs\n", "d.cfg");
-  });
+  e = error_of(
+      [] { parse_config_text("[architecture_presets]\nArrayHeight: 4\nArrayWidth: 4\nDataflow : xs\n", "d.cfg"); });
   EXPECT_NE(e.find("d.cfg:4"), std::string::npos) << e;
   EXPECT_NE(e.find("dataflow"), std::string::npos) << e;
   e = error_of([] { parse_config_text("[run_presets]\nInterfaceBandwidth: FAST\n", "r.cfg"); });
@@ -200,8 +211,9 @@ TEST(ScaleSim, BadConfigNamesFileLineAndField) {
 }
 
 TEST(ScaleSim, BadTopologyNamesFileLineAndField) {
-  const std::string hdr = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
-                          "Strides,\n";
+  const std::string hdr =
+      "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+      "Strides,\n";
   std::string e = error_of([&] {
     parse_topology_text(hdr + "a, 8, 8, 3, 3, 1, 4, 1,\nb, 8, 8, 3, three, 1, 4, 1,\n", "t.csv", TopologyKind::kConv);
   });

@@ -9,9 +9,12 @@ namespace wafer::scalesim {
 
 const char* dataflow_name(Dataflow df) {
   switch (df) {
-    case Dataflow::kOS: return "os";
-    case Dataflow::kWS: return "ws";
-    case Dataflow::kIS: return "is";
+    case Dataflow::kOS:
+      return "os";
+    case Dataflow::kWS:
+      return "ws";
+    case Dataflow::kIS:
+      return "is";
   }
   return "?";
 }
@@ -72,19 +75,26 @@ Config parse_config_text(const std::string& text, const std::string& name) {
         cfg.bandwidth = parse_int(first, where, key, 1, kMaxBandwidth);
       } else if (key == "dataflow") {
         std::string df = lower(value);
-        if (df == "os") cfg.dataflow = Dataflow::kOS;
-        else if (df == "ws") cfg.dataflow = Dataflow::kWS;
-        else if (df == "is") cfg.dataflow = Dataflow::kIS;
-        else fail(where, ": field 'dataflow': expected os, ws or is, got '", value, "'");
+        if (df == "os")
+          cfg.dataflow = Dataflow::kOS;
+        else if (df == "ws")
+          cfg.dataflow = Dataflow::kWS;
+        else if (df == "is")
+          cfg.dataflow = Dataflow::kIS;
+        else
+          fail(where, ": field 'dataflow': expected os, ws or is, got '", value, "'");
       } else if (key == "memorybanks") {
         cfg.memory_banks = num(1, 1 << 20);
       }
     } else if (section == "run_presets") {
       if (key == "interfacebandwidth") {
         std::string mode = lower(value);
-        if (mode == "user") cfg.user_bandwidth = true;
-        else if (mode == "calc") cfg.user_bandwidth = false;
-        else fail(where, ": field 'interfacebandwidth': expected CALC or USER, got '", value, "'");
+        if (mode == "user")
+          cfg.user_bandwidth = true;
+        else if (mode == "calc")
+          cfg.user_bandwidth = false;
+        else
+          fail(where, ": field 'interfacebandwidth': expected CALC or USER, got '", value, "'");
       }
     }
   }
@@ -92,6 +102,8 @@ Config parse_config_text(const std::string& text, const std::string& name) {
   return cfg;
 }
 
-Config parse_config_file(const std::string& path) { return parse_config_text(read_text_file(path), path); }
+Config parse_config_file(const std::string& path) {
+  return parse_config_text(read_text_file(path), path);
+}
 
 }  // namespace wafer::scalesim

@@ -64,7 +64,9 @@ std::string table(const char* header, const std::vector<LayerResult>& layers, F 
   return out.str();
 }
 
-std::string num(int64_t v) { return std::to_string(v); }
+std::string num(int64_t v) {
+  return std::to_string(v);
+}
 
 double avg_bw(int64_t words, double start, double stop) {
   double span = stop - start + 1;

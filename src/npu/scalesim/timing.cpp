@@ -10,7 +10,9 @@ namespace wafer::scalesim {
 
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // The spatial/temporal mapping of a layer onto the array for one dataflow
 // (topology_utils.py, calc_spatio_temporal_params): Sr operand rows are spread
@@ -72,9 +74,9 @@ struct ReadBuffer {
   int64_t L = 1, A = 1, P = 0;  // lines in the operand, active window, shift per prefetch
   int64_t lines_per_prefetch = 0;
   int64_t initial_lines = 0;
-  int64_t start = 0;            // first line of the active window
-  int64_t last_prefetch = -1;   // cycle the latest prefetch completes
-  int64_t prefetches = 0;       // new prefetches after the initial fill
+  int64_t start = 0;           // first line of the active window
+  int64_t last_prefetch = -1;  // cycle the latest prefetch completes
+  int64_t prefetches = 0;      // new prefetches after the initial fill
 
   void init(int64_t words, int64_t sram_words, int64_t bandwidth) {
     bw = bandwidth;
@@ -361,7 +363,8 @@ LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
   r.ofmap_dram_start = r.ofmap_sram_writes > drain_words
                            ? r.ofmap_sram_start + static_cast<double>(drain_words / std::max<int64_t>(m.C, 1))
                            : static_cast<double>(r.total_cycles);
-  r.ofmap_dram_stop = static_cast<double>(r.total_cycles + ceil_div(std::min(r.ofmap_sram_writes, drain_words), ofmap_bw));
+  r.ofmap_dram_stop =
+      static_cast<double>(r.total_cycles + ceil_div(std::min(r.ofmap_sram_writes, drain_words), ofmap_bw));
   return r;
 }
 

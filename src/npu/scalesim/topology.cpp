@@ -29,8 +29,8 @@ std::vector<std::string> split_csv(const std::string& line) {
 }  // namespace
 
 std::vector<Layer> parse_topology_text(const std::string& text, const std::string& name, TopologyKind kind) {
-  static const char* kConvFields[] = {"Layer name",   "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
-                                      "Channels",     "Num Filter",   "Strides",     "Stride width"};
+  static const char* kConvFields[] = {"Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
+                                      "Channels",   "Num Filter",   "Strides",     "Stride width"};
   static const char* kGemmFields[] = {"Layer", "M", "N", "K"};
   std::vector<Layer> layers;
   auto lines = split_lines(text);
@@ -79,6 +79,20 @@ std::vector<Layer> parse_topology_text(const std::string& text, const std::strin
     }
     check(l.ofmap_pixels() <= kMaxDim * 4 && l.window() <= kMaxDim * 4, where,
           ": layer too large to simulate (ofmap pixels or window over 2^26)");
+    if (kind == TopologyKind::kConv && l.name.find("DP") != std::string::npos) {
+      // SCALE-Sim's depthwise convention (topology_utils.py, load_arrays_conv): a layer whose name contains
+      // "DP" becomes one single-channel layer per channel, named NAME + "Channel_" + index.
+      check(l.channels <= 65536, where, ": field 'Channels': depthwise layer with ", l.channels,
+            " channels (at most 65536)");
+      const int64_t channels = l.channels;
+      l.channels = 1;
+      for (int64_t c = 0; c < channels; ++c) {
+        Layer d = l;
+        d.name = l.name + "Channel_" + std::to_string(c);
+        layers.push_back(d);
+      }
+      continue;
+    }
     layers.push_back(l);
   }
   check(!layers.empty(), name, ": no layers (the first line is the header)");
