@@ -228,6 +228,11 @@ TEST(ScaleSim, BadTopologyNamesFileLineAndField) {
   e = error_of([] { parse_topology_text("Layer, M, N, K,\ng, 4, -1, 2,\n", "g.csv", TopologyKind::kGemm); });
   EXPECT_NE(e.find("g.csv:2"), std::string::npos) << e;
   EXPECT_NE(e.find("'N'"), std::string::npos) << e;
+  e = error_of([] {
+    parse_topology_text("Layer, M, N, K,\nhuge, 16000000, 16000000, 16000000,\n", "big.csv", TopologyKind::kGemm);
+  });
+  EXPECT_NE(e.find("big.csv:2"), std::string::npos) << e;
+  EXPECT_NE(e.find("too large"), std::string::npos) << e;
   e = error_of([&] { parse_topology_text(hdr, "h.csv", TopologyKind::kConv); });
   EXPECT_NE(e.find("no layers"), std::string::npos) << e;
 }

@@ -301,6 +301,9 @@ LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
 
   // Cycles: SCALE-Sim reports the cycle of the last demand row, i.e. rows - 1, plus stalls.
   if (cfg.user_bandwidth) {
+    // The USER walk visits every demand row; bound it so a huge layer is an error, not a hang.
+    check(demand_rows <= 2'000'000'000, "scalesim: layer '", layer.name, "' has ", demand_rows,
+          " demand rows on this array, too many for the USER-bandwidth walk (limit 2e9)");
     r.stall_cycles = user_stalls(cfg, m, r);
   } else {
     // CALC mode sizes the interface so that nothing stalls; DRAM traffic is
@@ -318,7 +321,8 @@ LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
     r.filter_dram_start = -static_cast<double>(ceil_div(std::min(filter_words, cfg.filter_sram_kb * 512), 10));
   }
   r.total_cycles = demand_rows - 1 + r.stall_cycles;
-  r.overall_util = static_cast<double>(layer.macs() * 100) / static_cast<double>(r.total_cycles * pes);
+  r.overall_util =
+      static_cast<double>(layer.macs() * 100) / (static_cast<double>(r.total_cycles) * static_cast<double>(pes));
 
   // First/last SRAM access cycles of each operand in the stall-free schedule
   // (reads are reported one hit-latency cycle late, as SCALE-Sim does); with

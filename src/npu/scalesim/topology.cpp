@@ -77,8 +77,10 @@ std::vector<Layer> parse_topology_text(const std::string& text, const std::strin
       check(l.filter_w <= l.ifmap_w, where, ": field 'Filter Width' (", l.filter_w, ") exceeds 'IFMAP Width' (",
             l.ifmap_w, ")");
     }
-    check(l.ofmap_pixels() <= kMaxDim * 4 && l.window() <= kMaxDim * 4, where,
-          ": layer too large to simulate (ofmap pixels or window over 2^26)");
+    // Keep MACs x 100 exact in int64 and double (< 2^53).
+    const double macs =
+        static_cast<double>(l.ofmap_pixels()) * static_cast<double>(l.window()) * static_cast<double>(l.num_filters);
+    check(macs * 100 < 9.0e15, where, ": layer too large to simulate (", macs, " MACs)");
     if (kind == TopologyKind::kConv && l.name.find("DP") != std::string::npos) {
       // SCALE-Sim's depthwise convention (topology_utils.py, load_arrays_conv): a layer whose name contains
       // "DP" becomes one single-channel layer per channel, named NAME + "Channel_" + index.
