@@ -19,5 +19,6 @@ void add_run_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_hw_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_scalesim_command(CLI::App& app);
 
 }  // namespace wafer::cli

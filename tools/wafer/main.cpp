@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   add_check_command(app);
   add_hw_command(app);
   add_bench_command(app);
+  add_scalesim_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,375 @@
+#include "npu/scalesim/timing.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+
+namespace wafer::scalesim {
+
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+
+// The spatial/temporal mapping of a layer onto the array for one dataflow
+// (topology_utils.py, calc_spatio_temporal_params): Sr operand rows are spread
+// over the array rows, Sc over its columns, T is streamed in time.
+struct Mapping {
+  int64_t R = 0, C = 0;    // array rows, columns
+  int64_t Sr = 0, Sc = 0;  // spatial extents
+  int64_t T = 0;           // temporal extent
+  int64_t row_folds = 0, col_folds = 0;
+  int64_t rows_per_fold = 0;  // demand-matrix rows (= cycles) per fold
+  int64_t util_cycles = 0;    // per-fold cycle count SCALE-Sim divides by for "compute utilisation"
+  int64_t rows_used(int64_t fr) const { return std::min(R, Sr - fr * R); }
+  int64_t cols_used(int64_t fc) const { return std::min(C, Sc - fc * C); }
+};
+
+Mapping make_mapping(const Config& cfg, const Layer& l) {
+  Mapping m;
+  m.R = cfg.array_height;
+  m.C = cfg.array_width;
+  const int64_t px = l.ofmap_pixels(), win = l.window(), nf = l.num_filters;
+  switch (cfg.dataflow) {
+    case Dataflow::kOS:
+      // systolic_compute_os.py: ifmap rows T + (C-1) drain, skewed by R-1; the
+      // ofmap block is read out after T-1 idle rows and skewed by C-1.
+      m.Sr = px, m.Sc = nf, m.T = win;
+      m.rows_per_fold = m.T + m.R + m.C - 2;
+      m.util_cycles = m.T + m.R + m.C - 2;
+      break;
+    case Dataflow::kWS:
+      // systolic_compute_ws.py: R rows to load weights, T input rows, C-1 to
+      // drain, skewed by R-1. The utilisation denominator is the filter demand
+      // (R + R + C + T - 2 rows) plus its C-1 column skew.
+      m.Sr = win, m.Sc = nf, m.T = px;
+      m.rows_per_fold = m.T + 2 * m.R + m.C - 2;
+      m.util_cycles = m.T + 2 * m.R + 2 * m.C - 3;
+      break;
+    case Dataflow::kIS:
+      // systolic_compute_is.py: the mirror image of ws with the ifmap held.
+      m.Sr = win, m.Sc = px, m.T = nf;
+      m.rows_per_fold = m.T + 2 * m.R + m.C - 2;
+      m.util_cycles = m.T + 2 * m.R + 2 * m.C - 3;
+      break;
+  }
+  m.row_folds = ceil_div(m.Sr, m.R);
+  m.col_folds = ceil_div(m.Sc, m.C);
+  return m;
+}
+
+// ---------------------------------------------------------------------------
+// USER-bandwidth read-buffer model (read_buffer.py). The operand's prefetch
+// order is cut into "lines" of `bw` words; an active window of A lines is
+// resident, and each miss shifts the window by P lines and costs one prefetch
+// of ceil(prefetch_words / bw) lines that starts right after the previous one.
+// Misses are found per demand row from the contiguous range of prefetch
+// positions that row touches, so the walk is O(rows), not O(elements).
+
+struct ReadBuffer {
+  int64_t bw = 1;
+  int64_t L = 1, A = 1, P = 0;  // lines in the operand, active window, shift per prefetch
+  int64_t lines_per_prefetch = 0;
+  int64_t initial_lines = 0;
+  int64_t start = 0;           // first line of the active window
+  int64_t last_prefetch = -1;  // cycle the latest prefetch completes
+  int64_t prefetches = 0;      // new prefetches after the initial fill
+
+  void init(int64_t words, int64_t sram_words, int64_t bandwidth) {
+    bw = bandwidth;
+    const int64_t active = (sram_words + 1) / 2, pf = sram_words - active;
+    L = words / bw + 1;  // the hashed buffer always ends with one (possibly empty) line
+    A = std::min(ceil_div(active, bw), L);
+    P = std::min(ceil_div(pf, bw), L - A);
+    lines_per_prefetch = ceil_div(pf, bw);
+    initial_lines = std::min(ceil_div(active, bw), ceil_div(words, bw));
+    start = 0;
+    last_prefetch = -1;  // the initial fill is timed to complete just before cycle 0
+    prefetches = 0;
+  }
+  bool resident(int64_t line) const { return A >= L || ((line - start) % L + L) % L < A; }
+
+  // Serves the lines [lo, hi] requested at `cycle`; returns the extra cycles the
+  // requesting row is held, with SCALE-Sim's accounting (a positive wait is
+  // added twice to the row's offset; a negative one is subtracted once).
+  int64_t serve(int64_t lo, int64_t hi, int64_t cycle) {
+    int64_t offset = 1;  // hit latency
+    int64_t cur = lo;
+    for (int64_t guard = 0; guard < 4 * L + 8; ++guard) {
+      while (!resident(cur)) {
+        start = (start + P) % L;
+        last_prefetch += lines_per_prefetch + 1;  // one cycle per line plus the port latency
+        ++prefetches;
+        int64_t wait = last_prefetch - (cycle + offset);
+        offset += wait;
+        if (wait > 0) offset += wait;
+        if (++guard > 4 * L + 8) break;
+      }
+      if (A >= L) break;
+      int64_t next = cur + (A - ((cur - start) % L + L) % L);
+      if (hi < next) break;
+      cur = next;
+    }
+    return offset - 1;
+  }
+  int64_t dram_words() const { return (initial_lines + prefetches * lines_per_prefetch) * bw; }
+};
+
+// Start of anti-diagonal d in the diagonal roll-out of an M x W matrix (the
+// "ISSUE #15" prefetch order of the skewed operands).
+int64_t diag_start(int64_t d, int64_t M, int64_t W) {
+  int64_t a = std::min(d, M);
+  int64_t s = a * (a + 1) / 2 + (d - a) * M;
+  if (d >= W) {
+    int64_t b = d - W + 1;
+    s -= b * (b - 1) / 2;
+  }
+  return s;
+}
+
+// A skewed (streamed) operand: the prefetch order stacks one T x W block per
+// fold index and rolls the stack out along anti-diagonals; demand row q of a
+// fold touches one anti-diagonal, i.e. a contiguous run of positions.
+struct Streamed {
+  int64_t Tlen = 0, W = 0, blocks = 0, pre = 0;
+  int64_t words() const { return Tlen * blocks * W; }
+  bool range(int64_t block, int64_t used, int64_t q, int64_t& lo, int64_t& hi) const {
+    int64_t clo = std::max<int64_t>(0, q - pre - (Tlen - 1)), chi = std::min(used - 1, q - pre);
+    if (clo > chi) return false;
+    const int64_t M = Tlen * blocks;
+    int64_t d = block * Tlen + q - pre;
+    int64_t base = diag_start(d, M, W) + std::min(d, M - 1) - d;
+    lo = base + clo;
+    hi = base + chi;
+    return true;
+  }
+};
+
+// A stationary operand: column-fold blocks of an Sr x C matrix, row-major, no
+// roll-out; the R rows of a fold are pushed bottom row first.
+struct Stationary {
+  int64_t Sr = 0, C = 0, Sc = 0, R = 0;
+  int64_t words() const { return Sr * Sc; }
+  bool range(int64_t fc, int64_t fr, int64_t q, int64_t& lo, int64_t& hi) const {
+    if (q >= R) return false;
+    int64_t k = fr * R + (R - 1 - q);
+    if (k >= Sr) return false;
+    int64_t cu = std::min(C, Sc - fc * C);
+    lo = fc * C * Sr + k * cu;
+    hi = lo + cu - 1;
+    return true;
+  }
+};
+
+// Walks every demand row once and returns the stall cycles; fills DRAM figures.
+int64_t user_stalls(const Config& cfg, const Mapping& m, LayerResult& r) {
+  const int64_t bw = cfg.bandwidth;
+  ReadBuffer ifb, fib;
+  Streamed s_if, s_fi;
+  Stationary st;
+  const int64_t ifmap_sram = cfg.ifmap_sram_kb * 1024, filter_sram = cfg.filter_sram_kb * 1024;
+  switch (cfg.dataflow) {
+    case Dataflow::kOS:
+      s_if = {m.T, m.R, m.row_folds, 0};
+      s_fi = {m.T, m.C, m.col_folds, 0};
+      ifb.init(s_if.words(), ifmap_sram, bw);
+      fib.init(s_fi.words(), filter_sram, bw);
+      break;
+    case Dataflow::kWS:
+      s_if = {m.T, m.R, m.row_folds, m.R};
+      st = {m.Sr, m.C, m.Sc, m.R};
+      ifb.init(s_if.words(), ifmap_sram, bw);
+      fib.init(st.words(), filter_sram, bw);
+      break;
+    case Dataflow::kIS:
+      st = {m.Sr, m.C, m.Sc, m.R};
+      s_fi = {m.T, m.R, m.row_folds, m.R};
+      ifb.init(st.words(), ifmap_sram, bw);
+      fib.init(s_fi.words(), filter_sram, bw);
+      break;
+  }
+  int64_t stalls = 0, row = 0;
+  for (int64_t fc = 0; fc < m.col_folds; ++fc) {
+    for (int64_t fr = 0; fr < m.row_folds; ++fr) {
+      const int64_t ru = m.rows_used(fr), cu = m.cols_used(fc);
+      for (int64_t q = 0; q < m.rows_per_fold; ++q, ++row) {
+        const int64_t cycle = row + stalls;
+        int64_t lo = 0, hi = 0, s_if_row = 0, s_fi_row = 0;
+        bool has_if = false, has_fi = false;
+        switch (cfg.dataflow) {
+          case Dataflow::kOS:
+            has_if = s_if.range(fr, ru, q, lo, hi);
+            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
+            has_fi = s_fi.range(fc, cu, q, lo, hi);
+            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            break;
+          case Dataflow::kWS:
+            has_if = s_if.range(fr, ru, q, lo, hi);
+            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
+            has_fi = st.range(fc, fr, q, lo, hi);
+            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            break;
+          case Dataflow::kIS:
+            has_if = st.range(fc, fr, q, lo, hi);
+            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
+            has_fi = s_fi.range(fr, ru, q, lo, hi);
+            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            break;
+        }
+        stalls += std::max<int64_t>({0, s_if_row, s_fi_row});
+      }
+    }
+  }
+  r.ifmap_dram_reads = ifb.dram_words();
+  r.filter_dram_reads = fib.dram_words();
+  r.ifmap_dram_start = static_cast<double>(-ifb.initial_lines);
+  r.ifmap_dram_stop = static_cast<double>(ifb.last_prefetch);
+  r.filter_dram_start = static_cast<double>(-fib.initial_lines);
+  r.filter_dram_stop = static_cast<double>(fib.last_prefetch);
+  return stalls;
+}
+
+}  // namespace
+
+LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
+  check(cfg.array_height > 0 && cfg.array_width > 0 && cfg.bandwidth > 0, "scalesim: bad array or bandwidth");
+  const Mapping m = make_mapping(cfg, layer);
+  LayerResult r;
+  r.row_folds = m.row_folds;
+  r.col_folds = m.col_folds;
+  r.rows_per_fold = m.rows_per_fold;
+  const int64_t folds = m.row_folds * m.col_folds;
+  const int64_t pes = m.R * m.C;
+  const int64_t demand_rows = folds * m.rows_per_fold;
+
+  // Per-fold efficiencies, summed in SCALE-Sim's fold order (column folds
+  // outer) so the averages round exactly as its Python floats do.
+  double me_sum = 0, cu_sum = 0, me_comp = 0, cu_comp = 0;
+  // Neumaier's compensated step, as CPython >= 3.12 does in sum().
+  auto neumaier = [](double& s, double& c, double x) {
+    double t = s + x;
+    c += std::abs(s) >= std::abs(x) ? (s - t) + x : (x - t) + s;
+    s = t;
+  };
+  auto add_fold = [&](int64_t ru, int64_t cu, int64_t times) {
+    const int64_t used = ru * cu;
+    const double me = static_cast<double>(used) / static_cast<double>(pes);
+    const double cu_ = static_cast<double>(used * m.T) / static_cast<double>(pes * m.util_cycles);
+    for (int64_t i = 0; i < times; ++i) {
+      if (cfg.compensated_sum) {
+        neumaier(me_sum, me_comp, me);
+        neumaier(cu_sum, cu_comp, cu_);
+      } else {
+        me_sum += me, cu_sum += cu_;
+      }
+    }
+  };
+  if (folds <= 4'000'000) {
+    for (int64_t fc = 0; fc < m.col_folds; ++fc)
+      for (int64_t fr = 0; fr < m.row_folds; ++fr) add_fold(m.rows_used(fr), m.cols_used(fc), 1);
+  } else {  // huge fold counts: the same sums in closed form (may differ in the last printed digit)
+    me_sum = static_cast<double>(m.Sr) * static_cast<double>(m.Sc) / static_cast<double>(pes);
+    cu_sum = me_sum * static_cast<double>(m.T) / static_cast<double>(m.util_cycles);
+  }
+  me_sum += me_comp;
+  cu_sum += cu_comp;
+  r.mapping_eff = me_sum / static_cast<double>(folds) * 100;
+  r.compute_util = cu_sum / static_cast<double>(folds) * 100;
+
+  // SRAM accesses (the counters in systolic_compute_*.py).
+  switch (cfg.dataflow) {
+    case Dataflow::kOS:
+      r.ifmap_sram_reads = m.T * m.Sr * m.col_folds;
+      r.filter_sram_reads = m.T * m.Sc * m.row_folds;
+      // os also adds the padded fold's height + width once per fold (a quirk of its counter).
+      r.ofmap_sram_writes = m.Sr * m.Sc + folds * (m.R + m.C);
+      break;
+    case Dataflow::kWS:
+      r.ifmap_sram_reads = m.T * m.Sr * m.col_folds;
+      r.filter_sram_reads = m.Sr * m.Sc;
+      r.ofmap_sram_writes = m.T * m.Sc * m.row_folds;
+      break;
+    case Dataflow::kIS:
+      r.ifmap_sram_reads = m.Sr * m.Sc;
+      r.filter_sram_reads = m.T * m.Sr * m.col_folds;
+      r.ofmap_sram_writes = m.T * m.Sc * m.row_folds;
+      break;
+  }
+
+  // Cycles: SCALE-Sim reports the cycle of the last demand row, i.e. rows - 1, plus stalls.
+  if (cfg.user_bandwidth) {
+    // The USER walk visits every demand row; bound it so a huge layer is an error, not a hang.
+    check(demand_rows <= 2'000'000'000, "scalesim: layer '", layer.name, "' has ", demand_rows,
+          " demand rows on this array, too many for the USER-bandwidth walk (limit 2e9)");
+    r.stall_cycles = user_stalls(cfg, m, r);
+  } else {
+    // CALC mode sizes the interface so that nothing stalls; DRAM traffic is
+    // Wafer's estimate: each operand is fetched once per sweep the demand makes
+    // over it, in bursts of 10 words (ofmap: array-width words) per cycle.
+    const int64_t ifmap_words = layer.ifmap_h * layer.ifmap_w * layer.channels;
+    const int64_t filter_words = layer.window() * layer.num_filters;
+    const int64_t if_sweeps = cfg.dataflow == Dataflow::kIS ? 1 : m.col_folds;
+    const int64_t fi_sweeps = cfg.dataflow == Dataflow::kOS ? m.row_folds : 1;
+    const bool if_fits = ifmap_words <= cfg.ifmap_sram_kb * 512;
+    const bool fi_fits = filter_words <= cfg.filter_sram_kb * 512;
+    r.ifmap_dram_reads = ifmap_words * (if_fits ? 1 : if_sweeps);
+    r.filter_dram_reads = filter_words * (fi_fits ? 1 : fi_sweeps);
+    r.ifmap_dram_start = -static_cast<double>(ceil_div(std::min(ifmap_words, cfg.ifmap_sram_kb * 512), 10));
+    r.filter_dram_start = -static_cast<double>(ceil_div(std::min(filter_words, cfg.filter_sram_kb * 512), 10));
+  }
+  r.total_cycles = demand_rows - 1 + r.stall_cycles;
+  r.overall_util =
+      static_cast<double>(layer.macs() * 100) / (static_cast<double>(r.total_cycles) * static_cast<double>(pes));
+
+  // First/last SRAM access cycles of each operand in the stall-free schedule
+  // (reads are reported one hit-latency cycle late, as SCALE-Sim does); with
+  // stalls, the stops move out by the layer's stall cycles.
+  const int64_t last_fold = (folds - 1) * m.rows_per_fold;
+  const int64_t ru0 = m.rows_used(0), ru_last = m.rows_used(m.row_folds - 1);
+  const int64_t cu_last = m.cols_used(m.col_folds - 1);
+  const double st = static_cast<double>(r.stall_cycles);
+  switch (cfg.dataflow) {
+    case Dataflow::kOS:
+      r.ifmap_sram_start = 1;
+      r.filter_sram_start = 1;
+      r.ofmap_sram_start = static_cast<double>(m.T - 1 + (m.R - ru0));
+      r.ifmap_sram_stop = static_cast<double>(last_fold + m.T - 1 + ru_last - 1 + 1) + st;
+      r.filter_sram_stop = static_cast<double>(last_fold + m.T - 1 + cu_last - 1 + 1) + st;
+      break;
+    case Dataflow::kWS:
+      r.ifmap_sram_start = static_cast<double>(m.R + 1);
+      r.filter_sram_start = static_cast<double>(m.R - ru0 + 1);
+      r.ofmap_sram_start = static_cast<double>(2 * m.R - 1);
+      r.ifmap_sram_stop = static_cast<double>(last_fold + m.R + m.T - 1 + ru_last - 1 + 1) + st;
+      r.filter_sram_stop = static_cast<double>(last_fold + m.R - 1 + 1) + st;
+      break;
+    case Dataflow::kIS:
+      r.ifmap_sram_start = static_cast<double>(m.R - ru0 + 1);
+      r.filter_sram_start = static_cast<double>(m.R + 1);
+      r.ofmap_sram_start = static_cast<double>(2 * m.R - 1);
+      r.ifmap_sram_stop = static_cast<double>(last_fold + m.R - 1 + 1) + st;
+      r.filter_sram_stop = static_cast<double>(last_fold + m.R + m.T - 1 + ru_last - 1 + 1) + st;
+      break;
+  }
+  r.ofmap_sram_stop = static_cast<double>(r.total_cycles);
+  if (!cfg.user_bandwidth) {
+    r.ifmap_dram_stop = r.ifmap_sram_stop;
+    r.filter_dram_stop = r.filter_sram_stop;
+  }
+  // The ofmap leaves through the write buffer: drains start once half the
+  // buffer holds results and the last drain finishes after the array does.
+  const int64_t ofmap_bw = cfg.user_bandwidth ? cfg.bandwidth : m.C;
+  const int64_t drain_words = cfg.ofmap_sram_kb * 512;
+  r.ofmap_dram_writes = r.ofmap_sram_writes;
+  r.ofmap_dram_start = r.ofmap_sram_writes > drain_words
+                           ? r.ofmap_sram_start + static_cast<double>(drain_words / std::max<int64_t>(m.C, 1))
+                           : static_cast<double>(r.total_cycles);
+  r.ofmap_dram_stop =
+      static_cast<double>(r.total_cycles + ceil_div(std::min(r.ofmap_sram_writes, drain_words), ofmap_bw));
+  return r;
+}
+
+}  // namespace wafer::scalesim
