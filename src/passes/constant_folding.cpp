@@ -120,26 +120,33 @@ class Folder {
 
   bool run() {
     bool changed = false;
-    std::vector<std::unique_ptr<Node>> kept;
-    kept.reserve(g_.nodes.size());
-    for (auto& node : g_.nodes) {
-      for (Graph* sub : subgraphs_of(*node)) changed |= Folder(*sub, max_).run();
-      std::optional<std::vector<Tensor>> folded = try_fold(*node);
+    // Folded nodes are dropped at the end: subgraphs look up through their
+    // parent's node list while we fold, so it must stay intact until then.
+    std::vector<bool> folded_away(g_.nodes.size(), false);
+    for (size_t i = 0; i < g_.nodes.size(); ++i) {
+      Node& node = *g_.nodes[i];
+      for (Graph* sub : subgraphs_of(node)) changed |= Folder(*sub, max_).run();
+      std::optional<std::vector<Tensor>> folded = try_fold(node);
       if (!folded) {
-        if (node->op_type == "Shape" && node->domain.empty()) shapes_[node->outputs[0]] = node.get();
-        kept.push_back(std::move(node));
+        if (node.op_type == "Shape" && node.domain.empty() && !node.outputs.empty()) shapes_[node.outputs[0]] = &node;
         continue;
       }
-      for (size_t i = 0; i < node->outputs.size(); ++i) {
-        const std::string& o = node->outputs[i];
-        if (o.empty()) continue;
-        const Tensor& t = (*folded)[i];
-        g_.initializers[o] = t;
-        g_.types[o] = ValueType{t.dtype(), Shape::from(t.dims())};
+      for (size_t o = 0; o < node.outputs.size(); ++o) {
+        const std::string& out = node.outputs[o];
+        if (out.empty()) continue;
+        const Tensor& t = (*folded)[o];
+        g_.initializers[out] = t;
+        g_.types[out] = ValueType{t.dtype(), Shape::from(t.dims())};
       }
+      folded_away[i] = true;
       changed = true;
     }
-    g_.nodes = std::move(kept);
+    if (changed) {
+      std::vector<std::unique_ptr<Node>> kept;
+      for (size_t i = 0; i < g_.nodes.size(); ++i)
+        if (!folded_away[i]) kept.push_back(std::move(g_.nodes[i]));
+      g_.nodes = std::move(kept);
+    }
     return changed;
   }
 

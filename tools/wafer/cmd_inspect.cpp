@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <tuple>
 
@@ -254,6 +255,18 @@ void add_inspect_command(CLI::App& app) {
     if (cost.unknown_macs || cost.unknown_flops)
       std::cout << "; not counted: " << cost.unknown_macs << " nodes with unknown MACs, " << cost.unknown_flops
                 << " nodes with unknown FLOPs";
+    if (cost.unknown_macs || cost.unknown_flops) {
+      std::set<std::string> unbound;
+      for (const auto& i : g.inputs)
+        if (auto t = g.type_of(i); t && t->shape.rank_known)
+          for (const Dim& d : t->shape.dims)
+            if (!d.known() && !d.symbol.empty()) unbound.insert(d.symbol);
+      if (!unbound.empty()) {
+        std::cout << "\n  (bind symbolic dims to count them, e.g. --shape " << *unbound.begin() << "=1; unbound:";
+        for (const auto& u : unbound) std::cout << " " << u;
+        std::cout << ")";
+      }
+    }
     std::cout << "\nactivations: " << bytes_str(cost.bytes_read) << " read, " << bytes_str(cost.bytes_written)
               << " written (nodes with known shapes)\n";
     std::cout << "\n" << (o->in_order ? "nodes in graph order" : "nodes by MACs") << " (" << shown << " of "
