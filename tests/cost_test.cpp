@@ -5,20 +5,23 @@
 namespace wafer {
 namespace {
 
-ValueType f32(std::vector<Dim> dims) { return ValueType{DType::Float32, Shape(std::move(dims))}; }
+ValueType f32(std::vector<Dim> dims) {
+  return ValueType{DType::Float32, Shape(std::move(dims))};
+}
 
 // A graph with one node whose input and output types are set by hand (cost
 // counting reads types; it does not need the op's inference).
 struct OneNode {
   Graph g;
   Node* node = nullptr;
-  OneNode(const std::string& op, std::vector<std::pair<std::string, std::vector<Dim>>> inputs,
-          std::vector<Dim> out, std::vector<std::string> weights = {}) {
+  OneNode(const std::string& op, std::vector<std::pair<std::string, std::vector<Dim>>> inputs, std::vector<Dim> out,
+          std::vector<std::string> weights = {}) {
     std::vector<std::string> names;
     for (auto& [name, dims] : inputs) {
       names.push_back(name);
       bool is_weight = std::find(weights.begin(), weights.end(), name) != weights.end();
-      if (is_weight) g.initializers[name] = Tensor(DType::Float32, Shape(dims).concrete());
+      if (is_weight)
+        g.initializers[name] = Tensor(DType::Float32, Shape(dims).concrete());
       else {
         g.types[name] = f32(dims);
         g.inputs.push_back(name);

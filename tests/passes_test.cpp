@@ -13,13 +13,19 @@ namespace wafer {
 namespace {
 
 // Test-only ops: one without inference, one holding a body graph.
-std::vector<Tensor> pass_through(const KernelContext& ctx) { return {ctx.in(0)}; }
+std::vector<Tensor> pass_through(const KernelContext& ctx) {
+  return {ctx.in(0)};
+}
 WAFER_REGISTER_OP(test_no_infer, {.name = "TestNoInfer", .domain = "test", .kernel = pass_through});
 WAFER_REGISTER_OP(test_with_body, {.name = "TestWithBody", .domain = "test", .kernel = pass_through});
 
-ValueType f32(std::vector<Dim> dims) { return ValueType{DType::Float32, Shape(std::move(dims))}; }
+ValueType f32(std::vector<Dim> dims) {
+  return ValueType{DType::Float32, Shape(std::move(dims))};
+}
 
-Tensor floats(Dims d, std::vector<float> v) { return Tensor::from_vector<float>(std::move(d), v); }
+Tensor floats(Dims d, std::vector<float> v) {
+  return Tensor::from_vector<float>(std::move(d), v);
+}
 
 Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
           int version = 14) {
@@ -212,9 +218,9 @@ TEST(ConstantFolding, EvaluatesConstantSubgraphsWithReferenceKernels) {
   g.types["x"] = f32({2});
   g.initializers["a"] = floats({2}, {1, -5});
   g.initializers["b"] = floats({2}, {2, 3});
-  add(g, "Add", {"a", "b"}, {"ab"});       // [3, -2]
-  add(g, "Relu", {"ab"}, {"r"}, 6);        // [3, 0]
-  add(g, "Mul", {"x", "r"}, {"y"});        // depends on the input: stays
+  add(g, "Add", {"a", "b"}, {"ab"});  // [3, -2]
+  add(g, "Relu", {"ab"}, {"r"}, 6);   // [3, 0]
+  add(g, "Mul", {"x", "r"}, {"y"});   // depends on the input: stays
   g.outputs = {"y"};
   EXPECT_TRUE(ConstantFolding().run(g));
   ASSERT_EQ(g.nodes.size(), 1u);
@@ -239,6 +245,30 @@ TEST(ConstantFolding, RespectsTheSizeCapAndKernelErrors) {
   EXPECT_TRUE(ConstantFolding(3).run(g));
   EXPECT_EQ(g.nodes.size(), 1u);
   EXPECT_EQ(g.initializer("big")->get_double(2), 6.0);
+}
+
+TEST(ConstantFolding, FoldsInsideSubgraphsUsingOuterConstants) {
+  Graph g;
+  g.inputs = {"x"};
+  g.types["x"] = f32({2});
+  g.initializers["k"] = floats({2}, {1, 2});
+  add(g, "Add", {"k", "k"}, {"outer_folded"});
+  auto body = std::make_shared<Graph>();
+  body->parent = &g;
+  add(*body, "Mul", {"k", "outer_folded"}, {"kk"});  // outer constants only: folds into the body
+  add(*body, "Add", {"kk", "x"}, {"s"});             // reads an outer runtime value: stays
+  add(*body, "Relu", {"s"}, {"r"}, 6);
+  body->outputs = {"r"};
+  Node& holder = add(g, "TestWithBody", {"x"}, {"y"});
+  holder.domain = "test";
+  holder.attrs["body"].value = body;
+  g.outputs = {"y"};
+  EXPECT_TRUE(ConstantFolding().run(g));
+  g.verify();
+  ASSERT_TRUE(body->is_initializer("kk"));
+  EXPECT_EQ(body->initializer("kk")->get_double(1), 8.0);  // 2 * (2 + 2)
+  EXPECT_EQ(body->nodes.size(), 2u);
+  EXPECT_TRUE(g.is_initializer("outer_folded"));
 }
 
 TEST(ConstantFolding, NeverFoldsRandomOps) {
@@ -298,18 +328,28 @@ TEST(ConstantFolding, FoldsThePyTorchDynamicReshapeChain) {
     add(g, "Unsqueeze", {"b", "axes"}, {"b1"}, 13);
     add(g, "Concat", {"b1", "minus1"}, {"target"}, 13).attrs["axis"].value = int64_t(0);
     add(g, "Reshape", {"x", "target"}, {"y"}, 13);
-    g.outputs = {"y"};
+    // A second layer whose chain reads the first Reshape's output.
+    g.initializers["one"] = Tensor::from_vector<int64_t>({}, {1});
+    add(g, "Shape", {"y"}, {"s2"}, 13);
+    add(g, "Gather", {"s2", "one"}, {"f"}, 13);
+    add(g, "Unsqueeze", {"f", "axes"}, {"f1"}, 13);
+    add(g, "Concat", {"f1", "minus1"}, {"target2"}, 13).attrs["axis"].value = int64_t(0);
+    add(g, "Reshape", {"y", "target2"}, {"z"}, 13);
+    g.outputs = {"z"};
     return g;
   };
   Graph bound = build();
   OptimizeOptions opts;
   opts.symbols = {{"batch", 2}};
   opts.verify = 1;
+  opts.max_iterations = 1;  // folding refreshes types as it goes: one sweep folds both layers
   optimize(bound, opts);
-  ASSERT_EQ(bound.nodes.size(), 1u) << dump_graph(bound);
+  ASSERT_EQ(bound.nodes.size(), 2u) << dump_graph(bound);
   EXPECT_EQ(bound.nodes[0]->op_type, "Reshape");
   EXPECT_EQ(bound.initializer(bound.nodes[0]->inputs[1])->to_int_vector(), (std::vector<int64_t>{2, -1}));
+  EXPECT_EQ(bound.initializer(bound.nodes[1]->inputs[1])->to_int_vector(), (std::vector<int64_t>{12, -1}));
   EXPECT_EQ(bound.types.at("y").str(), "float32[2,12]");
+  EXPECT_EQ(bound.types.at("z").str(), "float32[12,2]");
 
   Graph open = build();
   opts.symbols.clear();
@@ -367,7 +407,7 @@ TEST(CommonSubexpression, MergesIdenticalNodesAndChains) {
   add(g, "Add", {"x", "y"}, {"a1"});
   add(g, "Add", {"x", "y"}, {"a2"});
   add(g, "Relu", {"a1"}, {"r1"}, 6);
-  add(g, "Relu", {"a2"}, {"r2"}, 6);  // duplicate once a2 -> a1
+  add(g, "Relu", {"a2"}, {"r2"}, 6);       // duplicate once a2 -> a1
   add(g, "Add", {"y", "x"}, {"swapped"});  // different input order: not the same node
   add(g, "Mul", {"r1", "r2"}, {"m"});
   add(g, "Mul", {"m", "swapped"}, {"out"});
@@ -422,7 +462,7 @@ TEST(IdentityRemoval, RewiresConsumersAndKeepsOutputNames) {
   add(g, "Relu", {"x"}, {"r"}, 6);
   add(g, "Identity", {"r"}, {"i1"}, 16);
   add(g, "Relu", {"i1"}, {"r2"}, 6);
-  add(g, "Identity", {"r2"}, {"out"}, 16);  // graph output: Relu writes "out" directly
+  add(g, "Identity", {"r2"}, {"out"}, 16);         // graph output: Relu writes "out" directly
   add(g, "Identity", {"x"}, {"passthrough"}, 16);  // input to output: must stay
   g.outputs = {"out", "passthrough"};
   EXPECT_TRUE(IdentityRemoval().run(g));
@@ -467,7 +507,7 @@ TEST(Optimize, PreservesResultsAndReportsTimings) {
   g.initializers["unused"] = floats({2}, {0, 0});
   add(g, "Add", {"c1", "c2"}, {"c"});  // folds to [4, 6]
   add(g, "Mul", {"x", "c"}, {"m1"});
-  add(g, "Mul", {"x", "c"}, {"m2"});   // CSE
+  add(g, "Mul", {"x", "c"}, {"m2"});  // CSE
   add(g, "Identity", {"m2"}, {"i"}, 16);
   add(g, "Sub", {"m1", "i"}, {"zero"});
   add(g, "Add", {"zero", "m1"}, {"y"});

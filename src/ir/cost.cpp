@@ -98,13 +98,70 @@ Counts pool(const Graph& g, const Node& n) {
 }
 
 const std::set<std::string>& elementwise_ops() {
-  static const std::set<std::string> ops = {
-      "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "HardSigmoid", "HardSwish",
-      "Tanh", "Exp", "Log", "Sqrt", "Reciprocal", "Neg", "Abs", "Ceil", "Floor", "Round", "Sign", "Clip", "Elu",
-      "Selu", "Celu", "Gelu", "Erf", "Softplus", "Softsign", "Mish", "ThresholdedRelu", "Shrink", "Sin", "Cos",
-      "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh", "Equal", "Less", "Greater",
-      "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not", "Where", "BitShift", "BitwiseAnd", "BitwiseOr",
-      "BitwiseXor", "BitwiseNot", "IsNaN", "IsInf", "QuantizeLinear", "DequantizeLinear"};
+  static const std::set<std::string> ops = {"Add",
+                                            "Sub",
+                                            "Mul",
+                                            "Div",
+                                            "Pow",
+                                            "Mod",
+                                            "Relu",
+                                            "LeakyRelu",
+                                            "PRelu",
+                                            "Sigmoid",
+                                            "HardSigmoid",
+                                            "HardSwish",
+                                            "Tanh",
+                                            "Exp",
+                                            "Log",
+                                            "Sqrt",
+                                            "Reciprocal",
+                                            "Neg",
+                                            "Abs",
+                                            "Ceil",
+                                            "Floor",
+                                            "Round",
+                                            "Sign",
+                                            "Clip",
+                                            "Elu",
+                                            "Selu",
+                                            "Celu",
+                                            "Gelu",
+                                            "Erf",
+                                            "Softplus",
+                                            "Softsign",
+                                            "Mish",
+                                            "ThresholdedRelu",
+                                            "Shrink",
+                                            "Sin",
+                                            "Cos",
+                                            "Tan",
+                                            "Asin",
+                                            "Acos",
+                                            "Atan",
+                                            "Sinh",
+                                            "Cosh",
+                                            "Asinh",
+                                            "Acosh",
+                                            "Atanh",
+                                            "Equal",
+                                            "Less",
+                                            "Greater",
+                                            "LessOrEqual",
+                                            "GreaterOrEqual",
+                                            "And",
+                                            "Or",
+                                            "Xor",
+                                            "Not",
+                                            "Where",
+                                            "BitShift",
+                                            "BitwiseAnd",
+                                            "BitwiseOr",
+                                            "BitwiseXor",
+                                            "BitwiseNot",
+                                            "IsNaN",
+                                            "IsInf",
+                                            "QuantizeLinear",
+                                            "DequantizeLinear"};
   return ops;
 }
 
@@ -114,20 +171,22 @@ const std::set<std::string>& variadic_ops() {
 }
 
 const std::set<std::string>& reduce_ops() {
-  static const std::set<std::string> ops = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
-                                            "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
-                                            "ReduceSumSquare", "ArgMax", "ArgMin", "GlobalAveragePool",
-                                            "GlobalMaxPool", "GlobalLpPool"};
+  static const std::set<std::string> ops = {"ReduceSum",         "ReduceMean",      "ReduceMax",   "ReduceMin",
+                                            "ReduceProd",        "ReduceL1",        "ReduceL2",    "ReduceLogSum",
+                                            "ReduceLogSumExp",   "ReduceSumSquare", "ArgMax",      "ArgMin",
+                                            "GlobalAveragePool", "GlobalMaxPool",   "GlobalLpPool"};
   return ops;
 }
 
 // Pure data movement or metadata: zero arithmetic.
 const std::set<std::string>& movement_ops() {
   static const std::set<std::string> ops = {
-      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Split", "Slice", "Gather",
-      "GatherElements", "GatherND", "ScatterElements", "ScatterND", "Scatter", "Expand", "Tile", "Pad", "Identity",
-      "Dropout", "Shape", "Size", "Cast", "CastLike", "Constant", "ConstantOfShape", "Range", "DepthToSpace",
-      "SpaceToDepth", "Trilu", "EyeLike", "OneHot", "ReverseSequence", "Compress", "NonZero"};
+      "Reshape",         "Flatten",         "Squeeze",      "Unsqueeze",      "Transpose", "Concat",
+      "Split",           "Slice",           "Gather",       "GatherElements", "GatherND",  "ScatterElements",
+      "ScatterND",       "Scatter",         "Expand",       "Tile",           "Pad",       "Identity",
+      "Dropout",         "Shape",           "Size",         "Cast",           "CastLike",  "Constant",
+      "ConstantOfShape", "Range",           "DepthToSpace", "SpaceToDepth",   "Trilu",     "EyeLike",
+      "OneHot",          "ReverseSequence", "Compress",     "NonZero"};
   return ops;
 }
 
@@ -185,8 +244,10 @@ NodeCost node_cost(const Graph& graph, const Node& node) {
       continue;
     }
     auto b = bytes_of(graph, in);
-    if (b) read += *b;
-    else read_known = false;
+    if (b)
+      read += *b;
+    else
+      read_known = false;
   }
   if (read_known) c.bytes_read = read;
   int64_t written = 0;
@@ -194,8 +255,10 @@ NodeCost node_cost(const Graph& graph, const Node& node) {
   for (const auto& out : node.outputs) {
     if (out.empty()) continue;
     auto b = bytes_of(graph, out);
-    if (b) written += *b;
-    else written_known = false;
+    if (b)
+      written += *b;
+    else
+      written_known = false;
   }
   if (written_known) c.bytes_written = written;
   return c;
@@ -217,10 +280,14 @@ GraphCost graph_cost(const Graph& graph) {
   GraphCost cost;
   for (const auto& n : graph.nodes) {
     NodeCost c = node_cost(graph, *n);
-    if (c.macs) cost.macs += *c.macs;
-    else cost.unknown_macs++;
-    if (c.flops) cost.flops += *c.flops;
-    else cost.unknown_flops++;
+    if (c.macs)
+      cost.macs += *c.macs;
+    else
+      cost.unknown_macs++;
+    if (c.flops)
+      cost.flops += *c.flops;
+    else
+      cost.unknown_flops++;
     if (c.bytes_read) cost.bytes_read += *c.bytes_read;
     if (c.bytes_written) cost.bytes_written += *c.bytes_written;
     cost.nodes.push_back({n.get(), c});

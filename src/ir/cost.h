@@ -33,12 +33,12 @@ struct GraphCost {
     const Node* node;
     NodeCost cost;
   };
-  std::vector<Entry> nodes;  // in graph order (top-level graph only; control flow is unknown)
-  int64_t macs = 0, flops = 0;               // sums over nodes whose cost is known
+  std::vector<Entry> nodes;                   // in graph order (top-level graph only; control flow is unknown)
+  int64_t macs = 0, flops = 0;                // sums over nodes whose cost is known
   int64_t bytes_read = 0, bytes_written = 0;  // likewise
-  int64_t unknown_macs = 0;   // nodes whose MACs are unknown
-  int64_t unknown_flops = 0;  // nodes whose FLOPs are unknown
-  int64_t param_count = 0;    // elements of all initializers (subgraphs included)
+  int64_t unknown_macs = 0;                   // nodes whose MACs are unknown
+  int64_t unknown_flops = 0;                  // nodes whose FLOPs are unknown
+  int64_t param_count = 0;                    // elements of all initializers (subgraphs included)
   int64_t param_bytes = 0;
 };
 

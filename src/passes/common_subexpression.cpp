@@ -11,7 +11,9 @@ namespace wafer {
 
 namespace {
 
-void mix(size_t& h, size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); }
+void mix(size_t& h, size_t v) {
+  h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+}
 
 bool same_tensor(const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype() || a.dims() != b.dims()) return false;
@@ -32,12 +34,18 @@ bool same_attr(const Attribute& a, const Attribute& b) {
       float x = std::get<float>(a.value), y = std::get<float>(b.value);
       return std::memcmp(&x, &y, sizeof x) == 0;
     }
-    case AttrType::Floats: return same_floats(std::get<std::vector<float>>(a.value), std::get<std::vector<float>>(b.value));
-    case AttrType::Tensor: return same_tensor(std::get<Tensor>(a.value), std::get<Tensor>(b.value));
-    case AttrType::Graph: return false;
-    case AttrType::Int: return std::get<int64_t>(a.value) == std::get<int64_t>(b.value);
-    case AttrType::String: return std::get<std::string>(a.value) == std::get<std::string>(b.value);
-    case AttrType::Ints: return std::get<std::vector<int64_t>>(a.value) == std::get<std::vector<int64_t>>(b.value);
+    case AttrType::Floats:
+      return same_floats(std::get<std::vector<float>>(a.value), std::get<std::vector<float>>(b.value));
+    case AttrType::Tensor:
+      return same_tensor(std::get<Tensor>(a.value), std::get<Tensor>(b.value));
+    case AttrType::Graph:
+      return false;
+    case AttrType::Int:
+      return std::get<int64_t>(a.value) == std::get<int64_t>(b.value);
+    case AttrType::String:
+      return std::get<std::string>(a.value) == std::get<std::string>(b.value);
+    case AttrType::Ints:
+      return std::get<std::vector<int64_t>>(a.value) == std::get<std::vector<int64_t>>(b.value);
     case AttrType::Strings:
       return std::get<std::vector<std::string>>(a.value) == std::get<std::vector<std::string>>(b.value);
   }
@@ -62,7 +70,9 @@ size_t node_hash(const Node& n) {
   return h;
 }
 
-bool can_merge(const Node& n) { return !is_nondeterministic_op(n) && !has_subgraph(n) && !n.outputs.empty(); }
+bool can_merge(const Node& n) {
+  return !is_nondeterministic_op(n) && !has_subgraph(n) && !n.outputs.empty();
+}
 
 bool cse_in(Graph& g) {
   bool changed = false;
@@ -123,6 +133,8 @@ bool same_computation(const Node& a, const Node& b) {
   return true;
 }
 
-bool CommonSubexpressionElimination::run(Graph& graph) { return cse_in(graph); }
+bool CommonSubexpressionElimination::run(Graph& graph) {
+  return cse_in(graph);
+}
 
 }  // namespace wafer

@@ -4,13 +4,13 @@
 
 #include "ir/op_registry.h"
 #include "passes/pass_util.h"
+#include "passes/shape_propagation.h"
 
 namespace wafer {
 
 bool is_nondeterministic_op(const Node& node) {
-  static const std::set<std::string> ops = {"RandomNormal",     "RandomUniform", "RandomNormalLike",
-                                            "RandomUniformLike", "Multinomial",   "Bernoulli",
-                                            "Dropout"};
+  static const std::set<std::string> ops = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
+                                            "Multinomial",  "Bernoulli",     "Dropout"};
   return node.domain.empty() && ops.count(node.op_type) != 0;
 }
 
@@ -19,8 +19,9 @@ namespace {
 // Ops whose output can be much larger than their inputs: folded only when the
 // inferred output size is known to be under the cap.
 bool may_expand(const Node& node) {
-  static const std::set<std::string> ops = {"ConstantOfShape", "Expand", "Tile", "Range", "Resize", "Upsample",
-                                            "Pad", "OneHot", "EyeLike", "ConvTranspose", "MatMul", "Gemm"};
+  static const std::set<std::string> ops = {"ConstantOfShape", "Expand",        "Tile",   "Range",
+                                            "Resize",          "Upsample",      "Pad",    "OneHot",
+                                            "EyeLike",         "ConvTranspose", "MatMul", "Gemm"};
   return ops.count(node.op_type) != 0;
 }
 
@@ -128,6 +129,10 @@ class Folder {
       for (Graph* sub : subgraphs_of(node)) changed |= Folder(*sub, max_).run();
       std::optional<std::vector<Tensor>> folded = try_fold(node);
       if (!folded) {
+        // Types downstream of what was just folded (a Reshape whose shape
+        // became constant) are refreshed now, so one sweep folds whole chains
+        // of Shape->...->Reshape layer after layer instead of one per round.
+        infer_node_types(g_, node);
         if (node.op_type == "Shape" && node.domain.empty() && !node.outputs.empty()) shapes_[node.outputs[0]] = &node;
         continue;
       }
@@ -222,6 +227,8 @@ class Folder {
 
 }  // namespace
 
-bool ConstantFolding::run(Graph& graph) { return Folder(graph, max_elements_).run(); }
+bool ConstantFolding::run(Graph& graph) {
+  return Folder(graph, max_elements_).run();
+}
 
 }  // namespace wafer

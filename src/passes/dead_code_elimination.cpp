@@ -58,6 +58,8 @@ bool dce_in(Graph& g) {
 
 }  // namespace
 
-bool DeadCodeElimination::run(Graph& graph) { return dce_in(graph); }
+bool DeadCodeElimination::run(Graph& graph) {
+  return dce_in(graph);
+}
 
 }  // namespace wafer

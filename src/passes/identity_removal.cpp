@@ -68,6 +68,8 @@ bool remove_in(Graph& g) {
 
 }  // namespace
 
-bool IdentityRemoval::run(Graph& graph) { return remove_in(graph); }
+bool IdentityRemoval::run(Graph& graph) {
+  return remove_in(graph);
+}
 
 }  // namespace wafer

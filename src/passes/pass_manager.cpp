@@ -66,9 +66,8 @@ bool PassManager::run(Graph& graph) {
 std::string PassManager::stats_report() const {
   std::ostringstream out;
   for (const auto& s : stats_)
-    out << std::left << std::setw(28) << s.name << std::right << std::setw(4) << s.runs << " runs "
-        << std::setw(4) << s.changed << " changed " << std::fixed << std::setprecision(3) << std::setw(10) << s.ms
-        << " ms\n";
+    out << std::left << std::setw(28) << s.name << std::right << std::setw(4) << s.runs << " runs " << std::setw(4)
+        << s.changed << " changed " << std::fixed << std::setprecision(3) << std::setw(10) << s.ms << " ms\n";
   return out.str();
 }
 

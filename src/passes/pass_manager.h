@@ -60,12 +60,12 @@ class PassManager {
 };
 
 struct OptimizeOptions {
-  SymbolBindings symbols;                   // e.g. {"batch": 8}: substituted before inference
+  SymbolBindings symbols;  // e.g. {"batch": 8}: substituted before inference
   bool fold_constants = true;
   int64_t fold_max_elements = int64_t(16) << 20;  // larger folded results stay computed at run time
   bool eliminate_common_subexpressions = true;
   int max_iterations = 8;
-  int verify = -1;  // -1: verify_passes_by_default(); 0 off; 1 on
+  int verify = -1;                          // -1: verify_passes_by_default(); 0 off; 1 on
   std::vector<PassStats>* stats = nullptr;  // when set, receives per-pass timings
 };
 

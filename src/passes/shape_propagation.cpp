@@ -21,7 +21,8 @@ bool bind_symbols(ValueType& t, const SymbolBindings& symbols) {
 
 ValueType merge_types(const ValueType& known, const ValueType& inferred, const Node& node, const std::string& value) {
   ValueType out = inferred;
-  if (out.dtype == DType::Undefined) out.dtype = known.dtype;
+  if (out.dtype == DType::Undefined)
+    out.dtype = known.dtype;
   else if (known.dtype != DType::Undefined && known.dtype != out.dtype)
     fail(node.label(), ": output '", value, "' inferred as ", dtype_name(out.dtype), " but declared ",
          dtype_name(known.dtype));
@@ -56,70 +57,69 @@ bool bind_all(Graph& g, const SymbolBindings& symbols) {
   return changed;
 }
 
-bool usable(const std::optional<ValueType>& t) { return t && t->dtype != DType::Undefined; }
+bool usable(const std::optional<ValueType>& t) {
+  return t && t->dtype != DType::Undefined;
+}
 
 bool propagate(Graph& g, const SymbolBindings& symbols) {
   bool changed = false;
-  const auto& registry = OpRegistry::global();
-  for (auto& node_ptr : g.nodes) {
-    Node& node = *node_ptr;
-    const OpSchema* schema = registry.find(node);
-    if (schema && schema->infer) {
-      InferContext ctx{node, {}, {}};
-      bool inputs_known = true;  // every present input has a dtype
-      bool ranks_known = true;
-      for (const auto& in : node.inputs) {
-        if (in.empty()) {
-          ctx.inputs.push_back(std::nullopt);
-          ctx.constants.push_back(nullptr);
-          continue;
-        }
-        auto t = g.type_of(in);
-        if (!usable(t)) inputs_known = false;
-        else if (!t->shape.rank_known) ranks_known = false;
-        ctx.inputs.push_back(usable(t) ? t : std::nullopt);
-        ctx.constants.push_back(find_constant(g, in));
-      }
-      if (inputs_known) {
-        std::vector<ValueType> inferred;
-        bool ok = true;
-        try {
-          inferred = infer_node(*schema, ctx);
-        } catch (const Error& e) {
-          // With an input of unknown rank, inference may fail for lack of
-          // information; that is "unknown", not an inconsistency.
-          if (!ranks_known) ok = false;
-          else {
-            std::string what = e.what();
-            if (what.find(node.label()) == std::string::npos) rethrow_with_context(e, node.label());
-            throw;
-          }
-        }
-        for (size_t i = 0; ok && i < node.outputs.size() && i < inferred.size(); ++i) {
-          const std::string& o = node.outputs[i];
-          if (o.empty()) continue;
-          ValueType t = inferred[i];
-          bind_symbols(t, symbols);
-          auto it = g.types.find(o);
-          if (it != g.types.end()) t = merge_types(it->second, t, node, o);
-          if (t.dtype == DType::Undefined && !t.shape.rank_known) continue;
-          if (it == g.types.end()) {
-            g.types.emplace(o, t);
-            changed = true;
-          } else if (!(it->second == t)) {
-            it->second = t;
-            changed = true;
-          }
-        }
-      }
-    }
+  for (auto& node : g.nodes) {
+    changed |= infer_node_types(g, *node, symbols);
     // Bodies see the types of this graph through their parent link.
-    for (Graph* sub : subgraphs_of(node)) changed |= propagate(*sub, symbols);
+    for (Graph* sub : subgraphs_of(*node)) changed |= propagate(*sub, symbols);
   }
   return changed;
 }
 
 }  // namespace
+
+bool infer_node_types(Graph& g, const Node& node, const SymbolBindings& symbols) {
+  const OpSchema* schema = OpRegistry::global().find(node);
+  if (!schema || !schema->infer) return false;
+  InferContext ctx{node, {}, {}};
+  bool ranks_known = true;
+  for (const auto& in : node.inputs) {
+    if (in.empty()) {
+      ctx.inputs.push_back(std::nullopt);
+      ctx.constants.push_back(nullptr);
+      continue;
+    }
+    auto t = g.type_of(in);
+    if (!usable(t)) return false;  // an input without a dtype: nothing to infer from
+    if (!t->shape.rank_known) ranks_known = false;
+    ctx.inputs.push_back(t);
+    ctx.constants.push_back(find_constant(g, in));
+  }
+  std::vector<ValueType> inferred;
+  try {
+    inferred = infer_node(*schema, ctx);
+  } catch (const Error& e) {
+    // With an input of unknown rank, inference may fail for lack of
+    // information; that is "unknown", not an inconsistency.
+    if (!ranks_known) return false;
+    std::string what = e.what();
+    if (what.find(node.label()) == std::string::npos) rethrow_with_context(e, node.label());
+    throw;
+  }
+  bool changed = false;
+  for (size_t i = 0; i < node.outputs.size() && i < inferred.size(); ++i) {
+    const std::string& o = node.outputs[i];
+    if (o.empty()) continue;
+    ValueType t = inferred[i];
+    bind_symbols(t, symbols);
+    auto it = g.types.find(o);
+    if (it != g.types.end()) t = merge_types(it->second, t, node, o);
+    if (t.dtype == DType::Undefined && !t.shape.rank_known) continue;
+    if (it == g.types.end()) {
+      g.types.emplace(o, t);
+      changed = true;
+    } else if (!(it->second == t)) {
+      it->second = t;
+      changed = true;
+    }
+  }
+  return changed;
+}
 
 bool ShapePropagation::run(Graph& graph) {
   bool changed = bind_all(graph, symbols_);

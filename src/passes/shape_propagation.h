@@ -25,6 +25,11 @@ class ShapePropagation : public Pass {
 // Replaces bound symbolic dims in `t`; returns true when anything changed.
 bool bind_symbols(ValueType& t, const SymbolBindings& symbols);
 
+// Infers the output types of one node from its inputs' current types and
+// stores them in g.types (subgraphs not included). Returns true when a type
+// changed; throws naming the node on an inconsistency.
+bool infer_node_types(Graph& g, const Node& node, const SymbolBindings& symbols = {});
+
 // The more precise of a known (declared or earlier) type and a freshly
 // inferred one; throws naming `node` when they contradict each other.
 ValueType merge_types(const ValueType& known, const ValueType& inferred, const Node& node, const std::string& value);

@@ -34,8 +34,10 @@ std::string si(int64_t v) {
     ++p;
   }
   std::ostringstream out;
-  if (p == 0) out << v;
-  else out << std::fixed << std::setprecision(2) << x << prefixes[p];
+  if (p == 0)
+    out << v;
+  else
+    out << std::fixed << std::setprecision(2) << x << prefixes[p];
   return out.str();
 }
 
@@ -60,8 +62,10 @@ std::string bytes_str(int64_t b) {
     ++u;
   }
   std::ostringstream out;
-  if (u == 0) out << b << " B";
-  else out << std::fixed << std::setprecision(2) << x << " " << units[u];
+  if (u == 0)
+    out << b << " B";
+  else
+    out << std::fixed << std::setprecision(2) << x << " " << units[u];
   return out.str();
 }
 
@@ -70,7 +74,9 @@ std::string opt_str(const std::optional<int64_t>& v, const std::string& unit, bo
   return bytes ? bytes_str(*v) : with_unit(*v, unit);
 }
 
-nlohmann::json opt_json(const std::optional<int64_t>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt_json(const std::optional<int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
 
 nlohmann::json shape_json(const std::optional<ValueType>& t) {
   nlohmann::json j;
@@ -86,7 +92,9 @@ nlohmann::json shape_json(const std::optional<ValueType>& t) {
   }
   j["shape"] = nlohmann::json::array();
   for (const Dim& d : t->shape.dims)
-    j["shape"].push_back(d.known() ? nlohmann::json(d.value) : d.symbol.empty() ? nlohmann::json("?") : nlohmann::json(d.symbol));
+    j["shape"].push_back(d.known()          ? nlohmann::json(d.value)
+                         : d.symbol.empty() ? nlohmann::json("?")
+                                            : nlohmann::json(d.symbol));
   return j;
 }
 
@@ -223,7 +231,8 @@ void add_inspect_command(CLI::App& app) {
       }
       j["unsupported_ops"] = nlohmann::json::array();
       for (const auto& u : unsupported)
-        j["unsupported_ops"].push_back({{"op", u.op_type}, {"domain", u.domain}, {"opset", u.opset}, {"node", u.node_name}});
+        j["unsupported_ops"].push_back(
+            {{"op", u.op_type}, {"domain", u.domain}, {"opset", u.opset}, {"node", u.node_name}});
       if (backend) {
         j["backend"] = o->backend;
         j["backend_unsupported_nodes"] = nlohmann::json::array();
@@ -269,16 +278,17 @@ void add_inspect_command(CLI::App& app) {
     }
     std::cout << "\nactivations: " << bytes_str(cost.bytes_read) << " read, " << bytes_str(cost.bytes_written)
               << " written (nodes with known shapes)\n";
-    std::cout << "\n" << (o->in_order ? "nodes in graph order" : "nodes by MACs") << " (" << shown << " of "
-              << table.size() << "):\n";
+    std::cout << "\n"
+              << (o->in_order ? "nodes in graph order" : "nodes by MACs") << " (" << shown << " of " << table.size()
+              << "):\n";
     std::cout << std::left << std::setw(32) << "  node" << std::setw(20) << "op" << std::setw(26) << "output"
               << std::right << std::setw(16) << "MACs" << std::setw(16) << "FLOPs" << std::setw(14) << "weights"
-              << std::setw(14) << "read" << std::setw(14) << "written" << "\n";
+              << std::setw(14) << "read" << std::setw(14) << "written"
+              << "\n";
     for (size_t i = 0; i < shown; ++i) {
       const auto& e = *table[i];
-      std::string out = e.node->outputs.empty() || e.node->outputs[0].empty()
-                            ? "-"
-                            : type_str(g.type_of(e.node->outputs[0]));
+      std::string out =
+          e.node->outputs.empty() || e.node->outputs[0].empty() ? "-" : type_str(g.type_of(e.node->outputs[0]));
       std::string name = e.node->name.size() > 29 ? e.node->name.substr(0, 26) + "..." : e.node->name;
       std::cout << "  " << std::left << std::setw(30) << name << std::setw(20) << e.node->op_type << std::setw(26)
                 << out << std::right << std::setw(16) << opt_str(e.cost.macs, "MACs") << std::setw(16)
@@ -286,11 +296,14 @@ void add_inspect_command(CLI::App& app) {
                 << opt_str(e.cost.bytes_read, "", true) << std::setw(14) << opt_str(e.cost.bytes_written, "", true)
                 << "\n";
     }
-    if (unsupported.empty()) std::cout << "\nevery op has a reference implementation\n";
-    else std::cout << "\n" << format_unsupported(unsupported) << "\n";
+    if (unsupported.empty())
+      std::cout << "\nevery op has a reference implementation\n";
+    else
+      std::cout << "\n" << format_unsupported(unsupported) << "\n";
     if (backend) {
       std::cout << "backend " << o->backend << ": ";
-      if (not_on_backend.empty()) std::cout << "supports every node\n";
+      if (not_on_backend.empty())
+        std::cout << "supports every node\n";
       else {
         std::cout << not_on_backend.size() << " nodes not supported:\n";
         for (const Node* n : not_on_backend) std::cout << "  " << n->label() << "\n";
