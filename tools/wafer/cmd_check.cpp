@@ -14,6 +14,7 @@
 #include "core/compare.h"
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/tensor_proto.h"
+#include "passes/pass_manager.h"
 
 namespace wafer::cli {
 namespace fs = std::filesystem;
@@ -54,13 +55,15 @@ std::vector<fs::path> sorted_files(const fs::path& dir, const std::string& prefi
 
 // With max_rel_l2 > 0 an output passes when its relative L2 error is within it
 // (the accuracy measure for whole models); otherwise elementwise rtol/atol.
-CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolerance tol, double max_rel_l2) {
+CaseResult run_case(const fs::path& dir, const std::string& backend_spec, Tolerance tol, double max_rel_l2,
+                    bool optimize_graph) {
   CaseResult r;
   r.name = dir.filename().string();
   auto start = std::chrono::steady_clock::now();
   try {
     fs::path model_path = dir / "model.onnx";
     Model model = import_onnx_file(model_path.string());
+    if (optimize_graph) optimize(*model.graph);
     CompileOptions options;
     auto backend = make_backend(backend_spec, &options);
     auto exe = backend->compile(*model.graph, options);
@@ -171,7 +174,7 @@ void add_check_command(CLI::App& app) {
     std::vector<std::string> dirs;
     std::string backend = "reference";
     double rtol = 1e-3, atol = 1e-7, rel_l2 = 0;
-    bool json = false, quiet = false, strict = false;
+    bool json = false, quiet = false, strict = false, optimize = false;
     std::string expect_pass, write_passing, filter;
   };
   auto o = std::make_shared<Opts>();
@@ -186,6 +189,7 @@ void add_check_command(CLI::App& app) {
                   "File listing cases that must pass; exit 1 if any of them does not (regression gate)");
   sub->add_option("--write-passing", o->write_passing, "Write the names of passing cases to this file");
   sub->add_flag("--strict", o->strict, "Count unsupported cases as failures");
+  sub->add_flag("--optimize", o->optimize, "Run the standard optimization pipeline before compiling");
   sub->add_flag("--quiet", o->quiet, "Print only cases that do not pass, and the summary");
   sub->add_flag("--json", o->json, "Print one JSON object with every case's result");
   set_action(sub, [o]() {
@@ -193,7 +197,7 @@ void add_check_command(CLI::App& app) {
     std::vector<CaseResult> results;
     for (const auto& c : cases) {
       if (!o->filter.empty() && c.filename().string().find(o->filter) == std::string::npos) continue;
-      CaseResult r = run_case(c, o->backend, {o->rtol, o->atol}, o->rel_l2);
+      CaseResult r = run_case(c, o->backend, {o->rtol, o->atol}, o->rel_l2, o->optimize);
       if (!o->json && (!o->quiet || r.outcome != Outcome::Pass)) {
         std::cout << std::left << std::setw(12) << outcome_name(r.outcome) << r.name;
         if (r.outcome == Outcome::Pass || r.outcome == Outcome::Fail)

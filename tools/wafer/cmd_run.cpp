@@ -12,6 +12,7 @@
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "model_options.h"
+#include "passes/pass_manager.h"
 
 namespace wafer::cli {
 namespace fs = std::filesystem;
@@ -29,7 +30,7 @@ void add_run_command(CLI::App& app) {
     std::vector<std::string> input_files, shapes;
     int repeat = 0, warmup = 1, threads = 0;
     uint64_t seed = 0;
-    bool json = false;
+    bool json = false, optimize = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "ONNX model file")->required();
@@ -44,6 +45,7 @@ void add_run_command(CLI::App& app) {
   sub->add_option("--precision", o->precision, "fp32 or bf16 (backends that support it)")->capture_default_str();
   sub->add_option("--seed", o->seed, "Seed for generated inputs")->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object with timings and outputs");
+  sub->add_flag("--optimize", o->optimize, "Run the standard optimization pipeline (with --shape bindings) first");
   set_action(sub, [o]() {
     auto t_load = std::chrono::steady_clock::now();
     Model model = import_onnx_file(o->model);
@@ -56,6 +58,11 @@ void add_run_command(CLI::App& app) {
       given[spec.substr(0, eq)] = read_tensor_file(spec.substr(eq + 1)).second;
     }
     if (!o->inputs_dir.empty()) load_inputs_dir(*model.graph, o->inputs_dir, given);
+    if (o->optimize) {
+      OptimizeOptions opts;
+      opts.symbols = symbols;
+      optimize(*model.graph, opts);
+    }
     CompileOptions options;
     options.threads = o->threads;
     options.precision = o->precision;
