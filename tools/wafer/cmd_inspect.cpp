@@ -146,6 +146,19 @@ void add_inspect_command(CLI::App& app) {
     Graph& g = *m.graph;
     SymbolBindings symbols;
     apply_shape_options(g, o->shapes, symbols);
+    // Inputs as the model declares them (symbolic dims by name), and symbolic
+    // dims left unbound counted at 1 so that MACs are per sample, not unknown.
+    std::map<std::string, std::optional<ValueType>> declared;
+    std::vector<std::string> defaulted;
+    for (const auto& i : g.inputs) {
+      declared[i] = g.type_of(i);
+      if (auto t = g.type_of(i); t && t->shape.rank_known)
+        for (const Dim& d : t->shape.dims)
+          if (!d.known() && !d.symbol.empty() && !symbols.count(d.symbol)) {
+            symbols[d.symbol] = 1;
+            defaulted.push_back(d.symbol);
+          }
+    }
     size_t nodes_before = g.node_count_recursive();
     std::vector<PassStats> stats;
     if (o->no_optimize) {
@@ -189,8 +202,9 @@ void add_inspect_command(CLI::App& app) {
       j["ir_version"] = m.ir_version;
       j["opsets"] = g.opsets;
       j["symbols"] = symbols;
+      j["symbols_defaulted_to_1"] = defaulted;
       for (const auto& i : g.inputs) {
-        auto t = shape_json(g.type_of(i));
+        auto t = shape_json(declared[i]);
         t["name"] = i;
         j["inputs"].push_back(t);
       }
@@ -251,7 +265,12 @@ void add_inspect_command(CLI::App& app) {
     std::cout << "\n";
     for (const auto& [k, v] : symbols) std::cout << "  symbol " << k << " = " << v << "\n";
     std::cout << "inputs:\n";
-    for (const auto& i : g.inputs) std::cout << "  " << i << ": " << type_str(g.type_of(i)) << "\n";
+    for (const auto& i : g.inputs) std::cout << "  " << i << ": " << type_str(declared[i]) << "\n";
+    if (!defaulted.empty()) {
+      std::cout << "  (counted with";
+      for (const auto& d : defaulted) std::cout << " " << d << "=1";
+      std::cout << "; set other values with --shape " << defaulted.front() << "=N)\n";
+    }
     std::cout << "outputs:\n";
     for (const auto& out : g.outputs) std::cout << "  " << out << ": " << type_str(g.type_of(out)) << "\n";
     std::cout << "nodes: " << g.node_count_recursive() << " nodes";
