@@ -51,6 +51,12 @@ def main():
     save(model([helper.make_node("Mul", ["i", "k"], ["o"], name="scale")],
                [b("i", TensorProto.INT64, [3])], [b("o", TensorProto.INT64, [3])], [k]), out, "int_mul.onnx")
 
+    # Weights in an external file next to the model (offset/length recorded).
+    w2 = numpy_helper.from_array(np.array([0.5, -1, 2], dtype=np.float32), "w2")
+    m = model([helper.make_node("Mul", ["x", "w2"], ["y"], name="scale")], [b("x", f, [3])], [b("y", f, [3])], [w2])
+    onnx.save_model(m, os.path.join(out, "external.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="external.bin", size_threshold=0)
+
     # An If whose branches read an outer value (imports; If may not run yet).
     then_g = helper.make_graph([helper.make_node("Add", ["x", "x"], ["t"])], "then", [], [b("t", f, [2])])
     else_g = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [], [b("e", f, [2])])

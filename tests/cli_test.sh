@@ -123,6 +123,18 @@ $py -c "import json; j=json.load(open('out.txt')); assert j['outputs'][0]['shape
   fail "--shape a=7,4 did not give [7,4] outputs"
 expect 2 "'a'" -- run models/arith_batch.onnx --shape a=7,5
 
+# ---- external data next to the model ----
+$py -c "import numpy as np; np.save('x3.npy', np.array([2, 2, -2], np.float32))"
+expect 0 "" -- run models/external.onnx --input x=x3.npy --out ext_out
+$py -c "
+import onnx, numpy as np
+from onnx import numpy_helper
+t = onnx.TensorProto(); t.ParseFromString(open('ext_out/output_0.pb', 'rb').read())
+np.testing.assert_array_equal(numpy_helper.to_array(t), np.array([1, -2, -4], np.float32))" ||
+  fail "external-data model gave wrong output"
+cp models/external.onnx lonely.onnx
+expect 2 "external.bin" -- run lonely.onnx
+
 # ---- timing JSON ----
 expect 0 "" -- run models/add_relu.onnx --repeat 5 --warmup 2 --json
 $py - <<'PY' || fail "--json lacks timing fields: $(cat out.txt)"
