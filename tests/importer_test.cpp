@@ -26,13 +26,12 @@ using TP = onnx::TensorProto;
 
 // A test-only op with a declared float attribute, to check that the importer
 // enforces declared attribute types.
-WAFER_REGISTER_OP(importer_test_attr_op, {.name = "AttrOp",
-                                          .domain = "test.wafer",
-                                          .since = 1,
-                                          .attrs = {{"alpha", AttrType::Float}},
-                                          .kernel = [](const KernelContext& ctx) {
-                                            return std::vector<Tensor>{ctx.in(0)};
-                                          }});
+WAFER_REGISTER_OP(importer_test_attr_op,
+                  {.name = "AttrOp",
+                   .domain = "test.wafer",
+                   .since = 1,
+                   .attrs = {{"alpha", AttrType::Float}},
+                   .kernel = [](const KernelContext& ctx) { return std::vector<Tensor>{ctx.in(0)}; }});
 
 using DimSpec = std::variant<int64_t, std::string>;
 
@@ -53,8 +52,10 @@ void set_type(onnx::ValueInfoProto* vi, const std::string& name, int elem, const
   tt->set_elem_type(elem);
   auto* shape = tt->mutable_shape();
   for (const auto& d : dims) {
-    if (auto* v = std::get_if<int64_t>(&d)) shape->add_dim()->set_dim_value(*v);
-    else shape->add_dim()->set_dim_param(std::get<std::string>(d));
+    if (auto* v = std::get_if<int64_t>(&d))
+      shape->add_dim()->set_dim_value(*v);
+    else
+      shape->add_dim()->set_dim_param(std::get<std::string>(d));
   }
 }
 void add_input(onnx::GraphProto* g, const std::string& name, const std::vector<DimSpec>& dims, int elem = TP::FLOAT) {
@@ -206,8 +207,8 @@ TEST(ImporterErrors, MissingInitializerNamesNodeAndValue) {
   add_input(g, "x", {int64_t(2)});
   add_node(g, "Add", {"x", "weights"}, {"y"}, "the_add");
   add_output(g, "y");
-  EXPECT_THAT(error_of(m), AllOf(HasSubstr("bad.onnx"), HasSubstr("\"the_add\""), HasSubstr("'weights'"),
-                                 HasSubstr("not defined")));
+  EXPECT_THAT(error_of(m),
+              AllOf(HasSubstr("bad.onnx"), HasSubstr("\"the_add\""), HasSubstr("'weights'"), HasSubstr("not defined")));
 }
 
 TEST(ImporterErrors, CycleNamesTheNodes) {
@@ -218,8 +219,8 @@ TEST(ImporterErrors, CycleNamesTheNodes) {
   add_node(g, "Add", {"a", "x"}, {"b"}, "second");
   add_node(g, "Relu", {"b"}, {"y"}, "out");
   add_output(g, "y");
-  EXPECT_THAT(error_of(m), AllOf(HasSubstr("bad.onnx"), HasSubstr("cycle"), HasSubstr("\"first\""),
-                                 HasSubstr("\"second\"")));
+  EXPECT_THAT(error_of(m),
+              AllOf(HasSubstr("bad.onnx"), HasSubstr("cycle"), HasSubstr("\"first\""), HasSubstr("\"second\"")));
 }
 
 TEST(ImporterErrors, DuplicateNames) {
@@ -301,7 +302,12 @@ TEST(ImporterErrors, ValueInfoDims) {
   EXPECT_THAT(error_of(m), AllOf(HasSubstr("'s'"), HasSubstr("negative dimension -4")));
 
   auto m2 = add_relu_model();
-  m2.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)
+  m2.mutable_graph()
+      ->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
       ->set_dim_value(-1);
   EXPECT_THAT(error_of(m2), AllOf(HasSubstr("input 'x'"), HasSubstr("negative dimension")));
 
@@ -445,8 +451,8 @@ TEST(ImporterErrors, SubgraphErrorsNameTheEnclosingNode) {
   add_graph_attr(n, "then_branch", then_g);
   add_graph_attr(n, "else_branch", else_g);
   add_output(g, "y");
-  EXPECT_THAT(error_of(m, lenient()), AllOf(HasSubstr("bad.onnx"), HasSubstr("\"branchy\""),
-                                            HasSubstr("\"inner_add\""), HasSubstr("'nowhere'")));
+  EXPECT_THAT(error_of(m, lenient()), AllOf(HasSubstr("bad.onnx"), HasSubstr("\"branchy\""), HasSubstr("\"inner_add\""),
+                                            HasSubstr("'nowhere'")));
 }
 
 TEST(ImporterErrors, WrongRanksAreReportedAtRunTimeNamingTheNode) {

@@ -47,7 +47,8 @@ Tensor read_npy(const std::string& path) {
   check(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
   Dims dims;
   std::string shape = m[1];
-  check(std::regex_match(shape, std::regex("[\\d,\\s]*")), path, ": .npy shape '(", shape, ")' is not a tuple of sizes");
+  check(std::regex_match(shape, std::regex("[\\d,\\s]*")), path, ": .npy shape '(", shape,
+        ")' is not a tuple of sizes");
   std::regex num("\\d+");
   for (auto it = std::sregex_iterator(shape.begin(), shape.end(), num); it != std::sregex_iterator(); ++it) {
     // At most 18 digits keeps every dim inside int64; element_count checks the product.
@@ -65,8 +66,7 @@ Tensor read_npy(const std::string& path) {
   } catch (const Error& e) {
     rethrow_with_context(e, path);
   }
-  check(numel <= (uint64_t(1) << 62) / dtype_size(dtype), path, ": .npy shape ", dims_to_string(dims),
-        " is too large");
+  check(numel <= (uint64_t(1) << 62) / dtype_size(dtype), path, ": .npy shape ", dims_to_string(dims), " is too large");
   uint64_t need = numel * dtype_size(dtype);
   check(bytes.size() - data_at == need, path, ": .npy data is ", bytes.size() - data_at, " bytes, shape ",
         dims_to_string(dims), " needs ", need);

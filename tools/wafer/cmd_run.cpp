@@ -4,8 +4,8 @@
 #include <chrono>
 #include <filesystem>
 #include <iostream>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "backends/backend.h"
 #include "commands.h"

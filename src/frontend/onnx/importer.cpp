@@ -25,15 +25,24 @@ constexpr int kMaxSubgraphDepth = 32;
 const char* attr_field(onnx::AttributeProto::AttributeType t) {
   using A = onnx::AttributeProto;
   switch (t) {
-    case A::FLOAT: return "f";
-    case A::INT: return "i";
-    case A::STRING: return "s";
-    case A::TENSOR: return "t";
-    case A::GRAPH: return "g";
-    case A::FLOATS: return "floats";
-    case A::INTS: return "ints";
-    case A::STRINGS: return "strings";
-    default: return nullptr;
+    case A::FLOAT:
+      return "f";
+    case A::INT:
+      return "i";
+    case A::STRING:
+      return "s";
+    case A::TENSOR:
+      return "t";
+    case A::GRAPH:
+      return "g";
+    case A::FLOATS:
+      return "floats";
+    case A::INTS:
+      return "ints";
+    case A::STRINGS:
+      return "strings";
+    default:
+      return nullptr;
   }
 }
 
@@ -129,8 +138,8 @@ class Importer {
     A::AttributeType t = a.type();
     if (t == A::UNDEFINED) {
       // Old models leave `type` unset; infer it from the one filled field.
-      check(filled.size() == 1, where(ctx), filled.empty() ? ": has no type and no value"
-                                                           : ": has no type and several value fields");
+      check(filled.size() == 1, where(ctx),
+            filled.empty() ? ": has no type and no value" : ": has no type and several value fields");
       t = filled[0];
     } else if (!A::AttributeType_IsValid(t)) {
       fail(where(ctx), ": unknown attribute type ", int(t));
@@ -151,7 +160,9 @@ class Importer {
       case A::INT: out.value = int64_t(a.i()); break;
       case A::STRING: out.value = a.s(); break;
       case A::TENSOR: out.value = tensor_from_proto(a.t(), where(ctx), base_dir_); break;
-      case A::GRAPH: out.value = std::shared_ptr<Graph>(convert_graph(a.g(), owner, ctx, depth + 1)); break;
+      case A::GRAPH:
+        out.value = std::shared_ptr<Graph>(convert_graph(a.g(), owner, ctx, depth + 1));
+        break;
       case A::FLOATS: out.value = std::vector<float>(a.floats().begin(), a.floats().end()); break;
       case A::INTS: out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end()); break;
       case A::STRINGS: out.value = std::vector<std::string>(a.strings().begin(), a.strings().end()); break;
@@ -173,8 +184,7 @@ class Importer {
     return schema ? schema->SinceVersion() : opset;
   }
 
-  std::unique_ptr<Graph> convert_graph(const onnx::GraphProto& gp, Graph* parent, const std::string& outer,
-                                       int depth) {
+  std::unique_ptr<Graph> convert_graph(const onnx::GraphProto& gp, Graph* parent, const std::string& outer, int depth) {
     auto g = std::make_unique<Graph>();
     g->parent = parent;
     g->name = gp.name();

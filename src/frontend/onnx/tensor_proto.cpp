@@ -62,8 +62,7 @@ int64_t parse_int(const std::string& text, const std::string& where, const std::
   } catch (const std::exception&) {
     used = 0;
   }
-  if (text.empty() || used != text.size())
-    fail(where, ": external_data '", key, "' is not a number: '", text, "'");
+  if (text.empty() || used != text.size()) fail(where, ": external_data '", key, "' is not a number: '", text, "'");
   return v;
 }
 
@@ -97,15 +96,16 @@ ExternalSpan locate_external(const onnx::TensorProto& p, uint64_t want, const st
   bool escapes = rel.is_absolute() || rel.has_root_name() || rel.has_root_directory();
   int depth = 0;
   for (const auto& part : rel.lexically_normal()) {
-    if (part == "..") escapes |= --depth < 0;
-    else if (part != "." && !part.empty()) ++depth;
+    if (part == "..")
+      escapes |= --depth < 0;
+    else if (part != "." && !part.empty())
+      ++depth;
   }
   check(!escapes, where, ": external data location '", location, "' points outside the model's folder");
   check(offset >= 0, where, ": negative external data offset ", offset);
   check(!has_length || length >= 0, where, ": negative external data length ", length);
   if (has_length)
-    check(uint64_t(length) == want, where, ": external data length is ", length, " bytes but the tensor needs ",
-          want);
+    check(uint64_t(length) == want, where, ": external data length is ", length, " bytes but the tensor needs ", want);
   fs::path file = fs::path(base_dir) / rel;
   std::error_code ec;
   check(fs::is_regular_file(file, ec), where, ": external data file '", file.string(),
