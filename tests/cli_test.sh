@@ -155,6 +155,10 @@ expect 2 "missing.npy" -- run models/add_relu.onnx --input x=missing.npy
 expect 2 "NAME=FILE" -- run models/add_relu.onnx --input x.npy
 expect 2 "no_model.onnx" -- run no_model.onnx
 expect 2 "not_a_folder" -- run models/add_relu.onnx --inputs not_a_folder
+printf 'garbage' >garbage.pb
+expect 2 "garbage.pb" -- run models/add_relu.onnx --input x=garbage.pb
+expect 2 "unknown tensor file type" -- run models/add_relu.onnx --input x=models/add_relu.onnx
+expect 2 "is a directory" -- run models
 printf 'garbage' >garbage.onnx
 expect 2 "garbage.onnx" -- run garbage.onnx
 expect 2 "unsupported op" -- run models/if_outer.onnx

@@ -242,6 +242,11 @@ TEST(ImporterErrors, DuplicateNames) {
     add_output(g, "x");
     EXPECT_THAT(error_of(m), AllOf(HasSubstr("\"again\""), HasSubstr("'x' is already defined")));
   }
+  {  // a node output that redefines an initializer
+    auto m = add_relu_model();
+    add_node(m.mutable_graph(), "Relu", {"x"}, {"w"}, "shadow");
+    EXPECT_THAT(error_of(m), AllOf(HasSubstr("\"shadow\""), HasSubstr("'w' is already defined")));
+  }
   {  // initializer twice, input twice
     auto m = add_relu_model();
     add_float_init(m.mutable_graph(), "w", {2}, {0, 0});
@@ -536,6 +541,41 @@ TEST(ImporterExternalData, Errors) {
   EXPECT_THAT(error_with("w.bin", {}, {}, {int64_t(1) << 30}), HasSubstr("past the end"));
   EXPECT_THAT(error_with("w.bin", {}, {}, {int64_t(1) << 40}), HasSubstr("over the tensor size limit"));
   EXPECT_EQ(error_with("w.bin"), "");
+}
+
+// ---- .npy input files -------------------------------------------------------
+
+std::string npy_error(const std::string& header, const std::string& data) {
+  TempDir dir;
+  fs::path p = dir.root() / "t.npy";
+  std::string h = header + std::string((64 - (10 + header.size() + 1) % 64) % 64, ' ') + "\n";
+  std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(h.size() & 0xff) + char(h.size() >> 8) + h + data;
+  dir.write(p, bytes);
+  try {
+    read_tensor_file(p.string());
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(NpyErrors, MalformedFilesNameTheFile) {
+  EXPECT_EQ(npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", std::string(8, '\0')), "");
+  EXPECT_THAT(npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", std::string(8, '\0')),
+              AllOf(HasSubstr("t.npy"), HasSubstr("needs 12")));
+  EXPECT_THAT(npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""),
+              AllOf(HasSubstr("t.npy"), HasSubstr("too large")));
+  EXPECT_THAT(npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2147483648, 2147483648), }", ""),
+              AllOf(HasSubstr("t.npy"), HasSubstr("too large")));
+  EXPECT_THAT(npy_error("{'descr': '<f4', 'fortran_order': False, 'shape': (2, -1), }", ""),
+              HasSubstr("not a tuple of sizes"));
+  EXPECT_THAT(npy_error("{'descr': '<U3', 'fortran_order': False, 'shape': (1,), }", ""), HasSubstr("'<U3'"));
+  EXPECT_THAT(npy_error("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", ""), HasSubstr("Fortran"));
+  TempDir dir;
+  dir.write(dir.root() / "short.npy", "\x93NUMPY\x01");
+  EXPECT_THROW(read_tensor_file((dir.root() / "short.npy").string()), Error);
+  dir.write(dir.root() / "bad.pb", "\xff\xff\xff");
+  EXPECT_THROW(read_tensor_file((dir.root() / "bad.pb").string()), Error);
 }
 
 // ---- Storage forms ----------------------------------------------------------
