@@ -72,7 +72,13 @@ std::vector<Tensor> make_inputs(const Graph& graph, const std::map<std::string, 
     }
     auto type = graph.type_of(name);
     check(type && type->dtype != DType::Undefined, "input '", name, "' has no declared type: give it with --input");
-    inputs.push_back(random_tensor(type->dtype, concrete_input_dims(name, type->shape, symbols), seed + i));
+    try {
+      inputs.push_back(random_tensor(type->dtype, concrete_input_dims(name, type->shape, symbols), seed + i));
+    } catch (const Error& e) {
+      // e.g. a declared shape over the size limit: say which input.
+      if (std::string(e.what()).find("'" + name + "'") != std::string::npos) throw;
+      rethrow_with_context(e, "input '" + name + "'");
+    }
   }
   return inputs;
 }

@@ -47,15 +47,27 @@ Tensor read_npy(const std::string& path) {
   check(std::regex_search(header, m, std::regex("'shape':\\s*\\(([^)]*)\\)")), path, ": .npy header has no shape");
   Dims dims;
   std::string shape = m[1];
+  check(std::regex_match(shape, std::regex("[\\d,\\s]*")), path, ": .npy shape '(", shape,
+        ")' is not a tuple of sizes");
   std::regex num("\\d+");
-  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), num); it != std::sregex_iterator(); ++it)
+  for (auto it = std::sregex_iterator(shape.begin(), shape.end(), num); it != std::sregex_iterator(); ++it) {
+    // At most 18 digits keeps every dim inside int64; element_count checks the product.
+    check(it->str().size() <= 18, path, ": .npy dimension ", it->str(), " is too large");
     dims.push_back(std::stoll(it->str()));
+  }
   DType dtype = DType::Undefined;
   for (const auto& t : kTypes)
     if (descr == t.descr) dtype = t.dtype;
   if (dtype == DType::Undefined) throw UnsupportedError(path + ": .npy element type '" + descr + "' is not supported");
   size_t data_at = offset + header_len;
-  uint64_t need = uint64_t(element_count(dims)) * dtype_size(dtype);
+  uint64_t numel = 0;
+  try {
+    numel = uint64_t(element_count(dims));
+  } catch (const Error& e) {
+    rethrow_with_context(e, path);
+  }
+  check(numel <= (uint64_t(1) << 62) / dtype_size(dtype), path, ": .npy shape ", dims_to_string(dims), " is too large");
+  uint64_t need = numel * dtype_size(dtype);
   check(bytes.size() - data_at == need, path, ": .npy data is ", bytes.size() - data_at, " bytes, shape ",
         dims_to_string(dims), " needs ", need);
   Tensor t(dtype, dims);

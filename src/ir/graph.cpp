@@ -208,43 +208,66 @@ void Graph::topological_sort() {
   nodes = std::move(sorted);
 }
 
-void Graph::verify() const {
-  std::unordered_set<std::string> defined(inputs.begin(), inputs.end());
-  for (const auto& [k, _] : initializers) defined.insert(k);
+namespace {
+
+// Every value defined anywhere in `g`: inputs, initializers, node outputs.
+std::unordered_set<std::string> all_values(const Graph& g) {
+  std::unordered_set<std::string> v(g.inputs.begin(), g.inputs.end());
+  for (const auto& [k, _] : g.initializers) v.insert(k);
+  for (const auto& n : g.nodes)
+    for (const auto& o : n->outputs)
+      if (!o.empty()) v.insert(o);
+  return v;
+}
+
+// `outer` holds the values of each enclosing graph (built once per graph, so
+// checking a subgraph costs its own size, not that of the whole model).
+void verify_in(const Graph& g, std::vector<const std::unordered_set<std::string>*>& outer) {
+  std::unordered_set<std::string> defined(g.inputs.begin(), g.inputs.end());
+  for (const auto& [k, _] : g.initializers) defined.insert(k);
   auto visible = [&](const std::string& v) {
     if (defined.count(v)) return true;
-    for (const Graph* g = parent; g; g = g->parent) {
-      if (g->is_initializer(v)) return true;
-      // Values of enclosing graphs are checked when those graphs are verified;
-      // here we only need them to exist somewhere up the chain.
-      for (const auto& n : g->nodes)
-        for (const auto& o : n->outputs)
-          if (o == v) return true;
-      for (const auto& i : g->inputs)
-        if (i == v) return true;
-    }
+    // Values of enclosing graphs are checked when those graphs are verified;
+    // here we only need them to exist somewhere up the chain.
+    for (const auto* scope : outer)
+      if (scope->count(v)) return true;
     return false;
   };
-  for (const auto& n : nodes) {
-    check(!n->op_type.empty(), "graph '", name, "': a node has no op_type");
+  std::optional<std::unordered_set<std::string>> mine;  // built on the first subgraph
+  for (const auto& n : g.nodes) {
+    check(!n->op_type.empty(), "graph '", g.name, "': a node has no op_type");
     for (size_t i = 0; i < n->inputs.size(); ++i)
       if (!n->inputs[i].empty() && !visible(n->inputs[i]))
         fail(n->label(), ": input ", i, " '", n->inputs[i], "' is not defined before use");
     for (const auto& [attr_name, a] : n->attrs)
-      if (auto* g = std::get_if<std::shared_ptr<Graph>>(&a.value)) {
-        check((*g)->parent == this, n->label(), ": subgraph '", attr_name, "' has a wrong parent link");
+      if (auto* sub = std::get_if<std::shared_ptr<Graph>>(&a.value)) {
+        check((*sub)->parent == &g, n->label(), ": subgraph '", attr_name, "' has a wrong parent link");
+        if (!mine) mine = all_values(g);
+        outer.push_back(&*mine);
         try {
-          (*g)->verify();
+          verify_in(**sub, outer);
         } catch (const Error& e) {
+          outer.pop_back();
           rethrow_with_context(e, n->label() + " subgraph '" + attr_name + "'");
         }
+        outer.pop_back();
       }
     for (const auto& o : n->outputs) {
       if (o.empty()) continue;
       check(defined.insert(o).second, n->label(), ": output '", o, "' is already defined");
     }
   }
-  for (const auto& o : outputs) check(visible(o), "graph '", name, "': output '", o, "' is never produced");
+  for (const auto& o : g.outputs) check(visible(o), "graph '", g.name, "': output '", o, "' is never produced");
+}
+
+}  // namespace
+
+void Graph::verify() const {
+  std::vector<std::unordered_set<std::string>> ancestors;
+  for (const Graph* p = parent; p; p = p->parent) ancestors.push_back(all_values(*p));
+  std::vector<const std::unordered_set<std::string>*> outer;
+  for (const auto& a : ancestors) outer.push_back(&a);
+  verify_in(*this, outer);
 }
 
 std::unique_ptr<Graph> Graph::clone() const {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "backends/backend.h"
 #include "commands.h"
@@ -36,7 +37,8 @@ void add_run_command(CLI::App& app) {
   sub->add_option("model", o->model, "ONNX model file")->required();
   sub->add_option("--backend", o->backend, "Backend: reference, cpu, npu:PRESET")->capture_default_str();
   sub->add_option("--inputs", o->inputs_dir, "Folder of input tensors (.pb or .npy), matched by name");
-  sub->add_option("--input", o->input_files, "NAME=FILE: one input from a .pb or .npy file (repeatable)");
+  sub->add_option("--input", o->input_files,
+                  "NAME=FILE: one input from a .pb or .npy file (repeatable; overrides --inputs)");
   sub->add_option("--shape", o->shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
   sub->add_option("--out", o->out_dir, "Write output_0.pb, output_1.pb, ... in graph-output order here");
   sub->add_option("--repeat", o->repeat, "Time this many runs and report median and min latency");
@@ -47,17 +49,23 @@ void add_run_command(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print one JSON object with timings and outputs");
   sub->add_flag("--optimize", o->optimize, "Run the standard optimization pipeline (with --shape bindings) first");
   set_action(sub, [o]() {
+    check(o->repeat >= 0 && o->warmup >= 0, "--repeat and --warmup must not be negative");
+    check(o->threads >= 0, "--threads must not be negative");
     auto t_load = std::chrono::steady_clock::now();
     Model model = import_onnx_file(o->model);
     SymbolBindings symbols;
     std::map<std::string, Tensor> given;
     apply_shape_options(*model.graph, o->shapes, symbols);
+    if (!o->inputs_dir.empty()) load_inputs_dir(*model.graph, o->inputs_dir, given);
+    // --input after --inputs: an explicit file replaces the folder's one.
+    std::set<std::string> explicit_inputs;
     for (const auto& spec : o->input_files) {
       auto eq = spec.find('=');
       check(eq != std::string::npos && eq > 0, "--input expects NAME=FILE, got '", spec, "'");
-      given[spec.substr(0, eq)] = read_tensor_file(spec.substr(eq + 1)).second;
+      std::string name = spec.substr(0, eq);
+      check(explicit_inputs.insert(name).second, "--input: input '", name, "' is given twice");
+      given[name] = read_tensor_file(spec.substr(eq + 1)).second;
     }
-    if (!o->inputs_dir.empty()) load_inputs_dir(*model.graph, o->inputs_dir, given);
     if (o->optimize) {
       OptimizeOptions opts;
       opts.symbols = symbols;
@@ -74,7 +82,6 @@ void add_run_command(CLI::App& app) {
     auto inputs = make_inputs(*model.graph, given, symbols, o->seed);
     std::vector<double> times;
     std::vector<Tensor> outputs;
-    check(o->repeat >= 0 && o->warmup >= 0, "--repeat and --warmup must not be negative");
     int total = o->repeat > 0 ? o->repeat + o->warmup : 1;
     for (int i = 0; i < total; ++i) {
       auto t = std::chrono::steady_clock::now();
@@ -82,7 +89,10 @@ void add_run_command(CLI::App& app) {
       if (o->repeat > 0 && i >= o->warmup) times.push_back(ms_since(t));
     }
     if (!o->out_dir.empty()) {
-      fs::create_directories(o->out_dir);
+      std::error_code ec;
+      fs::create_directories(o->out_dir, ec);
+      check(!ec && fs::is_directory(o->out_dir), "--out ", o->out_dir, ": cannot create folder",
+            ec ? ": " + ec.message() : std::string());
       for (size_t i = 0; i < outputs.size(); ++i)
         write_tensor_pb((fs::path(o->out_dir) / ("output_" + std::to_string(i) + ".pb")).string(), outputs[i],
                         model.graph->outputs[i]);

@@ -1,6 +1,7 @@
 // wafer: the command-line front end. Subcommands are in cmd_*.cpp.
 #include <iostream>
 #include <map>
+#include <string>
 
 #include "commands.h"
 #include "core/error.h"
@@ -15,6 +16,21 @@ std::map<CLI::App*, CommandFn>& actions() {
 }  // namespace
 
 void set_action(CLI::App* sub, CommandFn fn) { actions()[sub] = std::move(fn); }
+
+// Errors print as one line (scripts grep for "wafer: error:"); multi-line
+// messages such as the unsupported-op list are joined with "; ".
+std::string one_line(std::string s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\n') {
+      out += s[i];
+      continue;
+    }
+    while (i + 1 < s.size() && (s[i + 1] == ' ' || s[i + 1] == '\n')) ++i;
+    if (i + 1 < s.size()) out += out.empty() || out.back() == ':' ? " " : "; ";
+  }
+  return out;
+}
 
 }  // namespace wafer::cli
 
@@ -38,7 +54,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    app.exit(e);
+    // Usage errors follow the same one-line convention as every other error.
+    std::cerr << "wafer: error: " << one_line(e.what()) << " (see 'wafer --help' or 'wafer COMMAND --help')\n";
     return 2;
   }
   try {
@@ -46,13 +63,13 @@ int main(int argc, char** argv) {
       if (auto it = actions().find(sub); it != actions().end()) return it->second();
     return 2;
   } catch (const wafer::Error& e) {
-    std::cerr << "wafer: error: " << e.what() << "\n";
+    std::cerr << "wafer: error: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const std::bad_alloc&) {
     std::cerr << "wafer: error: out of memory\n";
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << "wafer: internal error: " << e.what() << "\n";
+    std::cerr << "wafer: error: internal error: " << one_line(e.what()) << "\n";
     return 2;
   }
 }

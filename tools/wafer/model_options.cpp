@@ -1,6 +1,7 @@
 #include "model_options.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "frontend/inputs.h"
@@ -20,8 +21,10 @@ void apply_shape_options(Graph& graph, const std::vector<std::string>& specs, Sy
       size_t comma = rest.find(',', pos);
       std::string tok = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       char* end = nullptr;
+      errno = 0;
       long long v = std::strtoll(tok.c_str(), &end, 10);
-      check(!tok.empty() && *end == '\0' && v >= 0, "--shape ", spec, ": '", tok, "' is not a non-negative integer");
+      check(!tok.empty() && *end == '\0' && v >= 0 && errno == 0, "--shape ", spec, ": '", tok,
+            "' is not a non-negative integer");
       dims.push_back(v);
       if (comma == std::string::npos) break;
       pos = comma + 1;
@@ -62,11 +65,15 @@ void load_inputs_dir(const Graph& graph, const std::string& dir, std::map<std::s
     if (name.empty() || std::find(graph.inputs.begin(), graph.inputs.end(), name) == graph.inputs.end()) name = stem;
     if (name.rfind("input_", 0) == 0 &&
         std::find(graph.inputs.begin(), graph.inputs.end(), name) == graph.inputs.end()) {
-      size_t idx = std::stoul(name.substr(6));
+      std::string digits = name.substr(6);
+      check(!digits.empty() && digits.size() < 9 && digits.find_first_not_of("0123456789") == std::string::npos,
+            f.string(), ": '", name, "' is neither an input name nor input_N");
+      size_t idx = std::stoul(digits);
       check(idx < graph.inputs.size(), f.string(), ": input index ", idx, " but the model has ", graph.inputs.size(),
             " inputs");
       name = graph.inputs[idx];
     }
+    check(!given.count(name), f.string(), ": input '", name, "' is given by more than one file in ", dir);
     given[name] = tensor;
   }
 }

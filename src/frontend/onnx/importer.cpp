@@ -16,6 +16,57 @@ namespace {
 
 std::string normal_domain(const std::string& d) { return d == "ai.onnx" ? "" : d; }
 
+constexpr int64_t kMaxOpset = 10000;
+// Nesting of subgraphs (If inside Loop inside ...). Real models use a handful;
+// the bound keeps recursive graph walks shallow on adversarial files.
+constexpr int kMaxSubgraphDepth = 32;
+
+// Name of the value field an AttributeProto of type `t` uses.
+const char* attr_field(onnx::AttributeProto::AttributeType t) {
+  using A = onnx::AttributeProto;
+  switch (t) {
+    case A::FLOAT:
+      return "f";
+    case A::INT:
+      return "i";
+    case A::STRING:
+      return "s";
+    case A::TENSOR:
+      return "t";
+    case A::GRAPH:
+      return "g";
+    case A::FLOATS:
+      return "floats";
+    case A::INTS:
+      return "ints";
+    case A::STRINGS:
+      return "strings";
+    default:
+      return nullptr;
+  }
+}
+
+// Which value fields of `a` are filled, as AttributeType values.
+std::vector<onnx::AttributeProto::AttributeType> filled_fields(const onnx::AttributeProto& a) {
+  using A = onnx::AttributeProto;
+  std::vector<A::AttributeType> f;
+  if (a.has_f()) f.push_back(A::FLOAT);
+  if (a.has_i()) f.push_back(A::INT);
+  if (a.has_s()) f.push_back(A::STRING);
+  if (a.has_t()) f.push_back(A::TENSOR);
+  if (a.has_g()) f.push_back(A::GRAPH);
+  if (a.floats_size()) f.push_back(A::FLOATS);
+  if (a.ints_size()) f.push_back(A::INTS);
+  if (a.strings_size()) f.push_back(A::STRINGS);
+  if (a.tensors_size()) f.push_back(A::TENSORS);
+  if (a.graphs_size()) f.push_back(A::GRAPHS);
+  if (a.has_sparse_tensor()) f.push_back(A::SPARSE_TENSOR);
+  if (a.sparse_tensors_size()) f.push_back(A::SPARSE_TENSORS);
+  if (a.has_tp()) f.push_back(A::TYPE_PROTO);
+  if (a.type_protos_size()) f.push_back(A::TYPE_PROTOS);
+  return f;
+}
+
 class Importer {
  public:
   Importer(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
@@ -26,9 +77,19 @@ class Importer {
     m.producer = mp.producer_name();
     m.ir_version = mp.ir_version();
     check(mp.has_graph(), file_, ": model has no graph");
-    for (const auto& os : mp.opset_import()) opsets_[normal_domain(os.domain())] = int(os.version());
+    for (const auto& os : mp.opset_import()) {
+      std::string domain = normal_domain(os.domain());
+      std::string shown = domain.empty() ? "ai.onnx" : domain;
+      // Opsets are small positive numbers; anything else is corruption, and
+      // would otherwise be truncated to int silently.
+      check(os.version() >= 1 && os.version() <= kMaxOpset, where("opset_import"), ": domain '", shown,
+            "' has invalid version ", os.version());
+      check(opsets_.emplace(domain, int(os.version())).second, where("opset_import"), ": domain '", shown,
+            "' is imported twice");
+    }
     if (mp.opset_import_size() == 0) opsets_[""] = 1;  // IR version < 3 models had no opset_import
-    m.graph = convert_graph(mp.graph(), nullptr, "");
+    m.graph = convert_graph(mp.graph(), nullptr, "", 0);
+    check(!m.graph->outputs.empty(), where("graph '" + m.graph->name + "'"), ": the model has no outputs");
     m.graph->opsets = opsets_;
     return m;
   }
@@ -68,27 +129,40 @@ class Importer {
     return vt;
   }
 
-  Attribute convert_attr(const onnx::AttributeProto& a, Graph* owner, const std::string& ctx) {
+  Attribute convert_attr(const onnx::AttributeProto& a, Graph* owner, const std::string& ctx, int depth) {
     using A = onnx::AttributeProto;
     Attribute out;
-    // Old models leave `type` unset; infer it from which field is filled.
+    check(!a.has_ref_attr_name(), where(ctx), ": refers to function attribute '", a.ref_attr_name(),
+          "', which is only allowed inside a function body");
+    auto filled = filled_fields(a);
     A::AttributeType t = a.type();
     if (t == A::UNDEFINED) {
-      if (a.has_f()) t = A::FLOAT;
-      else if (a.has_i()) t = A::INT;
-      else if (a.has_s()) t = A::STRING;
-      else if (a.has_t()) t = A::TENSOR;
-      else if (a.has_g()) t = A::GRAPH;
-      else if (a.floats_size()) t = A::FLOATS;
-      else if (a.ints_size()) t = A::INTS;
-      else if (a.strings_size()) t = A::STRINGS;
+      // Old models leave `type` unset; infer it from the one filled field.
+      check(filled.size() == 1, where(ctx),
+            filled.empty() ? ": has no type and no value" : ": has no type and several value fields");
+      t = filled[0];
+    } else if (!A::AttributeType_IsValid(t)) {
+      fail(where(ctx), ": unknown attribute type ", int(t));
+    } else {
+      // The type says which field holds the value; a different field filled
+      // (e.g. type INT with only `f` set) would silently read as 0.
+      for (A::AttributeType f : filled)
+        check(f == t, where(ctx), ": declared ", A::AttributeType_Name(t), " but holds a ", A::AttributeType_Name(f),
+              " value");
+      const char* field = attr_field(t);
+      bool scalar = t == A::FLOAT || t == A::INT || t == A::STRING || t == A::TENSOR || t == A::GRAPH;
+      if (field && scalar)
+        check(!filled.empty(), where(ctx), ": declared ", A::AttributeType_Name(t), " but field '", field,
+              "' is not set");
     }
     switch (t) {
       case A::FLOAT: out.value = a.f(); break;
       case A::INT: out.value = int64_t(a.i()); break;
       case A::STRING: out.value = a.s(); break;
       case A::TENSOR: out.value = tensor_from_proto(a.t(), where(ctx), base_dir_); break;
-      case A::GRAPH: out.value = std::shared_ptr<Graph>(convert_graph(a.g(), owner, ctx)); break;
+      case A::GRAPH:
+        out.value = std::shared_ptr<Graph>(convert_graph(a.g(), owner, ctx, depth + 1));
+        break;
       case A::FLOATS: out.value = std::vector<float>(a.floats().begin(), a.floats().end()); break;
       case A::INTS: out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end()); break;
       case A::STRINGS: out.value = std::vector<std::string>(a.strings().begin(), a.strings().end()); break;
@@ -102,25 +176,29 @@ class Importer {
     auto it = opsets_.find(domain);
     if (it == opsets_.end()) {
       // A node in a domain the model never imported: ONNX requires an import.
-      fail(where(ctx), ": domain '", domain, "' is used but not declared in opset_import");
+      fail(where(ctx), ": domain '", domain.empty() ? "ai.onnx" : domain,
+           "' is used but not declared in the model's opset_import");
     }
     int opset = it->second;
     const auto* schema = onnx::OpSchemaRegistry::Schema(op_type, opset, domain);
     return schema ? schema->SinceVersion() : opset;
   }
 
-  std::unique_ptr<Graph> convert_graph(const onnx::GraphProto& gp, Graph* parent, const std::string& outer) {
+  std::unique_ptr<Graph> convert_graph(const onnx::GraphProto& gp, Graph* parent, const std::string& outer, int depth) {
     auto g = std::make_unique<Graph>();
     g->parent = parent;
     g->name = gp.name();
     std::string gctx = outer.empty() ? "graph '" + gp.name() + "'" : outer;
+    check(depth <= kMaxSubgraphDepth, where(gctx), ": subgraphs are nested more than ", kMaxSubgraphDepth,
+          " levels deep");
 
     if (gp.sparse_initializer_size())
       throw UnsupportedError(where(gctx + ": sparse initializers are not supported"));
     for (const auto& init : gp.initializer()) {
       check(!init.name().empty(), where(gctx), ": an initializer has no name");
       check(!g->initializers.count(init.name()), where(gctx), ": initializer '", init.name(), "' appears twice");
-      g->initializers[init.name()] = tensor_from_proto(init, where("initializer '" + init.name() + "'"), base_dir_);
+      g->initializers[init.name()] =
+          tensor_from_proto(init, where(gctx + ": initializer '" + init.name() + "'"), base_dir_);
     }
     std::set<std::string> seen_inputs;
     for (const auto& in : gp.input()) {
@@ -146,12 +224,24 @@ class Importer {
       }
     }
 
+    // Node names label every error, so they must be unique: empty names get
+    // "Op_index" and repeated names get a "~2" suffix (the ONNX spec requires
+    // unique names, but exporters do not always comply).
+    std::set<std::string> explicit_names, used_names;
+    for (const auto& np : gp.node())
+      if (!np.name().empty()) explicit_names.insert(np.name());
     int index = 0;
     for (const auto& np : gp.node()) {
       auto n = std::make_unique<Node>();
       n->op_type = np.op_type();
       n->domain = normal_domain(np.domain());
-      n->name = np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name();
+      std::string base = np.name().empty() ? np.op_type() + "_" + std::to_string(index) : np.name();
+      n->name = base;
+      auto taken = [&](const std::string& s) {
+        return used_names.count(s) || (np.name().empty() && explicit_names.count(s));
+      };
+      for (int k = 2; taken(n->name); ++k) n->name = base + "~" + std::to_string(k);
+      used_names.insert(n->name);
       ++index;
       std::string nctx = gctx + ": node " + n->label();
       check(!n->op_type.empty(), where(nctx), ": node has no op_type");
@@ -161,8 +251,9 @@ class Importer {
       for (const auto& a : np.attribute()) {
         check(!a.name().empty(), where(nctx), ": attribute without a name");
         check(!n->attrs.count(a.name()), where(nctx), ": attribute '", a.name(), "' appears twice");
-        n->attrs[a.name()] = convert_attr(a, g.get(), nctx + " attribute '" + a.name() + "'");
+        n->attrs[a.name()] = convert_attr(a, g.get(), nctx + " attribute '" + a.name() + "'", depth);
       }
+      check_declared_attrs(*n, nctx);
       g->nodes.push_back(std::move(n));
     }
     // The spec requires sorted nodes, but exporters get this wrong; sort and
@@ -173,9 +264,23 @@ class Importer {
     } catch (const UnsupportedError&) {
       throw;
     } catch (const Error& e) {
+      if (parent) fail(where(gctx), ": ", e.what());
       fail(file_, ": ", e.what());
     }
     return g;
+  }
+
+  // Attributes the op's schema declares must have the declared type, so a
+  // kernel never sees e.g. a string where it expects an int.
+  void check_declared_attrs(const Node& n, const std::string& nctx) const {
+    const OpSchema* schema = OpRegistry::global().find(n);
+    if (!schema) return;  // unsupported ops are reported together later
+    for (const AttrSpec& spec : schema->attrs) {
+      auto it = n.attrs.find(spec.name);
+      if (it == n.attrs.end()) continue;  // kernels report missing required attributes with their defaults
+      check(it->second.type() == spec.type, where(nctx), ": attribute '", spec.name, "' is ",
+            attr_type_name(it->second.type()), ", expected ", attr_type_name(spec.type));
+    }
   }
 
   std::string file_;
@@ -223,11 +328,16 @@ std::string format_unsupported(const std::vector<UnsupportedOp>& ops) {
 Model import_onnx_bytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
                         const ImportOptions& options) {
   onnx::ModelProto mp;
+  uint64_t limit = std::min<uint64_t>(options.max_file_bytes, INT32_MAX);
+  if (bytes.size() > limit) fail(name, ": model is ", bytes.size(), " bytes, over the limit of ", limit);
+  check(!bytes.empty(), name, ": file is empty, not an ONNX model");
   google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()));
-  stream.SetTotalBytesLimit(int(std::min<uint64_t>(options.max_file_bytes, INT32_MAX)));
-  stream.SetRecursionLimit(64);  // bounds nesting of subgraphs in adversarial files
+  stream.SetTotalBytesLimit(int(limit));
+  // Each subgraph level costs 3 message levels (graph, node, attribute); this
+  // admits kMaxSubgraphDepth levels and bounds the parser's recursion.
+  stream.SetRecursionLimit(3 * kMaxSubgraphDepth + 16);
   if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
-    fail(name, ": not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+    fail(name, ": not a valid ONNX model (protobuf parse failed: truncated, corrupt or too deeply nested)");
   Model m = Importer(name, base_dir).run(mp);
   if (options.reject_unsupported) {
     auto unsupported = find_unsupported_ops(*m.graph);

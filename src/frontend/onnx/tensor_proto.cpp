@@ -44,36 +44,86 @@ void check_count(const Field& field, const Tensor& t, const std::string& where, 
          " needs ", t.numel());
 }
 
-void read_external(Tensor& t, const onnx::TensorProto& p, const std::string& where, const std::string& base_dir) {
+// A zeroed tensor; a size-limit error names the tensor.
+Tensor allocate(DType dtype, const Dims& dims, const std::string& where) {
+  try {
+    return Tensor(dtype, dims);
+  } catch (const Error& e) {
+    rethrow_with_context(e, where);
+  }
+}
+
+// Parses a whole decimal number; "12abc", "", "-" and overflow are errors.
+int64_t parse_int(const std::string& text, const std::string& where, const std::string& key) {
+  size_t used = 0;
+  int64_t v = 0;
+  try {
+    v = std::stoll(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (text.empty() || used != text.size()) fail(where, ": external_data '", key, "' is not a number: '", text, "'");
+  return v;
+}
+
+// Where an external tensor's bytes are, validated before anything is allocated.
+struct ExternalSpan {
+  fs::path file;
+  uint64_t offset = 0;
+};
+
+ExternalSpan locate_external(const onnx::TensorProto& p, uint64_t want, const std::string& where,
+                             const std::string& base_dir) {
   std::string location;
   int64_t offset = 0, length = -1;
+  bool has_length = false;
   for (const auto& kv : p.external_data()) {
-    try {
-      if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::stoll(kv.value());
-      else if (kv.key() == "length") length = std::stoll(kv.value());
-    } catch (const std::exception&) {
-      fail(where, ": external_data '", kv.key(), "' is not a number: '", kv.value(), "'");
+    if (kv.key() == "location") {
+      location = kv.value();
+    } else if (kv.key() == "offset") {
+      offset = parse_int(kv.value(), where, "offset");
+    } else if (kv.key() == "length") {
+      length = parse_int(kv.value(), where, "length");
+      has_length = true;
     }
   }
   check(!location.empty(), where, ": external data without a location");
+  check(location.find('\0') == std::string::npos, where, ": external data location contains a NUL byte");
+  // The location must name a file below the model's folder: no absolute
+  // paths and no ".." that climbs out (checked on the path as written, so
+  // symlinked model caches such as Hugging Face's keep working).
   fs::path rel(location);
-  check(!rel.is_absolute() && rel.lexically_normal().string().rfind("..", 0) != 0, where,
-        ": external data location '", location, "' must stay inside the model's folder");
+  bool escapes = rel.is_absolute() || rel.has_root_name() || rel.has_root_directory();
+  int depth = 0;
+  for (const auto& part : rel.lexically_normal()) {
+    if (part == "..")
+      escapes |= --depth < 0;
+    else if (part != "." && !part.empty())
+      ++depth;
+  }
+  check(!escapes, where, ": external data location '", location, "' points outside the model's folder");
+  check(offset >= 0, where, ": negative external data offset ", offset);
+  check(!has_length || length >= 0, where, ": negative external data length ", length);
+  if (has_length)
+    check(uint64_t(length) == want, where, ": external data length is ", length, " bytes but the tensor needs ", want);
   fs::path file = fs::path(base_dir) / rel;
   std::error_code ec;
+  check(fs::is_regular_file(file, ec), where, ": external data file '", file.string(),
+        "' does not exist or is not a regular file");
   uint64_t file_size = fs::file_size(file, ec);
   if (ec) fail(where, ": external data file '", file.string(), "': ", ec.message());
-  check(offset >= 0, where, ": negative external data offset ", offset);
-  uint64_t want = t.nbytes();
-  if (length >= 0) check(uint64_t(length) == want, where, ": external data length ", length, " but the tensor needs ", want);
   if (uint64_t(offset) > file_size || want > file_size - uint64_t(offset))
-    fail(where, ": external data file '", file.string(), "' has ", file_size, " bytes; needs ", want,
-         " from offset ", offset);
-  std::ifstream in(file, std::ios::binary);
-  in.seekg(offset);
-  in.read(static_cast<char*>(t.raw()), std::streamsize(want));
-  check(bool(in), where, ": reading external data file '", file.string(), "' failed");
+    fail(where, ": external data file '", file.string(), "' has ", file_size, " bytes; the tensor needs ", want,
+         " from offset ", offset, " (past the end of the file)");
+  return {file, uint64_t(offset)};
+}
+
+void read_external(Tensor& t, const ExternalSpan& span, const std::string& where) {
+  std::ifstream in(span.file, std::ios::binary);
+  check(bool(in), where, ": cannot open external data file '", span.file.string(), "'");
+  in.seekg(std::streamoff(span.offset));
+  in.read(static_cast<char*>(t.raw()), std::streamsize(t.nbytes()));
+  check(bool(in), where, ": reading external data file '", span.file.string(), "' failed");
 }
 
 }  // namespace
@@ -87,7 +137,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& where, c
   Dims dims(p.dims().begin(), p.dims().end());
   for (int64_t d : dims) check(d >= 0, where, ": negative dimension ", d, " in ", dims_to_string(dims));
   DType dtype = DType(p.data_type());
-  int64_t numel = element_count(dims);  // overflow-checked
+  int64_t numel = 0;
+  try {
+    numel = element_count(dims);  // overflow-checked
+  } catch (const Error& e) {
+    rethrow_with_context(e, where);
+  }
 
   // Check that data for every element is present before allocating, so a
   // gigantic declared shape with little data is an error, not an allocation.
@@ -109,11 +164,20 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& where, c
            have / elem);
   }
 
-  Tensor t(dtype, dims);
   if (external) {
-    read_external(t, p, where, base_dir);
+    // Size checks against the file come before allocation, so a gigantic
+    // declared shape backed by a small file is an error, not an allocation.
+    uint64_t want = uint64_t(numel);
+    check(want <= max_tensor_bytes() / elem, where, ": declared shape ", dims_to_string(dims), " of ",
+          dtype_name(dtype), " is over the tensor size limit of ", max_tensor_bytes(), " bytes");
+    ExternalSpan span = locate_external(p, want * elem, where, base_dir);
+    Tensor t = allocate(dtype, dims, where);
+    read_external(t, span, where);
+    if (dtype == DType::Bool)
+      for (int64_t i = 0; i < numel; ++i) t.data<bool>()[i] = reinterpret_cast<const uint8_t*>(t.raw())[i] != 0;
     return t;
   }
+  Tensor t = allocate(dtype, dims, where);
   if (p.has_raw_data()) {
     fill_from_bytes(t, p.raw_data().data(), p.raw_data().size(), where);
     if (dtype == DType::Bool)  // normalise any non-zero byte to true

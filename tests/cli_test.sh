@@ -1,0 +1,193 @@
+#!/bin/bash
+# End-to-end tests of the wafer CLI: input handling, outputs, timing JSON,
+# exit codes (0 ok, 1 a check failed, 2 bad usage or bad input) and the
+# one-line "wafer: error: ..." convention.
+# Usage: cli_test.sh WAFER_BINARY SOURCE_DIR WORK_DIR
+set -u
+wafer=$1
+src=$2
+work=$3
+py=/usr/bin/python3
+rm -rf "$work"
+mkdir -p "$work"
+cd "$work" || exit 1
+$py "$src/scripts/make_test_models.py" models || exit 1
+
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+
+# expect CODE PATTERN -- ARGS...: runs wafer, checks the exit code and, for
+# errors, that stderr is one "wafer: error:" line containing PATTERN.
+expect() {
+  local code=$1 pattern=$2
+  shift 3
+  "$wafer" "$@" >out.txt 2>err.txt
+  local rc=$?
+  if [ "$rc" != "$code" ]; then
+    fail "wafer $* exited $rc, expected $code; stderr: $(cat err.txt)"
+    return
+  fi
+  if [ "$code" != 0 ] && [ -n "$pattern" ]; then
+    [ "$(wc -l <err.txt)" = 1 ] || fail "wafer $*: stderr is not one line: $(cat err.txt)"
+    grep -q '^wafer: error: ' err.txt || fail "wafer $*: stderr does not start with 'wafer: error:': $(cat err.txt)"
+    grep -qF -- "$pattern" err.txt || fail "wafer $*: stderr lacks '$pattern': $(cat err.txt)"
+  fi
+}
+
+# ---- help and usage ----
+for sub in "" run check inspect; do
+  expect 0 "" -- $sub --help
+  grep -q "Usage" out.txt || fail "wafer $sub --help printed no usage"
+done
+expect 2 "not expected" -- run models/add_relu.onnx --no-such-option
+expect 2 "model is required" -- run
+expect 2 "subcommand" --
+
+# ---- run with seeded random inputs: deterministic ----
+expect 0 "" -- run models/add_relu.onnx --out r1
+expect 0 "" -- run models/add_relu.onnx --out r2
+cmp -s r1/output_0.pb r2/output_0.pb || fail "two seeded runs differ"
+expect 0 "" -- run models/add_relu.onnx --seed 7 --out r3
+cmp -s r1/output_0.pb r3/output_0.pb && fail "--seed 7 gave the same output as seed 0"
+
+# ---- --input NAME=FILE with .npy and .pb; --out round-trips ----
+$py - <<'PY' || fail "could not write input files"
+import numpy as np
+from onnx import numpy_helper
+x = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
+np.save("x.npy", x)
+open("x.pb", "wb").write(numpy_helper.from_array(x * -1, "x").SerializeToString())
+np.save("x_wrong_shape.npy", np.zeros((3, 2), np.float32))
+np.save("x_wrong_dtype.npy", np.zeros((2, 3), np.float64))
+a = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+b = np.full((3, 4), 2, dtype=np.float32)
+import os
+os.makedirs("ins", exist_ok=True)
+np.save("ins/a.npy", a)
+np.save("b3.npy", np.full((3, 4), 3, dtype=np.float32))
+open("ins/whatever.pb", "wb").write(numpy_helper.from_array(b, "b").SerializeToString())
+PY
+check_out() {  # check_out DIR PYTHON_EXPR_OF_EXPECTED_LIST NAMES
+  $py - "$@" <<'PY' || fail "outputs in $1 do not match: $2"
+import sys, glob, numpy as np, onnx
+from onnx import numpy_helper
+d, expr, names = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+x = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
+w = np.array([[1, -2, 3], [-4, 5, -6]], dtype=np.float32)
+a = np.arange(12, dtype=np.float32).reshape(3, 4) - 5
+b = np.full((3, 4), 2, dtype=np.float32)
+b3 = np.full((3, 4), 3, dtype=np.float32)
+expected = eval(expr)
+files = sorted(glob.glob(d + "/output_*.pb"))
+assert len(files) == len(expected), (files, len(expected))
+for i, e in enumerate(expected):
+    t = onnx.TensorProto()
+    t.ParseFromString(open(f"{d}/output_{i}.pb", "rb").read())
+    assert t.name == names[i], (i, t.name, names[i])
+    got = numpy_helper.to_array(t)
+    assert got.shape == e.shape and got.dtype == e.dtype, (i, got.shape, e.shape, got.dtype)
+    np.testing.assert_allclose(got, e, rtol=1e-6)
+PY
+}
+expect 0 "" -- run models/add_relu.onnx --input x=x.npy --out npy_out
+check_out npy_out "[np.maximum(x + w, 0)]" y
+expect 0 "" -- run models/add_relu.onnx --input x=x.pb --out pb_out
+check_out pb_out "[np.maximum(-x + w, 0)]" y
+
+# ---- --inputs DIR (by file stem and by the name stored in the .pb), several outputs in order ----
+expect 0 "" -- run models/arith_batch.onnx --inputs ins --out dir_out
+check_out dir_out "[a * b, a + b, a * b / b, a - b]" prod,sum,quot,diff
+
+# --input overrides a folder's file; two files for one input are an error.
+expect 0 "" -- run models/arith_batch.onnx --inputs ins --input b=b3.npy --out override_out
+check_out override_out "[a * b3, a + b3, a * b3 / b3, a - b3]" prod,sum,quot,diff
+cp ins/a.npy ins/input_0.npy
+expect 2 "more than one file" -- run models/arith_batch.onnx --inputs ins
+rm ins/input_0.npy
+cp ins/a.npy ins/input_x.npy
+expect 2 "input_x" -- run models/arith_batch.onnx --inputs ins
+rm ins/input_x.npy
+expect 2 "given twice" -- run models/add_relu.onnx --input x=x.npy --input x=x.pb
+touch a_file
+expect 2 "cannot create folder" -- run models/add_relu.onnx --out a_file/sub
+
+# ---- --shape binds a symbolic dim (either by symbol or by input shape) ----
+expect 0 "" -- run models/arith_batch.onnx --shape batch=5 --json
+$py -c "import json,sys; j=json.load(open('out.txt')); assert [o['shape'] for o in j['outputs']] == [[5,4]]*4, j" ||
+  fail "--shape batch=5 did not give [5,4] outputs"
+expect 0 "" -- run models/arith_batch.onnx --shape a=7,4 --shape b=7,4 --json
+$py -c "import json; j=json.load(open('out.txt')); assert j['outputs'][0]['shape'] == [7,4], j" ||
+  fail "--shape a=7,4 did not give [7,4] outputs"
+expect 2 "'a'" -- run models/arith_batch.onnx --shape a=7,5
+
+# ---- external data next to the model ----
+$py -c "import numpy as np; np.save('x3.npy', np.array([2, 2, -2], np.float32))"
+expect 0 "" -- run models/external.onnx --input x=x3.npy --out ext_out
+$py -c "
+import onnx, numpy as np
+from onnx import numpy_helper
+t = onnx.TensorProto(); t.ParseFromString(open('ext_out/output_0.pb', 'rb').read())
+np.testing.assert_array_equal(numpy_helper.to_array(t), np.array([1, -2, -4], np.float32))" ||
+  fail "external-data model gave wrong output"
+cp models/external.onnx lonely.onnx
+expect 2 "external.bin" -- run lonely.onnx
+
+# ---- timing JSON ----
+expect 0 "" -- run models/add_relu.onnx --repeat 5 --warmup 2 --json
+$py - <<'PY' || fail "--json lacks timing fields: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+for k in ("median_ms", "min_ms", "load_ms"):
+    assert isinstance(j[k], (int, float)) and j[k] >= 0, k
+assert j["runs"] == 5 and j["min_ms"] <= j["median_ms"]
+assert j["outputs"] == [{"name": "y", "dtype": "float32", "shape": [2, 3]}]
+PY
+expect 2 "must not be negative" -- run models/add_relu.onnx --repeat -1
+
+# ---- bad inputs: exit 2 naming the input ----
+expect 2 "'nosuch'" -- run models/add_relu.onnx --input nosuch=x.npy
+expect 2 "input 'x'" -- run models/add_relu.onnx --input x=x_wrong_shape.npy
+expect 2 "input 'x'" -- run models/add_relu.onnx --input x=x_wrong_dtype.npy
+expect 2 "missing.npy" -- run models/add_relu.onnx --input x=missing.npy
+expect 2 "NAME=FILE" -- run models/add_relu.onnx --input x.npy
+expect 2 "no_model.onnx" -- run no_model.onnx
+expect 2 "not_a_folder" -- run models/add_relu.onnx --inputs not_a_folder
+printf 'garbage' >garbage.pb
+expect 2 "garbage.pb" -- run models/add_relu.onnx --input x=garbage.pb
+expect 2 "unknown tensor file type" -- run models/add_relu.onnx --input x=models/add_relu.onnx
+expect 2 "is a directory" -- run models
+printf 'garbage' >garbage.onnx
+expect 2 "garbage.onnx" -- run garbage.onnx
+expect 2 "unsupported op" -- run models/if_outer.onnx
+
+# ---- unknown backend: exit 2 listing the known ones ----
+expect 2 "reference" -- run models/add_relu.onnx --backend warp-drive
+grep -q "warp-drive" err.txt || fail "unknown backend message does not name it"
+
+# ---- check: 0 when outputs match, 1 when they do not ----
+$py - <<'PY' || fail "could not write check cases"
+import os, shutil, numpy as np
+from onnx import numpy_helper
+x = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.float32)
+w = np.array([[1, -2, 3], [-4, 5, -6]], dtype=np.float32)
+for case, y in (("good", np.maximum(x + w, 0)), ("bad", np.maximum(x + w, 0) + 1)):
+    d = f"cases/{case}/test_data_set_0"
+    os.makedirs(d, exist_ok=True)
+    shutil.copy("models/add_relu.onnx", f"cases/{case}/model.onnx")
+    open(f"{d}/input_0.pb", "wb").write(numpy_helper.from_array(x, "x").SerializeToString())
+    open(f"{d}/output_0.pb", "wb").write(numpy_helper.from_array(y, "y").SerializeToString())
+PY
+expect 0 "" -- check cases/good
+expect 1 "" -- check cases/bad
+grep -q "FAIL" out.txt || fail "check on a bad case printed no FAIL"
+expect 1 "" -- check cases
+expect 2 "not a folder" -- check cases/none
+
+if [ "$failures" != 0 ]; then
+  echo "$failures CLI check(s) failed" >&2
+  exit 1
+fi
+echo "all CLI checks passed"
