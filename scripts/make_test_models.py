@@ -3,8 +3,9 @@
 
 Usage: make_test_models.py OUT_DIR
 
-Only Add, Sub, Mul, Div and Relu are used so the models run on the reference
-backend as it is today; If appears only in a model meant for import, not runs.
+Models use plain ops the reference backend runs (Add, Sub, Mul, Div, Relu,
+If), except unsupported.onnx, whose two ops in a made-up domain exercise the
+"every unsupported op at once" error.
 """
 import os
 import sys
@@ -57,7 +58,14 @@ def main():
     onnx.save_model(m, os.path.join(out, "external.onnx"), save_as_external_data=True,
                     all_tensors_to_one_file=True, location="external.bin", size_threshold=0)
 
-    # An If whose branches read an outer value (imports; If may not run yet).
+    # Two ops no backend has, in a domain of their own: the import error must list both.
+    g = helper.make_graph([helper.make_node("Frobnicate", ["x"], ["t"], name="frob", domain="com.example"),
+                           helper.make_node("Twiddle", ["t"], ["y"], name="twiddle", domain="com.example")],
+                          "g", [b("x", f, [2])], [b("y", f, [2])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.example", 1)],
+                                producer_name="wafer-tests"), os.path.join(out, "unsupported.onnx"))
+
+    # An If whose branches read an outer value.
     then_g = helper.make_graph([helper.make_node("Add", ["x", "x"], ["t"])], "then", [], [b("t", f, [2])])
     else_g = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [], [b("e", f, [2])])
     save(model([helper.make_node("If", ["c"], ["y"], name="branch", then_branch=then_g, else_branch=else_g)],

@@ -161,7 +161,9 @@ expect 2 "unknown tensor file type" -- run models/add_relu.onnx --input x=models
 expect 2 "is a directory" -- run models
 printf 'garbage' >garbage.onnx
 expect 2 "garbage.onnx" -- run garbage.onnx
-expect 2 "unsupported op" -- run models/if_outer.onnx
+expect 2 "2 unsupported op(s)" -- run models/unsupported.onnx
+grep -q "Twiddle" err.txt || fail "unsupported-op error does not list every op"
+expect 0 "" -- run models/if_outer.onnx
 
 # ---- unknown backend: exit 2 listing the known ones ----
 expect 2 "reference" -- run models/add_relu.onnx --backend warp-drive

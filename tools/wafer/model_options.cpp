@@ -59,6 +59,8 @@ void load_inputs_dir(const Graph& graph, const std::string& dir, std::map<std::s
     if (e.path().extension() == ".pb" || e.path().extension() == ".npy") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
+    // An ONNX test_data_set folder also holds the expected outputs: not inputs.
+    if (f.stem().string().rfind("output_", 0) == 0) continue;
     auto [stored, tensor] = read_tensor_file(f.string());
     std::string name = stored;
     std::string stem = f.stem().string();

@@ -14,7 +14,8 @@ namespace wafer::cli {
 void apply_shape_options(Graph& graph, const std::vector<std::string>& specs, SymbolBindings& symbols);
 
 // Loads every .pb/.npy in `dir` as an input: by the name stored in a .pb, else
-// by file stem (input name or input_N). Two files for one input are an error.
+// by file stem (input name or input_N); output_* files (expected outputs in the
+// ONNX test layout) are skipped. Two files for one input are an error.
 void load_inputs_dir(const Graph& graph, const std::string& dir, std::map<std::string, Tensor>& given);
 
 }  // namespace wafer::cli
