@@ -10,7 +10,7 @@ namespace wafer {
 
 // Conv -> BatchNormalization (inference) folds into the Conv's weights and
 // bias when W, B and the BN parameters are constants and the Conv output has
-// no other reader.
+// no other reader (also a FusedConv with no activation and no Sum yet).
 class FoldConvBatchNorm : public RewriteRule {
  public:
   std::string name() const override { return "fold-conv-bn"; }
@@ -23,7 +23,7 @@ class FoldConvBatchNorm : public RewriteRule {
 // Conv / wafer.FusedConv without an activation, whose output has one reader,
 // absorbs that reader one step at a time: Add of a constant per-channel bias
 // (into B), Add of a same-shape non-constant value (as Sum, the residual), or
-// an activation. A Conv with nothing to absorb stays a Conv.
+// an activation. Every float32 Conv becomes a FusedConv (activation "").
 class FuseConv : public RewriteRule {
  public:
   std::string name() const override { return "fuse-conv"; }

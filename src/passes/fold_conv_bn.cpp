@@ -25,7 +25,12 @@ bool FoldConvBatchNorm::rewrite(RewriteContext& ctx, Node& bn) {
     if (!bn.outputs[i].empty() && ctx.uses(bn.outputs[i]) > 0) return false;
   if (bn.op_version < 7 || bn.attr_int("training_mode", 0) != 0) return false;
   Node* conv = ctx.producer(bn.inputs[0]);
-  if (!conv || conv->op_type != "Conv" || !conv->domain.empty() || conv->outputs.size() != 1) return false;
+  if (!conv || conv->outputs.size() != 1) return false;
+  // A FusedConv that has absorbed nothing but a bias is still a Conv.
+  bool plain = conv->domain.empty() && conv->op_type == "Conv";
+  bool fused = conv->domain == kWaferDomain && conv->op_type == "FusedConv" && conv->inputs.size() <= 3 &&
+               conv->attr_string("activation", "").empty();
+  if (!plain && !fused) return false;
   if (ctx.sole_consumer(conv->outputs[0]) != &bn) return false;
   const Tensor* w = ctx.constant(conv->inputs.size() > 1 ? conv->inputs[1] : "");
   const Tensor* b = conv->has_input(2) ? ctx.constant(conv->inputs[2]) : nullptr;
