@@ -208,6 +208,40 @@ TEST(FuseConv, RespectsSingleUseAndNonChannelBias) {
   fuse_and_compare(g);
 }
 
+TEST(FuseConv, BroadcastingResidualIsNotASum) {
+  Graph g;
+  input(g, "x", {1, 2, 3, 3});
+  input(g, "r", {1, 3, 1, 1});  // a runtime per-channel value: broadcasts, so not a Sum
+  g.initializers["w"] = random_floats({3, 2, 1, 1}, 15);
+  add(g, "Conv", {"x", "w"}, {"c"}, 11);
+  add(g, "Add", {"c", "r"}, {"y"});
+  g.outputs = {"y"};
+  auto fused = fuse_and_compare(g);
+  EXPECT_EQ(count_op(*fused, "Add"), 1);
+  ASSERT_EQ(count_op(*fused, "FusedConv"), 1);
+  EXPECT_EQ(find_op(*fused, "FusedConv")->inputs.size(), 2u);
+}
+
+TEST(FusedConvKernel, RejectsSumOfAnotherShape) {
+  Node n;
+  n.op_type = "FusedConv";
+  n.domain = "wafer";
+  n.op_version = 1;
+  n.name = "fc";
+  n.attrs["activation"] = Attribute{std::string("Relu")};
+  Tensor x = random_floats({1, 1, 2, 2}, 1), w = Tensor::from_vector<float>({1, 1, 1, 1}, {2});
+  Tensor b = Tensor::from_vector<float>({1}, {-1});
+  Tensor sum = Tensor::from_vector<float>({1, 1, 2, 2}, {0, 1, 2, 3});
+  Tensor bad = random_floats({1, 1, 2, 1}, 2);
+  const OpSchema* s = OpRegistry::global().find("wafer", "FusedConv", 1);
+  ASSERT_TRUE(s);
+  // y = relu(2x - 1 + sum)
+  auto y = s->kernel(KernelContext{n, {&x, &w, &b, &sum}});
+  for (int64_t i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ(y[0].data<float>()[i], std::max(0.0f, 2 * x.data<float>()[i] - 1 + float(i)));
+  EXPECT_THROW(s->kernel(KernelContext{n, {&x, &w, &b, &bad}}), Error);
+}
+
 // ---- FusedMatMul -------------------------------------------------------------
 
 // x * 0.5 * (1 + erf(x / sqrt 2)) as PyTorch exports it, reading `x`.
@@ -405,6 +439,20 @@ TEST(FuseLayerNorm, DecomposedFormBecomesLayerNormalization) {
     }
 }
 
+TEST(FuseLayerNorm, ReduceMean18AxesInput) {
+  Graph g = layer_norm_graph(true, false);
+  g.initializers["axes"] = Tensor::from_vector<int64_t>({1}, {-1});
+  for (auto& n : g.nodes)
+    if (n->op_type == "ReduceMean") {
+      n->op_version = 18;
+      n->attrs.erase("axes");
+      n->inputs.push_back("axes");
+    }
+  auto fused = fuse_and_compare(g, 1e-5);
+  EXPECT_EQ(fused->nodes.size(), 1u);
+  EXPECT_EQ(count_op(*fused, "LayerNormalization"), 1);
+}
+
 TEST(FuseLayerNorm, CenteredValueReadElsewhereStays) {
   Graph g = layer_norm_graph(true, false);
   g.outputs.push_back("d");
@@ -531,7 +579,8 @@ TEST(CpuPipelineModels, SameOutputsAsUnfused) {
     for (size_t i = 0; i < g.inputs.size() && i < l.inputs.size(); ++i)
       if (auto t = g.type_of(g.inputs[i]); t && t->shape.rank_known && t->shape.rank() == l.inputs[i].rank())
         for (size_t d = 0; d < t->shape.dims.size(); ++d)
-          if (!t->shape.dims[d].symbol.empty()) o.optimize.symbols[t->shape.dims[d].symbol] = l.inputs[i].dim(int64_t(d));
+          if (!t->shape.dims[d].symbol.empty())
+            o.optimize.symbols[t->shape.dims[d].symbol] = l.inputs[i].dim(int64_t(d));
     optimize(g, o.optimize);
     size_t before = g.nodes.size();
     auto fused = g.clone();
@@ -540,8 +589,8 @@ TEST(CpuPipelineModels, SameOutputsAsUnfused) {
     cpu_pipeline(*fused, o);
     if (const char* dump = std::getenv("WAFER_FUSION_DUMP"); dump && *dump)
       std::ofstream(fs::path(dump) / (name + ".txt")) << dump_graph(*fused);
-    std::cout << name << ": " << imported << " nodes imported, " << before << " after optimize() -> " << fused->nodes.size()
-              << " after cpu_pipeline\n ";
+    std::cout << name << ": " << imported << " nodes imported, " << before << " after optimize() -> "
+              << fused->nodes.size() << " after cpu_pipeline\n ";
     for (const auto& [op, c] : op_histogram(*fused)) std::cout << " " << op << "=" << c;
     int with_sum = 0, conv_act = 0;
     for (const auto& n : fused->nodes)
@@ -573,9 +622,9 @@ TEST(CpuPipelineConformance, SampleStillPasses) {
   if (!fs::exists(dir)) GTEST_SKIP() << dir << " not generated";
   std::ifstream passing(fs::path(WAFER_TEST_DATA_DIR) / ".." / "conformance" / "reference_passing.txt");
   ASSERT_TRUE(passing.good());
-  const std::vector<std::string> prefixes = {"test_conv", "test_gemm", "test_matmul", "test_batchnorm",
-                                             "test_layer_norm", "test_softmax", "test_gelu", "test_relu",
-                                             "test_clip", "test_add", "test_erf", "test_transpose"};
+  const std::vector<std::string> prefixes = {"test_conv",       "test_gemm",    "test_matmul", "test_batchnorm",
+                                             "test_layer_norm", "test_softmax", "test_gelu",   "test_relu",
+                                             "test_clip",       "test_add",     "test_erf",    "test_transpose"};
   int ran = 0;
   for (std::string name; std::getline(passing, name);) {
     if (name.empty() || name[0] == '#') continue;

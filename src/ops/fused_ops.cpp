@@ -66,13 +66,20 @@ C gelu(C x) {
 template <typename C>
 C activate(const ActivationSpec& a, C x) {
   switch (a.kind) {
-    case ActivationSpec::None: return x;
-    case ActivationSpec::Relu: return x > C(0) ? x : C(0);
-    case ActivationSpec::Clip: return x < C(a.p0) ? C(a.p0) : (x > C(a.p1) ? C(a.p1) : x);
-    case ActivationSpec::Sigmoid: return C(1) / (C(1) + std::exp(-x));
-    case ActivationSpec::HardSigmoid: return std::max(C(0), std::min(C(1), C(a.p0) * x + C(a.p1)));
-    case ActivationSpec::LeakyRelu: return x >= C(0) ? x : C(a.p0) * x;
-    case ActivationSpec::Gelu: return gelu(x);
+    case ActivationSpec::None:
+      return x;
+    case ActivationSpec::Relu:
+      return x > C(0) ? x : C(0);
+    case ActivationSpec::Clip:
+      return x < C(a.p0) ? C(a.p0) : (x > C(a.p1) ? C(a.p1) : x);
+    case ActivationSpec::Sigmoid:
+      return C(1) / (C(1) + std::exp(-x));
+    case ActivationSpec::HardSigmoid:
+      return std::max(C(0), std::min(C(1), C(a.p0) * x + C(a.p1)));
+    case ActivationSpec::LeakyRelu:
+      return x >= C(0) ? x : C(a.p0) * x;
+    case ActivationSpec::Gelu:
+      return gelu(x);
   }
   return x;
 }
@@ -299,8 +306,9 @@ std::vector<ValueType> infer_attention(const InferContext& ctx) {
 }
 
 const std::vector<AttrSpec> fused_conv_attrs = {
-    {"auto_pad", AttrType::String},   {"dilations", AttrType::Ints},         {"group", AttrType::Int},
-    {"kernel_shape", AttrType::Ints}, {"pads", AttrType::Ints},              {"strides", AttrType::Ints},
+    {"auto_pad", AttrType::String},   {"dilations", AttrType::Ints},
+    {"group", AttrType::Int},         {"kernel_shape", AttrType::Ints},
+    {"pads", AttrType::Ints},         {"strides", AttrType::Ints},
     {"activation", AttrType::String}, {"activation_params", AttrType::Floats}};
 const std::vector<AttrSpec> fused_matmul_attrs = {
     {"activation", AttrType::String}, {"activation_params", AttrType::Floats}, {"trans_b", AttrType::Int}};

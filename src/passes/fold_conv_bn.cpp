@@ -23,7 +23,7 @@ bool FoldConvBatchNorm::rewrite(RewriteContext& ctx, Node& bn) {
   if (bn.inputs.size() != 5 || bn.outputs.empty() || bn.outputs[0].empty()) return false;
   for (size_t i = 1; i < bn.outputs.size(); ++i)
     if (!bn.outputs[i].empty() && ctx.uses(bn.outputs[i]) > 0) return false;
-  if (bn.op_version < 7 || bn.attr_int("training_mode", 0) != 0) return false;
+  if (bn.op_version < 7 || bn.attr_int("training_mode", 0) != 0 || bn.attr_int("spatial", 1) != 1) return false;
   Node* conv = ctx.producer(bn.inputs[0]);
   if (!conv || conv->outputs.size() != 1) return false;
   // A FusedConv that has absorbed nothing but a bias is still a Conv.

@@ -141,8 +141,8 @@ bool FuseAttention::rewrite(RewriteContext& ctx, Node& sm) {
   std::swap(swap_last[size_t(rank - 2)], swap_last[size_t(rank - 1)]);
   std::string k;
   Node* tr = ctx.producer(kt);
-  std::vector<int64_t> perm = tr && is_op(tr, "Transpose", 1) ? tr->attr_ints("perm", std::vector<int64_t>{})
-                                                               : std::vector<int64_t>{};
+  std::vector<int64_t> perm =
+      tr && is_op(tr, "Transpose", 1) ? tr->attr_ints("perm", std::vector<int64_t>{}) : std::vector<int64_t>{};
   if (perm.size() == size_t(rank)) {
     // Kt = Transpose(x, perm), so K = Transpose(x, perm with the last two entries swapped).
     std::swap(perm[size_t(rank - 2)], perm[size_t(rank - 1)]);

@@ -205,7 +205,8 @@ Tensor bias_along_axis(const Tensor& c, const ValueType& y, int64_t axis) {
   size_t es = dtype_size(c.dtype());
   const auto* src = static_cast<const std::byte*>(c.raw());
   auto* dst = static_cast<std::byte*>(bias.raw());
-  for (int64_t i = 0; i < len.value; ++i) std::copy_n(src + (c.numel() == 1 ? 0 : size_t(i) * es), es, dst + size_t(i) * es);
+  for (int64_t i = 0; i < len.value; ++i)
+    std::copy_n(src + (c.numel() == 1 ? 0 : size_t(i) * es), es, dst + size_t(i) * es);
   return bias;
 }
 
@@ -229,8 +230,7 @@ bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tenso
         const Tensor* old = ctx.constant(fused.inputs[2]);
         if (!old || old->dtype() != DType::Float32 || old->numel() != bias.numel()) return false;
         Tensor sum(DType::Float32, {bias.numel()});
-        for (int64_t i = 0; i < bias.numel(); ++i)
-          sum.data<float>()[i] = old->data<float>()[i] + bias.data<float>()[i];
+        for (int64_t i = 0; i < bias.numel(); ++i) sum.data<float>()[i] = old->data<float>()[i] + bias.data<float>()[i];
         bias = sum;
       }
       if (fused.inputs.size() < 3) fused.inputs.resize(3);
