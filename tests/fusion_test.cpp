@@ -503,6 +503,39 @@ TEST(FuseAttention, OtherKtGetsATransposeBack) {
   EXPECT_FLOAT_EQ(find_op(*fused, "Attention")->attr_float("scale"), 0.25f);
 }
 
+// torch nn.MultiheadAttention: [S, B*H, D] heads, Q divided before the MatMul,
+// Kt = Transpose(k, perm [1,2,0]).
+TEST(FuseAttention, Rank3TorchMultiheadForm) {
+  Graph g;
+  input(g, "q", {6, 4, 5});  // [S, B*H, D]
+  input(g, "k", {6, 4, 5});
+  input(g, "v", {4, 6, 3});  // already [B*H, S, Dv]
+  g.initializers["c"] = scalar(4.0f);
+  Node& tq = add(g, "Transpose", {"q"}, {"qh"});
+  tq.attrs["perm"] = Attribute{std::vector<int64_t>{1, 0, 2}};
+  add(g, "Div", {"qh", "c"}, {"qs"});
+  Node& tk = add(g, "Transpose", {"k"}, {"kt"});
+  tk.attrs["perm"] = Attribute{std::vector<int64_t>{1, 2, 0}};
+  add(g, "MatMul", {"qs", "kt"}, {"s"});
+  add(g, "Softmax", {"s"}, {"p"});
+  add(g, "MatMul", {"p", "v"}, {"y"});
+  g.outputs = {"y"};
+  auto fused = fuse_and_compare(g);
+  ASSERT_EQ(count_op(*fused, "Attention"), 1);
+  EXPECT_FLOAT_EQ(find_op(*fused, "Attention")->attr_float("scale"), 0.25f);
+  EXPECT_EQ(count_op(*fused, "Unsqueeze"), 3);
+  EXPECT_EQ(count_op(*fused, "Squeeze"), 1);
+  EXPECT_EQ(count_op(*fused, "Div"), 0);
+  // K = Transpose(k, [1,0,2]): the composed permutation, not a second Transpose.
+  int composed = 0;
+  for (const auto& n : fused->nodes)
+    if (n->op_type == "Transpose" && n->inputs[0] == "k")
+      composed += n->attr_ints("perm") == std::vector<int64_t>{1, 0, 2};
+  EXPECT_EQ(composed, 1);
+  EXPECT_EQ(count_op(*fused, "Transpose"), 2);
+  EXPECT_EQ(fused->types.at("y").shape, Shape({4, 6, 3}));
+}
+
 TEST(FuseAttention, SoftmaxReadElsewhereStays) {
   Graph g = attention_graph(true, false, false);
   g.outputs.push_back("p");
@@ -551,6 +584,14 @@ Loaded load_case(const fs::path& dir) {
   fs::path set = dir / "test_data_set_0";
   for (const auto& f : sorted_files(set, "input_")) l.inputs.push_back(read_tensor_pb(f.string()).tensor);
   for (const auto& f : sorted_files(set, "output_")) l.expected.push_back(read_tensor_pb(f.string()).tensor);
+  // ONNX 1.12 writes bfloat16 test tensors as uint16 (same bits), as `wafer check` knows.
+  const Graph& g = *l.model.graph;
+  for (size_t i = 0; i < l.inputs.size() && i < g.inputs.size(); ++i)
+    if (auto t = g.type_of(g.inputs[i]); t && t->dtype == DType::BFloat16 && l.inputs[i].dtype() == DType::UInt16)
+      l.inputs[i] = l.inputs[i].bitcast(DType::BFloat16);
+  for (size_t i = 0; i < l.expected.size() && i < g.outputs.size(); ++i)
+    if (auto t = g.type_of(g.outputs[i]); t && t->dtype == DType::BFloat16 && l.expected[i].dtype() == DType::UInt16)
+      l.expected[i] = l.expected[i].bitcast(DType::BFloat16);
   return l;
 }
 
@@ -625,10 +666,13 @@ TEST(CpuPipelineConformance, SampleStillPasses) {
   const std::vector<std::string> prefixes = {"test_conv",       "test_gemm",    "test_matmul", "test_batchnorm",
                                              "test_layer_norm", "test_softmax", "test_gelu",   "test_relu",
                                              "test_clip",       "test_add",     "test_erf",    "test_transpose"};
+  // WAFER_FUSION_ALL_CONFORMANCE=1: every passing case, not just the sample (about 10 s).
+  const char* all_env = std::getenv("WAFER_FUSION_ALL_CONFORMANCE");
+  const bool all = all_env && std::string(all_env) == "1";
   int ran = 0;
   for (std::string name; std::getline(passing, name);) {
     if (name.empty() || name[0] == '#') continue;
-    bool want = false;
+    bool want = all;
     for (const auto& p : prefixes) want |= name.rfind(p, 0) == 0;
     if (!want || !fs::exists(dir / name / "model.onnx")) continue;
     Loaded l = load_case(dir / name);
@@ -646,6 +690,7 @@ TEST(CpuPipelineConformance, SampleStillPasses) {
     }
     ++ran;
   }
+  std::cout << ran << " conformance cases passed through cpu_pipeline" << std::endl;
   EXPECT_GT(ran, 50);
 }
 
