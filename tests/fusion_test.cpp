@@ -165,6 +165,10 @@ TEST(FuseConv, BiasResidualAndReluBecomeOneFusedConv) {
   EXPECT_EQ(n.attr_string("activation"), "Relu");
   EXPECT_EQ(n.attr_ints("pads"), (std::vector<int64_t>{1, 1, 1, 1}));
   EXPECT_EQ(n.outputs[0], "y");
+  // A second run finds nothing more to do.
+  auto again = fused->clone();
+  cpu_pipeline(*again, verified());
+  EXPECT_EQ(dump_graph(*again), dump_graph(*fused));
 }
 
 TEST(FuseConv, ClipBecomesActivationWithItsBounds) {
