@@ -1,0 +1,37 @@
+#include "passes/cpu_pipeline.h"
+
+#include "passes/cpu_rules.h"
+#include "passes/dead_code_elimination.h"
+#include "passes/shape_propagation.h"
+
+namespace wafer {
+
+PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
+  PassManager pm;
+  // Order matters only for speed (the list repeats to a fixed point): GELU and
+  // layer norm first, so the matmul rule sees wafer.Gelu as an activation.
+  if (options.fold_conv_bn) pm.add(std::make_unique<FoldConvBatchNorm>());
+  if (options.fuse_layer_norm) pm.add(std::make_unique<FuseLayerNorm>());
+  if (options.fuse_gelu) pm.add(std::make_unique<FuseGelu>());
+  if (options.fuse_attention) pm.add(std::make_unique<FuseAttention>());
+  // New initializers and inserted nodes need types before the epilogue rules look at them.
+  pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));
+  if (options.fuse_conv) pm.add(std::make_unique<FuseConv>());
+  if (options.fuse_matmul) pm.add(std::make_unique<FuseMatMul>());
+  pm.add(std::make_unique<DeadCodeElimination>());
+  pm.set_max_iterations(options.max_iterations);
+  if (options.optimize.verify >= 0) pm.set_verify(options.optimize.verify == 1);
+  return pm;
+}
+
+void cpu_pipeline(Graph& graph, const CpuPipelineOptions& options) {
+  optimize(graph, options.optimize);
+  graph.opsets[kWaferDomain] = 1;
+  PassManager pm = cpu_fusion_passes(options);
+  pm.run(graph);
+  ShapePropagation final_types(options.optimize.symbols);
+  final_types.run(graph);
+  if (options.stats) *options.stats = pm.stats();
+}
+
+}  // namespace wafer
