@@ -11,7 +11,7 @@ namespace wafer {
 int64_t element_count(const Dims& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
-    check(d >= 0, "negative dimension ", d, " in shape ", dims_to_string(dims));
+    if (d < 0) fail("negative dimension ", d, " in shape ", dims_to_string(dims));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d)
       fail("shape ", dims_to_string(dims), " has more elements than fit in 64 bits");
     n *= d;
@@ -50,15 +50,17 @@ Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
   data_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
 
+// (fail() inside an if, not check(): check's arguments, dims_to_string among
+// them, would be built on every call of these per-element accessors.)
 double Tensor::get_double(int64_t i) const {
-  check(i >= 0 && i < numel_, "element ", i, " out of range for ", dims_to_string(dims_));
+  if (i < 0 || i >= numel_) fail("element ", i, " out of range for ", dims_to_string(dims_));
   return visit_dtype(dtype_, [&]<typename T>() -> double {
     return double(to_compute(static_cast<const T*>(raw())[i]));
   });
 }
 
 int64_t Tensor::get_int(int64_t i) const {
-  check(i >= 0 && i < numel_, "element ", i, " out of range for ", dims_to_string(dims_));
+  if (i < 0 || i >= numel_) fail("element ", i, " out of range for ", dims_to_string(dims_));
   return visit_dtype(dtype_, [&]<typename T>() -> int64_t {
     return int64_t(to_compute(static_cast<const T*>(raw())[i]));
   });
