@@ -23,7 +23,7 @@ clock: 1 GHz
 cores:
   count: 4
   arrangement: [2, 2]
-  matrix: {rows: 8, cols: 8, dataflow: ws, macs_per_cycle: {int8: 64, bf16: 64}}
+  matrix: {rows: 8, cols: 8, dataflow: ws, macs_per_pe: {int8: 1, bf16: 1}}
   vector: {lanes: 8, cycles_per_element: {add: 1, mul: 1, exp: 4, div: 8, reduce: 1}}
   scratchpad: {size: 256 KiB, bytes_per_cycle: 64}
 offchip: {kind: LPDDR4, bandwidth: 12.8 GB/s, latency: 100 ns, capacity: 1 GiB}
@@ -64,6 +64,7 @@ TEST(Hardware, ErrorsNameTheFieldPath) {
 TEST(Hardware, OverridesChangeFieldsBeforeValidation) {
   HardwareDesc hw = parse_hardware(kMinimal, "test.yaml", {{"cores.matrix.rows", "16"}, {"offchip.bandwidth", "25.6 GB/s"}});
   EXPECT_EQ(hw.matrix.rows, 16);
+  EXPECT_DOUBLE_EQ(hw.peak_macs_per_s(DType::Int8), 4 * 16 * 8 * 1e9);  // the peak follows the array size
   EXPECT_DOUBLE_EQ(hw.offchip_bytes_per_s(), 25.6e9);
 }
 

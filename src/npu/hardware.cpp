@@ -268,8 +268,11 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     else if (df == "os" || df == "output_stationary") hw.matrix.dataflow = Dataflow::OutputStationary;
     else if (df == "is" || df == "input_stationary") hw.matrix.dataflow = Dataflow::InputStationary;
     else fail("cores.matrix.dataflow: expected ws, os or is, got '", df, "'");
-    hw.matrix.macs_per_cycle = read_dtype_map(m.sub("macs_per_cycle"), 1);
-    if (hw.matrix.macs_per_cycle.empty()) fail("cores.matrix.macs_per_cycle: lists no datatype");
+    // Throughput is given per processing element, so sweeping the array size
+    // (rows, cols) scales the peak with it.
+    for (const auto& [t, per_pe] : read_dtype_map(m.sub("macs_per_pe"), 1e-6))
+      hw.matrix.macs_per_cycle[t] = per_pe * hw.matrix.rows * hw.matrix.cols;
+    if (hw.matrix.macs_per_cycle.empty()) fail("cores.matrix.macs_per_pe: lists no datatype");
     m.finish();
 
     Fields v = cores.sub("vector");
@@ -326,7 +329,7 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     hw.energy.mac_pj = read_dtype_map(e.sub("mac_pj"), 0);
     for (const auto& [t, _] : hw.matrix.macs_per_cycle)
       if (!hw.energy.mac_pj.count(t))
-        fail("energy.mac_pj.", dtype_name(t), ": missing, but cores.matrix.macs_per_cycle lists ", dtype_name(t));
+        fail("energy.mac_pj.", dtype_name(t), ": missing, but cores.matrix.macs_per_pe lists ", dtype_name(t));
     hw.energy.vector_op_pj = e.number("vector_op_pj", 0);
     hw.energy.scratchpad_pj_per_byte = e.number("scratchpad_pj_per_byte", 0);
     hw.energy.global_buffer_pj_per_byte = e.number("global_buffer_pj_per_byte", 0, 0.0);

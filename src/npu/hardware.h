@@ -23,7 +23,7 @@ struct MatrixUnit {
   int rows = 0;   // systolic array height (reduction dim for ws)
   int cols = 0;   // systolic array width
   Dataflow dataflow = Dataflow::WeightStationary;
-  std::map<DType, double> macs_per_cycle;  // per unit, for each supported dtype
+  std::map<DType, double> macs_per_cycle;  // per unit, for each supported dtype (rows x cols x YAML macs_per_pe)
 };
 
 struct VectorUnit {
