@@ -84,13 +84,13 @@ TEST(NpuEnergy, ExactComponentSums) {
   SimResult r = energy_result();
   account_energy(r, hw);
   const double pj = 1e-12;
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("mac"), 3000 * pj);       // 1500 MACs x 2 pJ
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("vector"), 200 * pj);     // 400 x 0.5
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("scratchpad"), 330 * pj); // (200 + 50 + 80) x 1
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("global"), 60 * pj);      // 20 x 3
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("offchip"), 1600 * pj);   // (100 + 60) x 10
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("noc"), 10 * pj);         // 40 x 0.25
-  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("static"), 2e-6);         // 2 W x 1 us
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("mac"), 3000 * pj);        // 1500 MACs x 2 pJ
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("vector"), 200 * pj);      // 400 x 0.5
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("scratchpad"), 330 * pj);  // (200 + 50 + 80) x 1
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("global"), 60 * pj);       // 20 x 3
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("offchip"), 1600 * pj);    // (100 + 60) x 10
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("noc"), 10 * pj);          // 40 x 0.25
+  EXPECT_DOUBLE_EQ(r.energy_breakdown_j.at("static"), 2e-6);          // 2 W x 1 us
   EXPECT_NEAR(r.energy_j, 5200 * pj + 2e-6, 1e-18);
   // conv: 2000 + 250 + 1000 + 10 pJ and 300/400 of the static energy.
   EXPECT_NEAR(r.layers[0].energy_j, 3260 * pj + 1.5e-6, 1e-18);
@@ -118,7 +118,7 @@ TEST(NpuPareto, DominanceTiesAndDuplicates) {
   using report::pareto_front;
   EXPECT_EQ(pareto_front({}), std::vector<bool>{});
   EXPECT_EQ(pareto_front({{1, 1, 1}, {2, 2, 2}}), (std::vector<bool>{true, false}));
-  EXPECT_EQ(pareto_front({{1, 2, 3}, {1, 2, 3}}), (std::vector<bool>{true, true}));  // duplicates both stay
+  EXPECT_EQ(pareto_front({{1, 2, 3}, {1, 2, 3}}), (std::vector<bool>{true, true}));   // duplicates both stay
   EXPECT_EQ(pareto_front({{1, 2, 3}, {1, 2, 4}}), (std::vector<bool>{true, false}));  // tie in two, worse in one
   EXPECT_EQ(pareto_front({{1, 3}, {3, 1}, {2, 2}, {3, 3}}), (std::vector<bool>{true, true, true, false}));
   EXPECT_EQ(pareto_front({{2, 2}, {2, 2}, {1, 3}, {2, 3}}), (std::vector<bool>{true, true, true, false}));
@@ -196,8 +196,9 @@ TEST(NpuSweep, InvalidPointsAreReportedNotFatal) {
   std::istringstream in(csv);
   std::string header, line;
   std::getline(in, header);
-  EXPECT_EQ(header, "index,cores.matrix.rows,valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,"
-                    "pareto,error");
+  EXPECT_EQ(header,
+            "index,cores.matrix.rows,valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,"
+            "pareto,error");
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_GE(rows, 5);  // error messages may quote newlines
@@ -225,7 +226,7 @@ TEST(NpuReport, ChromeTraceIsValidJsonWithEvents) {
     if (e["ph"] == "X") {
       ++x;
       if (e["name"] == "conv matmul [0:64]") {
-        EXPECT_DOUBLE_EQ(e["ts"].get<double>(), 1.0);   // 1000 cycles at 1 GHz = 1 us
+        EXPECT_DOUBLE_EQ(e["ts"].get<double>(), 1.0);  // 1000 cycles at 1 GHz = 1 us
         EXPECT_DOUBLE_EQ(e["dur"].get<double>(), 0.5);
         EXPECT_EQ(e["pid"], 0);
         EXPECT_EQ(e["args"]["layer"], "conv");

@@ -36,7 +36,7 @@ void account_energy(SimResult& result, const HardwareDesc& hw) {
         dtype_name(result.precision), ": cannot account the energy of its MACs");
   const double mac_pj = mac_it == e.mac_pj.end() ? 0.0 : mac_it->second;
 
-  std::map<std::string, double> total_pj = {{"mac", 0},    {"vector", 0}, {"scratchpad", 0}, {"global", 0},
+  std::map<std::string, double> total_pj = {{"mac", 0},     {"vector", 0}, {"scratchpad", 0}, {"global", 0},
                                             {"offchip", 0}, {"noc", 0},    {"static", 0}};
   int64_t layer_macs = 0;
   uint64_t layer_offchip = 0, layer_onchip = 0;

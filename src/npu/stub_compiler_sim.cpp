@@ -86,7 +86,8 @@ SimResult simulate(const Program& program, const HardwareDesc& hw, const SimOpti
   const double bytes_per_cycle = r.offchip_bytes_per_s > 0 ? r.offchip_bytes_per_s / hw.clock_hz : 1e30;
   std::vector<uint64_t> layer_bytes(program.layers.size(), 0);
   for (const Instr& in : program.instrs)
-    if (in.layer >= 0 && (in.kind == OpKind::Load || in.kind == OpKind::Store)) layer_bytes[size_t(in.layer)] += in.bytes;
+    if (in.layer >= 0 && (in.kind == OpKind::Load || in.kind == OpKind::Store))
+      layer_bytes[size_t(in.layer)] += in.bytes;
   uint64_t now = 0;
   for (size_t i = 0; i < program.layers.size(); ++i) {
     const Layer& l = program.layers[i];

@@ -29,14 +29,17 @@ nlohmann::json chrome_trace(const npu::SimResult& r) {
     threads.insert({e.core, e.unit});
   }
   for (int c : cores) {
-    events.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", c}, {"tid", 0},
+    events.push_back({{"name", "process_name"},
+                      {"ph", "M"},
+                      {"pid", c},
+                      {"tid", 0},
                       {"args", {{"name", "core " + std::to_string(c)}}}});
-    events.push_back({{"name", "process_sort_index"}, {"ph", "M"}, {"pid", c}, {"tid", 0},
-                      {"args", {{"sort_index", c}}}});
+    events.push_back(
+        {{"name", "process_sort_index"}, {"ph", "M"}, {"pid", c}, {"tid", 0}, {"args", {{"sort_index", c}}}});
   }
   for (const auto& [c, unit] : threads) {
-    events.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", c}, {"tid", unit_tid(unit)},
-                      {"args", {{"name", unit}}}});
+    events.push_back(
+        {{"name", "thread_name"}, {"ph", "M"}, {"pid", c}, {"tid", unit_tid(unit)}, {"args", {{"name", unit}}}});
   }
   for (const auto& e : r.trace) {
     uint64_t dur = e.end > e.start ? e.end - e.start : 0;
@@ -53,8 +56,7 @@ nlohmann::json chrome_trace(const npu::SimResult& r) {
   }
   return {{"traceEvents", events},
           {"displayTimeUnit", "ns"},
-          {"otherData",
-           {{"model", r.model}, {"hw", r.hw_name}, {"clock_hz", r.clock_hz}, {"cycles", r.cycles}}}};
+          {"otherData", {{"model", r.model}, {"hw", r.hw_name}, {"clock_hz", r.clock_hz}, {"cycles", r.cycles}}}};
 }
 
 }  // namespace wafer::report

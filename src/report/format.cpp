@@ -47,10 +47,14 @@ std::string format_joules(double j) {
 
 std::string level_key(npu::MemLevel m) {
   switch (m) {
-    case npu::MemLevel::OffChip: return "offchip";
-    case npu::MemLevel::GlobalBuffer: return "global";
-    case npu::MemLevel::Scratchpad: return "scratchpad";
-    case npu::MemLevel::Accumulator: return "accumulator";
+    case npu::MemLevel::OffChip:
+      return "offchip";
+    case npu::MemLevel::GlobalBuffer:
+      return "global";
+    case npu::MemLevel::Scratchpad:
+      return "scratchpad";
+    case npu::MemLevel::Accumulator:
+      return "accumulator";
   }
   return "?";
 }

@@ -20,11 +20,20 @@ std::string esc(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '"': o += "&quot;"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -82,14 +91,14 @@ std::string roofline_svg(const npu::SimResult& r) {
   for (int e = int(lx0); e <= int(lx1); ++e) {
     double x = px(std::pow(10.0, e));
     s << "<line x1=\"" << num(x) << "\" y1=\"" << T << "\" x2=\"" << num(x) << "\" y2=\"" << H - B
-      << "\" stroke=\"#e4e4e4\"/><text x=\"" << num(x) << "\" y=\"" << H - B + 15
-      << "\" text-anchor=\"middle\">1e" << e << "</text>\n";
+      << "\" stroke=\"#e4e4e4\"/><text x=\"" << num(x) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">1e" << e
+      << "</text>\n";
   }
   for (int e = int(ly0); e <= int(ly1); ++e) {
     double y = py(std::pow(10.0, e));
     s << "<line x1=\"" << L << "\" y1=\"" << num(y) << "\" x2=\"" << W - R << "\" y2=\"" << num(y)
-      << "\" stroke=\"#e4e4e4\"/><text x=\"" << L - 5 << "\" y=\"" << num(y + 4)
-      << "\" text-anchor=\"end\">1e" << e << "</text>\n";
+      << "\" stroke=\"#e4e4e4\"/><text x=\"" << L - 5 << "\" y=\"" << num(y + 4) << "\" text-anchor=\"end\">1e" << e
+      << "</text>\n";
   }
   s << "<text x=\"" << (L + W - R) / 2 << "\" y=\"" << H - 20
     << "\" text-anchor=\"middle\">arithmetic intensity (MAC per off-chip byte, log)</text>\n";
@@ -107,7 +116,8 @@ std::string roofline_svg(const npu::SimResult& r) {
       pts << num(px(x0)) << "," << num(py(peak)) << " ";
     }
     pts << num(px(x1)) << "," << num(py(peak));
-    s << "<polyline class=\"roof\" points=\"" << pts.str() << "\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\"/>\n";
+    s << "<polyline class=\"roof\" points=\"" << pts.str()
+      << "\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"2\"/>\n";
     s << "<text x=\"" << W - R - 5 << "\" y=\"" << num(py(peak) - 5) << "\" text-anchor=\"end\" fill=\"#c0392b\">peak "
       << num(peak / 1e12) << " TMAC/s; off-chip " << num(bw / 1e9) << " GB/s; ridge " << num(ridge)
       << " MAC/B</text>\n";
@@ -128,8 +138,8 @@ std::string roofline_svg(const npu::SimResult& r) {
 
 std::string html_report(const npu::SimResult& r) {
   std::ostringstream h;
-  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wafer sim: " << esc(r.model)
-    << " on " << esc(r.hw_name) << "</title>\n<style>body{font-family:sans-serif;margin:2em;color:#222}"
+  h << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wafer sim: " << esc(r.model) << " on "
+    << esc(r.hw_name) << "</title>\n<style>body{font-family:sans-serif;margin:2em;color:#222}"
     << "table{border-collapse:collapse;font-size:12px}td,th{border:1px solid #ccc;padding:2px 6px}"
     << "td.n{text-align:right}th{background:#eee}</style></head><body>\n";
   h << "<h1>" << esc(r.model) << " on " << esc(r.hw_name) << "</h1>\n<table class=\"summary\">\n";
@@ -140,8 +150,8 @@ std::string html_report(const npu::SimResult& r) {
   row("latency", num(r.latency_s * 1e3, "%.4f") + " ms (" + std::to_string(r.cycles) + " cycles at " +
                      num(r.clock_hz / 1e6, "%.0f") + " MHz)");
   row("throughput", num(r.throughput_samples_per_s, "%.1f") + " samples/s");
-  row("energy", num(r.energy_j * 1e3, "%.4f") + " mJ (" +
-                    num(r.batch > 0 ? r.energy_j * 1e3 / r.batch : 0, "%.4f") + " mJ/sample)");
+  row("energy", num(r.energy_j * 1e3, "%.4f") + " mJ (" + num(r.batch > 0 ? r.energy_j * 1e3 / r.batch : 0, "%.4f") +
+                    " mJ/sample)");
   for (const auto& [k, j] : r.energy_breakdown_j) row("&nbsp;&nbsp;energy: " + esc(k), num(j * 1e3, "%.4f") + " mJ");
   row("area", num(r.area_mm2, "%.2f") + " mm&sup2;");
   row("MACs", std::to_string(r.macs));

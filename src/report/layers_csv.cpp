@@ -32,10 +32,10 @@ std::string layers_csv(const npu::SimResult& r) {
     uint64_t span = l.end_cycle > l.start_cycle ? l.end_cycle - l.start_cycle : 0;
     out << i << "," << csv_field(l.name) << "," << csv_field(l.op_type) << "," << csv_field(l.unit) << "," << l.macs
         << "," << l.vector_elements << "," << l.start_cycle << "," << l.end_cycle << "," << span << ","
-        << 100 * l.matrix_utilization << "," << 100 * l.vector_utilization << ","
-        << level(l, npu::MemLevel::OffChip) << "," << level(l, npu::MemLevel::GlobalBuffer) << ","
-        << level(l, npu::MemLevel::Scratchpad) << "," << level(l, npu::MemLevel::Accumulator) << "," << l.noc_bytes
-        << "," << l.noc_byte_hops << "," << csv_field(l.bound) << "," << l.energy_j << "\n";
+        << 100 * l.matrix_utilization << "," << 100 * l.vector_utilization << "," << level(l, npu::MemLevel::OffChip)
+        << "," << level(l, npu::MemLevel::GlobalBuffer) << "," << level(l, npu::MemLevel::Scratchpad) << ","
+        << level(l, npu::MemLevel::Accumulator) << "," << l.noc_bytes << "," << l.noc_byte_hops << ","
+        << csv_field(l.bound) << "," << l.energy_j << "\n";
   }
   return out.str();
 }

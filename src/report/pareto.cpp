@@ -16,8 +16,7 @@ bool has_nan(const std::vector<double>& p) {
 }  // namespace
 
 std::vector<bool> pareto_front(const std::vector<std::vector<double>>& points) {
-  for (const auto& p : points)
-    check(p.size() == points.front().size(), "pareto_front: points of different dimensions");
+  for (const auto& p : points) check(p.size() == points.front().size(), "pareto_front: points of different dimensions");
   std::vector<bool> front(points.size(), false);
   for (size_t i = 0; i < points.size(); ++i) {
     if (has_nan(points[i])) continue;

@@ -81,10 +81,9 @@ std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
   }
 
   const std::vector<std::pair<std::string, bool>> cols = {
-      {"#", true},           {"layer", false},        {"op", false},        {"unit", false},
-      {"cycles", true},      {"% total", true},       {"matrix %", true},   {"vector %", true},
-      {"off-chip", true},    {"global buf", true},    {"scratchpad", true}, {"energy", true},
-      {"bound", false}};
+      {"#", true},          {"layer", false},   {"op", false},      {"unit", false},    {"cycles", true},
+      {"% total", true},    {"matrix %", true}, {"vector %", true}, {"off-chip", true}, {"global buf", true},
+      {"scratchpad", true}, {"energy", true},   {"bound", false}};
   std::vector<std::vector<std::string>> rows;
   for (size_t k = 0; k < shown; ++k) {
     size_t i = order[k];
@@ -103,14 +102,19 @@ std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
     width[c] = cols[c].first.size();
     for (const auto& row : rows) width[c] = std::max(width[c], row[c].size());
   }
-  out << "\nlayers (" << (options.all ? "all " + std::to_string(r.layers.size()) + ", program order"
-                                      : "top " + std::to_string(shown) + " of " + std::to_string(r.layers.size()) +
-                                            " by cycles; --all for every layer")
+  out << "\nlayers ("
+      << (options.all ? "all " + std::to_string(r.layers.size()) + ", program order"
+                      : "top " + std::to_string(shown) + " of " + std::to_string(r.layers.size()) +
+                            " by cycles; --all for every layer")
       << "; cycles = layer span, % of the total latency; utilization of the units the layer used)\n";
   auto line = [&](const std::vector<std::string>& cells) {
     out << " ";
-    for (size_t c = 0; c < cells.size(); ++c) out << " " << pad(cells[c], width[c], cols[c].second);
-    out << "\n";
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      text += ' ';  // (appending, not " " + s: g++ 12 -O3 warns falsely about the latter)
+      text += pad(cells[c], width[c], cols[c].second);
+    }
+    out << text.substr(0, text.find_last_not_of(' ') + 1) << "\n";
   };
   std::vector<std::string> header;
   for (const auto& c : cols) header.push_back(c.first);

@@ -52,13 +52,15 @@ std::string sweep_table(const std::vector<npu::SweepAxis>& axes, const std::vect
       if (!(row.size() < header.size() && c == row.size() - 1)) width[c] = std::max(width[c], row[c].size());
   std::ostringstream out;
   auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
     for (size_t c = 0; c < cells.size(); ++c) {
       bool last_error = cells.size() < header.size() && c == cells.size() - 1;
       std::string s = cells[c];
       if (!last_error && s.size() < width[c]) s = std::string(width[c] - s.size(), ' ') + s;
-      out << "  " << s;
+      text += "  ";
+      text += s;
     }
-    out << "\n";
+    out << text.substr(0, text.find_last_not_of(' ') + 1) << "\n";
   };
   line(header);
   for (const auto& row : rows) line(row);

@@ -25,8 +25,9 @@ void add_sim_command(CLI::App& app) {
   sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
   sub->add_option("--hw", o->hw, "Hardware preset (wafer hw --list) or YAML file")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
-  sub->add_option("--precision", o->m.precision, "Matrix-unit datatype: int8, bf16, fp16, fp32 (default: the "
-                                                 "compiler's choice for the hardware)");
+  sub->add_option("--precision", o->m.precision,
+                  "Matrix-unit datatype: int8, bf16, fp16, fp32 (default: the "
+                  "compiler's choice for the hardware)");
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
   sub->add_option("--set", o->sets, "FIELD=VALUE hardware override, e.g. cores.matrix.rows=128 (repeatable)");
   sub->add_option("--top", o->top, "Layers in the table (most cycles first)")->capture_default_str();
@@ -58,7 +59,8 @@ void add_sim_command(CLI::App& app) {
       t.all = o->all;
       std::cout << report::sim_table(r, t);
       if (!o->trace.empty()) std::cout << "trace written to " << o->trace << " (open in ui.perfetto.dev)\n";
-      if (!o->out.empty()) std::cout << "reports written to " << o->out << " (report.html, sim.json, layers.csv, trace.json)\n";
+      if (!o->out.empty())
+        std::cout << "reports written to " << o->out << " (report.html, sim.json, layers.csv, trace.json)\n";
     }
     return 0;
   });

@@ -1,6 +1,8 @@
 // wafer sweep MODEL --hw BASE --set FIELD=v1,v2,... [--set ...]: simulate
 // every design of the grid, mark the Pareto-optimal ones in (latency, energy,
 // area), print the table and write sweep.csv and sweep.json.
+#include <unistd.h>
+
 #include <filesystem>
 #include <iostream>
 
@@ -8,8 +10,8 @@
 #include "npu/evaluate.h"
 #include "npu/sweep.h"
 #include "npu_model.h"
-#include "report/sweep_report.h"
 #include "report/report.h"
+#include "report/sweep_report.h"
 
 namespace wafer::cli {
 
@@ -24,8 +26,7 @@ void add_sweep_command(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
   sub->add_option("--hw", o->hw, "Base hardware preset or YAML file")->required();
-  sub->add_option("--set", o->sets, "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product)")
-      ->required();
+  sub->add_option("--set", o->sets, "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product)")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   sub->add_option("--precision", o->m.precision, "Matrix-unit datatype: int8, bf16, fp16, fp32");
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
@@ -38,11 +39,14 @@ void add_sweep_command(CLI::App& app) {
     Model model = load_npu_model(o->m, options);
     const Graph& graph = *model.graph;
     auto evaluate = [&](const npu::HardwareDesc& hw) { return npu::evaluate_design(graph, hw, options, false); };
+    // On a terminal the progress line rewrites itself; in a log, one line per design.
+    const bool tty = isatty(2);
     auto progress = [&](size_t i, size_t n) {
-      if (!o->quiet) std::cerr << "\rsweep: design " << i << "/" << n << std::flush;
+      if (!o->quiet)
+        std::cerr << (tty ? "\r" : "") << "sweep: design " << i << "/" << n << (tty ? "" : "\n") << std::flush;
     };
     std::vector<npu::SweepPoint> points = npu::run_sweep(o->hw, axes, evaluate, progress);
-    if (!o->quiet) std::cerr << "\n";
+    if (!o->quiet && tty) std::cerr << "\n";
     if (!o->out.empty()) {
       std::filesystem::path dir(o->out);
       report::write_text_file((dir / "sweep.csv").string(), report::sweep_csv(axes, points));

@@ -31,7 +31,8 @@ std::string model_display_name(const std::string& model) {
   namespace fs = std::filesystem;
   fs::path p(model);
   if (fs::is_directory(p)) return fs::weakly_canonical(p).filename().string();
-  if (p.filename() == "model.onnx" && p.has_parent_path()) return fs::weakly_canonical(p).parent_path().filename().string();
+  if (p.filename() == "model.onnx" && p.has_parent_path())
+    return fs::weakly_canonical(p).parent_path().filename().string();
   return p.stem().string();
 }
 
