@@ -1,6 +1,7 @@
 // wafer sim MODEL --hw PRESET|FILE: compile the model for a described NPU,
 // simulate it, and report latency, throughput, energy, area and per-layer
 // figures (text, JSON, CSV, Chrome trace, HTML with a roofline).
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -38,9 +39,13 @@ void add_sim_command(CLI::App& app) {
   set_action(sub, [o]() {
     npu::HardwareDesc hw = npu::load_hardware(o->hw, parse_set_options(o->sets));
     npu::NpuCompileOptions options;
+    auto t0 = std::chrono::steady_clock::now();
     Model model = load_npu_model(o->m, options);
+    auto t1 = std::chrono::steady_clock::now();
     bool want_trace = !o->trace.empty() || !o->out.empty();
     npu::SimResult r = npu::evaluate_design(*model.graph, hw, options, want_trace);
+    auto t2 = std::chrono::steady_clock::now();
+    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
     r.model = model_display_name(o->m.model);
     if (!o->trace.empty()) report::write_text_file(o->trace, report::chrome_trace(r).dump() + "\n");
     if (!o->out.empty()) {
@@ -58,6 +63,9 @@ void add_sim_command(CLI::App& app) {
       t.top = o->top;
       t.all = o->all;
       std::cout << report::sim_table(r, t);
+      // Wall times go to the text report only: the JSON stays identical run to run.
+      std::cout << "wall time: import+optimize " << ms(t0, t1) << " ms, compile+simulate+energy " << ms(t1, t2)
+                << " ms\n";
       if (!o->trace.empty()) std::cout << "trace written to " << o->trace << " (open in ui.perfetto.dev)\n";
       if (!o->out.empty())
         std::cout << "reports written to " << o->out << " (report.html, sim.json, layers.csv, trace.json)\n";
