@@ -20,5 +20,7 @@ void add_inspect_command(CLI::App& app);
 void add_hw_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_scalesim_command(CLI::App& app);
+void add_sim_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace wafer::cli

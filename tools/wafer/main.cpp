@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   add_hw_command(app);
   add_bench_command(app);
   add_scalesim_command(app);
+  add_sim_command(app);
+  add_sweep_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

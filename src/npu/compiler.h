@@ -1,0 +1,21 @@
+// The `npu` compiler backend: optimized graph + hardware description -> Program.
+#pragma once
+
+#include "ir/graph.h"
+#include "npu/hardware.h"
+#include "npu/program.h"
+
+namespace wafer::npu {
+
+struct NpuCompileOptions {
+  DType precision = DType::Undefined;  // Undefined: the best float type the hardware has (bf16 > fp16 > fp32);
+                                       // int8-only presets need an explicit --precision for functional runs
+  int batch = 1;                       // binds the symbolic batch dim
+  SymbolBindings symbols;              // other symbolic dims
+};
+
+// Lowers every node; an op the backend cannot cost is an UnsupportedError listing
+// all such nodes; a tile that cannot fit is an Error naming the layer and sizes.
+Program compile_for_npu(const Graph& graph, const HardwareDesc& hw, const NpuCompileOptions& options);
+
+}  // namespace wafer::npu

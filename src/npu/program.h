@@ -1,0 +1,82 @@
+// The NPU program: what the `npu` compiler backend emits and the simulator
+// runs. Like Glow's low-level IR it makes memory explicit: every byte that
+// moves between off-chip memory, the global buffer and a core's scratchpad is
+// a Load/Store/Transfer instruction, and every matrix-unit tile is a MatMul
+// instruction with its place in the layer's GEMM view, so the functional
+// executor can run the tiles on real data and the timing simulator can cost
+// them. Dependencies are explicit, so the simulator is a plain event-driven
+// scheduler over per-core queues.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace wafer::npu {
+
+enum class MemLevel { OffChip, GlobalBuffer, Scratchpad, Accumulator };
+std::string_view mem_level_name(MemLevel m);  // "offchip", "global", "scratchpad", "accumulator"
+
+// One layer = one node of the optimized graph; the unit of per-layer reports.
+struct Layer {
+  std::string name;     // graph node name
+  std::string op_type;  // ONNX/wafer op type
+  std::string unit;     // "matrix" (tiled on the matrix unit) | "vector" | "none" (free view: Reshape...)
+  int64_t macs = 0;
+  int64_t vector_elements = 0;
+  uint64_t weight_bytes = 0;
+  bool weights_resident = false;  // loaded once before the first layer and kept on chip
+  std::vector<int> cores;         // cores the layer runs on
+  // Matrix layers: the GEMM view out[M,N] = in[M,K] x w[K,N], repeated for `groups`
+  // (Conv: M = N*OH*OW, K = C/g*KH*KW, N = OC/g). Tile sizes chosen by the cost model.
+  int64_t gemm_m = 0, gemm_k = 0, gemm_n = 0, groups = 1;
+  int64_t tile_m = 0, tile_k = 0, tile_n = 0;
+};
+
+enum class OpKind { Load, Store, Transfer, MatMul, Vector, Barrier };
+std::string_view op_kind_name(OpKind k);
+
+struct Instr {
+  OpKind kind = OpKind::Barrier;
+  int layer = -1;         // index into Program::layers (-1: program prologue/epilogue)
+  int core = 0;           // executing core; for DMA, the core whose queue issues it
+  std::vector<int> deps;  // indices of instructions that must complete first
+
+  // Load (src -> dst on `core`), Store (core -> dst), Transfer (core -> peer_core over the NoC)
+  MemLevel src = MemLevel::OffChip;
+  MemLevel dst = MemLevel::Scratchpad;
+  int peer_core = -1;
+  uint64_t bytes = 0;
+  std::string what;  // "weights" | "input" | "output" | "psum": for reports
+
+  // MatMul tile: rows [m0,m1) x reduction [k0,k1) x cols [n0,n1) of group `group`
+  // of the layer's GEMM view; accumulates into the partial sum when k0 > 0.
+  int64_t m0 = 0, m1 = 0, k0 = 0, k1 = 0, n0 = 0, n1 = 0;
+  int64_t group = 0;
+  DType dtype = DType::Float32;
+
+  // Vector: `elements` element operations of class `op_class` (add, mul, max, exp, div, reduce...)
+  int64_t elements = 0;
+  std::string op_class;
+};
+
+struct Program {
+  std::string model;
+  std::string hw_name;
+  DType precision = DType::Float32;  // datatype of matrix-unit operands
+  int batch = 1;
+  std::vector<Layer> layers;
+  std::vector<Instr> instrs;  // a valid topological order of the dependency graph
+  uint64_t weight_bytes_total = 0;
+  uint64_t resident_weight_bytes = 0;
+
+  std::string to_text() const;  // readable listing: layers, then instructions
+  nlohmann::json to_json() const;
+  static Program from_json(const nlohmann::json& j);  // throws naming the bad field
+  // Structural checks: deps point backwards, layers/cores in range, tiles non-empty.
+  void validate(int hw_cores) const;
+};
+
+}  // namespace wafer::npu

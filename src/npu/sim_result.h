@@ -1,0 +1,59 @@
+// What the timing simulator reports. Energy and area are filled from the
+// hardware description by account_energy() (npu/energy.h).
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "npu/program.h"
+
+namespace wafer::npu {
+
+struct LayerStats {
+  std::string name, op_type, unit;
+  int64_t macs = 0;
+  int64_t vector_elements = 0;
+  uint64_t start_cycle = 0, end_cycle = 0;  // span of the layer's instructions
+  uint64_t matrix_busy_cycles = 0;          // summed over the cores (and units) it used
+  uint64_t vector_busy_cycles = 0;
+  uint64_t dma_busy_cycles = 0;
+  std::map<MemLevel, uint64_t> bytes;  // bytes read or written at each level
+  uint64_t noc_bytes = 0;
+  uint64_t noc_byte_hops = 0;
+  double matrix_utilization = 0;  // macs / (peak MACs per cycle of the cores used x span)
+  double vector_utilization = 0;
+  std::string bound;  // "compute" | "vector" | "memory" | "network": what limits its span
+  double energy_j = 0;
+};
+
+struct TraceEvent {
+  std::string name;  // instruction label, e.g. "conv1 matmul [0:64,0:147,0:64]"
+  std::string unit;  // "matrix" | "vector" | "dma" | "noc"
+  int core = 0;
+  int layer = -1;
+  uint64_t start = 0, end = 0;  // cycles
+};
+
+struct SimResult {
+  std::string model, hw_name;
+  int batch = 1;
+  DType precision = DType::Float32;
+  uint64_t cycles = 0;
+  double clock_hz = 0;
+  double latency_s = 0;
+  double throughput_samples_per_s = 0;
+  int64_t macs = 0;
+  uint64_t offchip_bytes = 0;
+  uint64_t onchip_bytes = 0;  // scratchpad + global buffer traffic
+  double peak_macs_per_s = 0;
+  double offchip_bytes_per_s = 0;
+  double energy_j = 0;
+  std::map<std::string, double> energy_breakdown_j;  // "mac", "vector", "scratchpad", "global", "offchip", "noc", "static"
+  double area_mm2 = 0;
+  std::vector<LayerStats> layers;
+  std::vector<TraceEvent> trace;
+};
+
+}  // namespace wafer::npu

@@ -1,0 +1,98 @@
+#include "npu/sweep.h"
+
+#include <set>
+
+#include "core/error.h"
+#include "report/report.h"
+
+namespace wafer::npu {
+
+std::vector<SweepAxis> parse_sweep_axes(const std::vector<std::string>& specs) {
+  std::vector<SweepAxis> axes;
+  std::set<std::string> seen;
+  for (const auto& spec : specs) {
+    auto eq = spec.find('=');
+    check(eq != std::string::npos && eq > 0, "--set expects FIELD=v1,v2,..., got '", spec, "'");
+    SweepAxis axis;
+    axis.field = spec.substr(0, eq);
+    check(seen.insert(axis.field).second, "--set ", axis.field, " given twice (list all its values in one --set)");
+    std::string rest = spec.substr(eq + 1);
+    size_t pos = 0;
+    while (true) {
+      size_t comma = rest.find(',', pos);
+      std::string v = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+      check(!v.empty(), "--set ", spec, ": empty value");
+      axis.values.push_back(v);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    axes.push_back(std::move(axis));
+  }
+  return axes;
+}
+
+std::vector<Overrides> expand_grid(const std::vector<SweepAxis>& axes, size_t max_points) {
+  size_t total = 1;
+  for (const auto& a : axes) {
+    check(!a.values.empty(), "sweep axis ", a.field, " has no values");
+    check(total <= max_points / a.values.size(), "sweep grid has more than ", max_points, " points");
+    total *= a.values.size();
+  }
+  std::vector<Overrides> grid;
+  grid.reserve(total);
+  std::vector<size_t> idx(axes.size(), 0);
+  for (size_t n = 0; n < total; ++n) {
+    Overrides o;
+    for (size_t a = 0; a < axes.size(); ++a) o.emplace_back(axes[a].field, axes[a].values[idx[a]]);
+    grid.push_back(std::move(o));
+    for (size_t a = axes.size(); a-- > 0;) {  // odometer: last axis fastest
+      if (++idx[a] < axes[a].values.size()) break;
+      idx[a] = 0;
+    }
+  }
+  return grid;
+}
+
+std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<SweepAxis>& axes,
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress) {
+  std::vector<Overrides> grid = expand_grid(axes);
+  std::vector<SweepPoint> points;
+  points.reserve(grid.size());
+  for (size_t i = 0; i < grid.size(); ++i) {
+    if (progress) progress(i + 1, grid.size());
+    SweepPoint p;
+    p.values = grid[i];
+    try {
+      HardwareDesc hw = load_hardware(base_hw, grid[i]);
+      p.hw_name = hw.name;
+      SimResult r = evaluate(hw);
+      p.cycles = r.cycles;
+      p.latency_s = r.latency_s;
+      p.throughput_samples_per_s = r.throughput_samples_per_s;
+      p.energy_j = r.energy_j;
+      p.area_mm2 = r.area_mm2;
+      p.ok = true;
+    } catch (const Error& e) {
+      // Invalid designs are results of the sweep, not failures of it.
+      p.error = e.what();
+    }
+    points.push_back(std::move(p));
+  }
+  mark_pareto(points);
+  return points;
+}
+
+void mark_pareto(std::vector<SweepPoint>& points) {
+  std::vector<std::vector<double>> objectives;
+  std::vector<size_t> index;
+  for (size_t i = 0; i < points.size(); ++i) {
+    points[i].pareto = false;
+    if (!points[i].ok) continue;
+    objectives.push_back({points[i].latency_s, points[i].energy_j, points[i].area_mm2});
+    index.push_back(i);
+  }
+  std::vector<bool> front = report::pareto_front(objectives);
+  for (size_t k = 0; k < index.size(); ++k) points[index[k]].pareto = front[k];
+}
+
+}  // namespace wafer::npu

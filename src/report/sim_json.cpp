@@ -1,0 +1,56 @@
+// `wafer sim --json` and sim.json: every figure of the run, keys carry units.
+#include "report/report.h"
+
+namespace wafer::report {
+
+nlohmann::json sim_json(const npu::SimResult& r) {
+  nlohmann::json j;
+  j["model"] = r.model;
+  j["batch"] = r.batch;
+  j["precision"] = std::string(dtype_name(r.precision));
+  j["cycles"] = r.cycles;
+  j["clock_hz"] = r.clock_hz;
+  j["latency_s"] = r.latency_s;
+  j["throughput_samples_per_s"] = r.throughput_samples_per_s;
+  j["macs"] = r.macs;
+  j["offchip_bytes"] = r.offchip_bytes;
+  j["onchip_bytes"] = r.onchip_bytes;
+  j["energy_j"] = r.energy_j;
+  j["energy_per_sample_j"] = r.batch > 0 ? r.energy_j / r.batch : 0.0;
+  j["energy_breakdown_j"] = nlohmann::json::object();
+  for (const auto& [k, v] : r.energy_breakdown_j) j["energy_breakdown_j"][k] = v;
+  j["area_mm2"] = r.area_mm2;
+  j["hw"] = {{"name", r.hw_name},
+             {"clock_hz", r.clock_hz},
+             {"peak_macs_per_s", r.peak_macs_per_s},
+             {"offchip_bytes_per_s", r.offchip_bytes_per_s},
+             {"area_mm2", r.area_mm2}};
+  j["layers"] = nlohmann::json::array();
+  for (const auto& l : r.layers) {
+    nlohmann::json b = nlohmann::json::object();
+    for (const auto& [m, n] : l.bytes) b[level_key(m)] = n;
+    uint64_t span = l.end_cycle > l.start_cycle ? l.end_cycle - l.start_cycle : 0;
+    j["layers"].push_back({{"name", l.name},
+                           {"op_type", l.op_type},
+                           {"unit", l.unit},
+                           {"macs", l.macs},
+                           {"vector_elements", l.vector_elements},
+                           {"start_cycle", l.start_cycle},
+                           {"end_cycle", l.end_cycle},
+                           {"cycles", span},
+                           {"latency_s", r.clock_hz > 0 ? double(span) / r.clock_hz : 0.0},
+                           {"matrix_busy_cycles", l.matrix_busy_cycles},
+                           {"vector_busy_cycles", l.vector_busy_cycles},
+                           {"dma_busy_cycles", l.dma_busy_cycles},
+                           {"matrix_utilization", l.matrix_utilization},
+                           {"vector_utilization", l.vector_utilization},
+                           {"bytes", b},
+                           {"noc_bytes", l.noc_bytes},
+                           {"noc_byte_hops", l.noc_byte_hops},
+                           {"bound", l.bound},
+                           {"energy_j", l.energy_j}});
+  }
+  return j;
+}
+
+}  // namespace wafer::report

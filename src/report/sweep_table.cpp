@@ -1,0 +1,119 @@
+// Sweep reports: one row per design point in grid order.
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
+#include "report/sweep_report.h"
+
+namespace wafer::report {
+
+namespace {
+
+std::string num(double v, const char* fmt) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+}  // namespace
+
+std::string sweep_table(const std::vector<npu::SweepAxis>& axes, const std::vector<npu::SweepPoint>& points) {
+  std::vector<std::string> header = {"#"};
+  for (const auto& a : axes) header.push_back(a.field);
+  for (const char* h : {"latency (ms)", "throughput (samples/s)", "energy (mJ)", "area (mm2)", "pareto"})
+    header.push_back(h);
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    std::vector<std::string> row = {std::to_string(i + 1)};
+    for (const auto& [_, v] : p.values) row.push_back(v);
+    if (p.ok) {
+      row.push_back(num(p.latency_s * 1e3, "%.4f"));
+      row.push_back(num(p.throughput_samples_per_s, "%.1f"));
+      row.push_back(num(p.energy_j * 1e3, "%.4f"));
+      row.push_back(num(p.area_mm2, "%.2f"));
+      row.push_back(p.pareto ? "*" : "");
+    } else {
+      row.push_back("invalid: " + p.error);
+    }
+    rows.push_back(std::move(row));
+  }
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      if (!(row.size() < header.size() && c == row.size() - 1)) width[c] = std::max(width[c], row[c].size());
+  std::ostringstream out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      bool last_error = cells.size() < header.size() && c == cells.size() - 1;
+      std::string s = cells[c];
+      if (!last_error && s.size() < width[c]) s = std::string(width[c] - s.size(), ' ') + s;
+      text += "  ";
+      text += s;
+    }
+    out << text.substr(0, text.find_last_not_of(' ') + 1) << "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+  size_t ok = std::count_if(points.begin(), points.end(), [](const auto& p) { return p.ok; });
+  size_t front = std::count_if(points.begin(), points.end(), [](const auto& p) { return p.pareto; });
+  out << points.size() << " design(s), " << ok << " valid, " << front
+      << " Pareto-optimal (*: not dominated in latency, energy and area)\n";
+  return out.str();
+}
+
+std::string sweep_csv(const std::vector<npu::SweepAxis>& axes, const std::vector<npu::SweepPoint>& points) {
+  std::ostringstream out;
+  out.precision(17);
+  out << "index";
+  for (const auto& a : axes) out << "," << csv_field(a.field);
+  out << ",valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,pareto,error\n";
+  for (size_t i = 0; i < points.size(); ++i) {
+    const auto& p = points[i];
+    out << i + 1;
+    for (const auto& [_, v] : p.values) out << "," << csv_field(v);
+    out << "," << (p.ok ? 1 : 0) << "," << csv_field(p.hw_name) << ",";
+    if (p.ok)
+      out << p.cycles << "," << p.latency_s << "," << p.throughput_samples_per_s << "," << p.energy_j << ","
+          << p.area_mm2;
+    else
+      out << ",,,,";
+    out << "," << (p.pareto ? 1 : 0) << "," << csv_field(p.error) << "\n";
+  }
+  return out.str();
+}
+
+nlohmann::json sweep_json(const std::vector<npu::SweepAxis>& axes, const std::vector<npu::SweepPoint>& points) {
+  nlohmann::json j;
+  j["axes"] = nlohmann::json::array();
+  for (const auto& a : axes) j["axes"].push_back({{"field", a.field}, {"values", a.values}});
+  j["points"] = nlohmann::json::array();
+  for (const auto& p : points) {
+    nlohmann::json v = nlohmann::json::object();
+    for (const auto& [f, val] : p.values) v[f] = val;
+    nlohmann::json row = {{"values", v}, {"valid", p.ok}, {"pareto", p.pareto}};
+    if (p.ok) {
+      row["hw"] = p.hw_name;
+      row["cycles"] = p.cycles;
+      row["latency_s"] = p.latency_s;
+      row["throughput_samples_per_s"] = p.throughput_samples_per_s;
+      row["energy_j"] = p.energy_j;
+      row["area_mm2"] = p.area_mm2;
+    } else {
+      row["error"] = p.error;
+    }
+    j["points"].push_back(row);
+  }
+  return j;
+}
+
+}  // namespace wafer::report

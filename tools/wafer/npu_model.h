@@ -1,0 +1,29 @@
+// Model loading shared by `wafer sim` and `wafer sweep`: import, bind the
+// batch and --shape symbols, run the standard optimization pipeline.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "npu/compiler.h"
+
+namespace wafer::cli {
+
+struct NpuModelArgs {
+  std::string model;  // .onnx file, or a folder holding model.onnx
+  int batch = 1;
+  std::string precision;  // empty: the compiler's default
+  std::vector<std::string> shapes;
+};
+
+// Returns the optimized model; fills `options` (batch, symbols, precision).
+Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options);
+
+// resnet20 for models/resnet20, models/resnet20/model.onnx or resnet20.onnx.
+std::string model_display_name(const std::string& model);
+
+// "FIELD=VALUE" pairs.
+std::vector<std::pair<std::string, std::string>> parse_set_options(const std::vector<std::string>& sets);
+
+}  // namespace wafer::cli
