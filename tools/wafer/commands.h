@@ -20,5 +20,6 @@ void add_inspect_command(CLI::App& app);
 void add_hw_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_scalesim_command(CLI::App& app);
+void add_compile_command(CLI::App& app);
 
 }  // namespace wafer::cli

@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   add_hw_command(app);
   add_bench_command(app);
   add_scalesim_command(app);
+  add_compile_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
