@@ -137,8 +137,8 @@ TEST(NpuCompiler, WeightsResidentWhenTheyFitStreamedWhenNot) {
   Program big = compile_for_npu(*g, load_hardware("tpu-v1"), {});
   EXPECT_TRUE(big.layers[0].weights_resident);
   EXPECT_EQ(big.resident_weight_bytes, big.weight_bytes_total);
-  // 8 KiB scratchpad: the 288 B of weights no longer fit next to the working set.
-  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {{"cores.scratchpad.size", "2 KiB"}}), {});
+  // 1280 B scratchpad: the 288 B of weights no longer fit next to the 1152 B working set (8-row tiles).
+  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {{"cores.scratchpad.size", "1280"}}), {});
   EXPECT_FALSE(small.layers[0].weights_resident);
   EXPECT_EQ(small.resident_weight_bytes, 0u);
 }

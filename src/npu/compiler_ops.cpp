@@ -68,8 +68,12 @@ std::optional<GemmView> gemm_view(const Graph& graph, const Node& node) {
     v.m = a.size() == 1 ? 1 : a[a.size() - 2];
     v.k = a.back();
     v.n = b.size() == 1 ? 1 : b.back();
-    size_t batch_rank = size_t(std::max<int64_t>(0, int64_t(std::max(a.size(), b.size())) - 2));
-    v.groups = prod(y, 0, batch_rank);
+    if (b.size() <= 2 && a.size() > 2) {
+      v.m = prod(a, 0, a.size() - 1);  // a shared 2-D weight: the batch dims fold into M (one big GEMM)
+    } else {
+      size_t batch_rank = size_t(std::max<int64_t>(0, int64_t(std::max(a.size(), b.size())) - 2));
+      v.groups = prod(y, 0, batch_rank);
+    }
     v.weight_input = 1;
   }
   if (v.m <= 0 || v.k <= 0 || v.n <= 0 || v.groups <= 0) return std::nullopt;  // empty: no matrix work
@@ -135,6 +139,18 @@ const std::map<std::string, Entry>& op_table() {
                            "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare", "ArgMax", "ArgMin",
                            "GlobalAveragePool", "GlobalMaxPool", "GlobalLpPool"})
       t[op] = {B::Input, {{"reduce", 1}}};
+    t["NegativeLogLikelihoodLoss"] = {B::Input, {{"move", 1}, {"reduce", 1}}};
+    t["SoftmaxCrossEntropyLoss"] = {B::Input, {{"max", 1}, {"exp", 2}, {"reduce", 2}, {"div", 1}}};
+    t["QuantizeLinear"] = {B::Output, {{"div", 1}, {"add", 1}, {"max", 2}}};
+    t["DequantizeLinear"] = {B::Output, {{"add", 1}, {"mul", 1}}};
+    t["DynamicQuantizeLinear"] = {B::Input, {{"reduce", 2}, {"div", 1}, {"add", 1}, {"max", 2}}};
+    for (const char* op : {"BlackmanWindow", "HammingWindow", "HannWindow"})
+      t[op] = {B::Output, {{"exp", 2}, {"mul", 2}, {"add", 1}}};  // cosines cost like exp
+    t["MelWeightMatrix"] = {B::Output, {{"div", 1}, {"add", 1}, {"max", 1}}};
+    t["MaxUnpool"] = {B::Output, {{"move", 1}}};
+    for (const char* op : {"Adagrad", "Adam", "Momentum"})  // optimizer updates, per output element
+      t[op] = {B::Output, {{"mul", 3}, {"add", 3}, {"div", 1}, {"exp", 1}}};
+    t["RoiAlign"] = {B::Output, {{"mul", 16}, {"add", 16}}};  // 4 bilinear samples per output (default ratio)
     return t;
   }();
   return table;

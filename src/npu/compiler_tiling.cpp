@@ -24,24 +24,23 @@ int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn) {
   const int64_t R = hw.matrix.rows, C = hw.matrix.cols;
-  int64_t folds = 0, per_fold = 0;
+  // SCALE-Sim's per-fold rows (docs/SCALESIM.md), with fill and drain over the rows and columns a fold
+  // actually uses (a partial fold bypasses the idle PEs). For full folds this is SCALE-Sim's count exactly;
+  // summed over folds it is sp*(T-2) + 2*rows_total*col_folds + cols_total*row_folds (ws/is) or
+  // sp*(T-2) + rows_total*col_folds + cols_total*row_folds (os), so a bigger array is never slower.
+  auto total = [](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols, int64_t weight_rows) {
+    int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
+    return rf * cf * (t - 2) + weight_rows * spread_r * cf + spread_c * rf;
+  };
+  int64_t cycles = 0;
   switch (hw.matrix.dataflow) {
-    case Dataflow::WeightStationary:  // K over rows, N over cols, M streamed
-      folds = cdiv(tk, R) * cdiv(tn, C);
-      per_fold = tm + 2 * R + C - 2;
-      break;
-    case Dataflow::OutputStationary:  // M over rows, N over cols, K streamed
-      folds = cdiv(tm, R) * cdiv(tn, C);
-      per_fold = tk + R + C - 2;
-      break;
-    case Dataflow::InputStationary:  // K over rows, M over cols, N streamed
-      folds = cdiv(tk, R) * cdiv(tm, C);
-      per_fold = tn + 2 * R + C - 2;
-      break;
+    case Dataflow::WeightStationary: cycles = total(tk, tn, tm, R, C, 2); break;  // K over rows, N over cols
+    case Dataflow::OutputStationary: cycles = total(tm, tn, tk, R, C, 1); break;  // M over rows, N over cols
+    case Dataflow::InputStationary: cycles = total(tk, tm, tn, R, C, 2); break;   // K over rows, M over cols
   }
   double rate = hw.matrix.macs_per_cycle.at(dtype);
   double scale = std::max(1.0, double(R * C) / rate);  // e.g. fp32 at a quarter of the bf16 rate
-  return uint64_t(std::ceil(double(folds * per_fold) * scale));
+  return uint64_t(std::ceil(double(cycles) * scale));
 }
 
 namespace {
@@ -59,8 +58,14 @@ std::vector<int64_t> candidates(int64_t d, int64_t b) {
 
 TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& p, uint64_t scratchpad_budget) {
   const int64_t R = hw.matrix.rows, C = hw.matrix.cols;
+  // The array's spatial dims tile by whole folds; the streamed dim (M for ws, N for is, K for os) can be
+  // as short as 8 rows when the scratchpad is small.
   int64_t bm = R, bk = R, bn = C;
-  if (hw.matrix.dataflow == Dataflow::InputStationary) bm = C;
+  switch (hw.matrix.dataflow) {
+    case Dataflow::WeightStationary: bm = 8; break;
+    case Dataflow::InputStationary: bm = C, bn = 8; break;
+    case Dataflow::OutputStationary: bk = 8; break;
+  }
   const uint64_t eb = uint64_t(p.elem_bytes);
   const uint64_t acc = hw.accumulator.size_bytes;
   const int units = std::max(1, hw.matrix.units);

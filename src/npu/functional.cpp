@@ -171,6 +171,7 @@ Tensor run_matmul(const Node& node, const Graph& graph, const Layer& l, const st
   const Tensor& At = *in.at(0);
   const Tensor& Bt = *in.at(1);
   Dims ad = At.dims(), bd = Bt.dims();
+  if (bd.size() <= 2 && ad.size() > 2) ad = {prod(Dims(ad.begin(), ad.end() - 1)), ad.back()};  // as compiled
   if (ad.size() == 1) ad.insert(ad.begin(), 1);
   if (bd.size() == 1) bd.push_back(1);
   const int64_t M = ad[ad.size() - 2], K = ad.back(), N = bd.back();

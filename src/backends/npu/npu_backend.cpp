@@ -83,9 +83,16 @@ class NpuBackend : public Backend {
  public:
   std::string name() const override { return "npu"; }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
-    npu::HardwareDesc hw = npu::load_hardware(options.hardware.empty() ? "tpu-v4" : options.hardware);
+    // "npu:PRESET[:PRECISION]": the suffix selects the precision where a command has no --precision
+    // (wafer check --backend npu:tpu-v4:bf16).
+    std::string preset = options.hardware.empty() ? "tpu-v4" : options.hardware, precision = options.precision;
+    if (auto colon = preset.rfind(':'); colon != std::string::npos) {
+      precision = preset.substr(colon + 1);
+      preset = preset.substr(0, colon);
+    }
+    npu::HardwareDesc hw = npu::load_hardware(preset);
     npu::NpuCompileOptions o;
-    o.precision = parse_precision(options.precision);
+    o.precision = parse_precision(precision);
     // fp32 is every backend's default: on a chip without fp32 (tpu-v4) run in the float type it has,
     // so `--backend npu:tpu-v4` checks what that chip computes; int8-only chips keep fp32 functionally.
     if (o.precision == DType::Float32 && !hw.supports(DType::Float32))
