@@ -175,6 +175,11 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     const std::string& w = node.inputs.at(size_t(p.gemm->weight_input));
     if (g.is_initializer(w)) p.weight = w;
     tp.weights_streamed = !p.weight.empty();
+    if (!hw.offchip && !p.weight.empty()) {  // all weights live on the layer's cores: tiles leave room for them
+      tp.weights_on_cores = g.initializer(p.weight)->numel() * eb;
+      p.tiles = choose_tiles(hw, tdt, tp, hw.scratchpad.size_bytes);
+      continue;
+    }
     try {
       p.tiles = choose_tiles(hw, tdt, tp, hw.scratchpad.size_bytes / 2);  // leave half for resident weights
     } catch (const Error&) {

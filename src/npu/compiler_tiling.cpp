@@ -84,6 +84,7 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
           int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
           if (pass == 0 && tiles > max_tiles) continue;
           int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
+          if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
           double per_core_tiles = std::ceil(double(tiles) / cores);
           double compute = per_core_tiles * double(matmul_tile_cycles(hw, dtype, tm, tk, tn)) / units;
           // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).

@@ -34,6 +34,7 @@ struct TileProblem {
   double weight_bytes_per_cycle = 1; // aggregate bandwidth weights stream from
   double dma_latency_cycles = 0;
   int max_cores = 1;
+  uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
 };
 
 // Smallest-estimated-cycles tiling whose double-buffered working set fits the
