@@ -77,7 +77,8 @@ TEST(NpuSimulator, RooflineFloorPerLayerAndTotal) {
     for (const auto& l : r.layers) {
       auto it = l.bytes.find(MemLevel::OffChip);
       double off = it == l.bytes.end() ? 0 : double(it->second);
-      EXPECT_GE(double(l.end_cycle - l.start_cycle) + 1e-9, floor_cycles(double(l.macs), off)) << preset << " " << l.name;
+      EXPECT_GE(double(l.end_cycle - l.start_cycle) + 1e-9, floor_cycles(double(l.macs), off))
+          << preset << " " << l.name;
       if (l.unit == "matrix") {
         EXPECT_LE(l.matrix_utilization, 1.0 + 1e-9) << l.name;
       }
@@ -94,7 +95,8 @@ TEST(NpuSimulator, MoreBandwidthOrBiggerArrayNeverSlower) {
   std::vector<Case> cases = {
       {"tpu-v1", {{"offchip.bandwidth", "68 GB/s"}}},
       {"h100", {{"offchip.bandwidth", "6700 GB/s"}}},
-      {"tpu-v1", {{"cores.matrix.rows", "512"}, {"cores.matrix.cols", "512"}, {"cores.matrix.macs_per_cycle.int8", "262144"}}},
+      {"tpu-v1",
+       {{"cores.matrix.rows", "512"}, {"cores.matrix.cols", "512"}, {"cores.matrix.macs_per_cycle.int8", "262144"}}},
   };
   for (const auto& c : cases) {
     SimResult base = sim(resnet20(), load_hardware(c.preset));
@@ -177,7 +179,8 @@ TEST(NpuSimulator, BigModelsSimulateFast) {
     if (std::getenv("WAFER_NPU_DEBUG")) {
       std::vector<const LayerStats*> ls;
       for (const auto& l : r.layers) ls.push_back(&l);
-      std::sort(ls.begin(), ls.end(), [](auto* a, auto* b) { return a->end_cycle - a->start_cycle > b->end_cycle - b->start_cycle; });
+      std::sort(ls.begin(), ls.end(),
+                [](auto* a, auto* b) { return a->end_cycle - a->start_cycle > b->end_cycle - b->start_cycle; });
       for (size_t i = 0; i < 12 && i < ls.size(); ++i)
         std::cout << "  " << ls[i]->name << " " << ls[i]->op_type << " span " << ls[i]->end_cycle - ls[i]->start_cycle
                   << " mxu " << ls[i]->matrix_busy_cycles << " vec " << ls[i]->vector_busy_cycles << " dma "

@@ -38,7 +38,9 @@ std::unique_ptr<Graph> prepare_for_npu(const Graph& graph, const NpuCompileOptio
 
 namespace {
 
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t cdiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 
 DType pick_precision(const HardwareDesc& hw, DType requested) {
   if (requested != DType::Undefined) return requested;
@@ -198,8 +200,8 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     } else if (!p.work.empty()) {
       int64_t elems = 0;
       for (const auto& vw : p.work) elems = std::max(elems, vw.elements);
-      want = int(std::clamp<int64_t>(cdiv(elems, int64_t(std::max(1, hw.vector.lanes)) * 64), 1,
-                                     std::min(hw.cores, 256)));
+      want =
+          int(std::clamp<int64_t>(cdiv(elems, int64_t(std::max(1, hw.vector.lanes)) * 64), 1, std::min(hw.cores, 256)));
     }
     if (rotate) {
       if (next_core + want > hw.cores) next_core = 0;

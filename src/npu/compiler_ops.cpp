@@ -18,7 +18,9 @@ int64_t known_numel(const Graph& graph, const std::string& value) {
 
 namespace {
 
-bool is_matrix_dtype(DType t) { return t == DType::Float32 || t == DType::Float16 || t == DType::BFloat16; }
+bool is_matrix_dtype(DType t) {
+  return t == DType::Float32 || t == DType::Float16 || t == DType::BFloat16;
+}
 
 Dims known_dims(const Graph& graph, const Node& node, const std::string& v) {
   auto t = graph.type_of(v);
@@ -96,20 +98,54 @@ const std::map<std::string, Entry>& op_table() {
                            "Dropout", "Optional", "OptionalGetElement", "OptionalHasElement"})
       t[op] = {B::Output, {}};
     // Data movement: one pass of the vector unit per element moved.
-    for (const char* op : {"Transpose", "Concat", "Slice", "Gather", "GatherElements", "GatherND", "Split", "Pad",
-                           "Tile", "Expand", "Cast", "CastLike", "DepthToSpace", "SpaceToDepth", "ConstantOfShape",
-                           "ScatterND", "ScatterElements", "Scatter", "Compress", "ReverseSequence", "EyeLike",
-                           "Trilu", "Range", "OneHot", "Resize", "Upsample", "Col2Im", "CenterCropPad", "Unique",
-                           "NonZero", "TopK", "GridSample", "Bernoulli", "RandomNormal", "RandomUniform",
-                           "RandomNormalLike", "RandomUniformLike", "Multinomial", "ImageDecoder", "SplitToSequence"})
+    for (const char* op : {"Transpose",
+                           "Concat",
+                           "Slice",
+                           "Gather",
+                           "GatherElements",
+                           "GatherND",
+                           "Split",
+                           "Pad",
+                           "Tile",
+                           "Expand",
+                           "Cast",
+                           "CastLike",
+                           "DepthToSpace",
+                           "SpaceToDepth",
+                           "ConstantOfShape",
+                           "ScatterND",
+                           "ScatterElements",
+                           "Scatter",
+                           "Compress",
+                           "ReverseSequence",
+                           "EyeLike",
+                           "Trilu",
+                           "Range",
+                           "OneHot",
+                           "Resize",
+                           "Upsample",
+                           "Col2Im",
+                           "CenterCropPad",
+                           "Unique",
+                           "NonZero",
+                           "TopK",
+                           "GridSample",
+                           "Bernoulli",
+                           "RandomNormal",
+                           "RandomUniform",
+                           "RandomNormalLike",
+                           "RandomUniformLike",
+                           "Multinomial",
+                           "ImageDecoder",
+                           "SplitToSequence"})
       t[op] = {B::Output, {{"move", 1}}};
-    for (const char* op : {"Add", "Sub", "Sum", "Neg", "Abs", "Floor", "Ceil", "Round", "Sign", "BitShift",
-                           "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "Not", "And", "Or", "Xor",
-                           "CumSum", "IsNaN", "IsInf"})
+    for (const char* op : {"Add",   "Sub",  "Sum",      "Neg",        "Abs",       "Floor",      "Ceil",
+                           "Round", "Sign", "BitShift", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot",
+                           "Not",   "And",  "Or",       "Xor",        "CumSum",    "IsNaN",      "IsInf"})
       t[op] = {B::Output, {{"add", 1}}};
     for (const char* op : {"Mul", "PRelu", "LeakyRelu", "Shrink", "ThresholdedRelu"}) t[op] = {B::Output, {{"mul", 1}}};
-    for (const char* op : {"Max", "Min", "Relu", "Clip", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual",
-                           "Where"})
+    for (const char* op :
+         {"Max", "Min", "Relu", "Clip", "Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Where"})
       t[op] = {B::Output, {{"max", 1}}};
     for (const char* op : {"Div", "Reciprocal", "Mod"}) t[op] = {B::Output, {{"div", 1}}};
     for (const char* op : {"Exp", "Log", "Sqrt", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh",

@@ -19,7 +19,9 @@ DType timing_dtype(const HardwareDesc& hw, DType precision) {
 }
 
 namespace {
-int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t cdiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
 }  // namespace
 
 uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn) {
@@ -34,9 +36,15 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
   };
   int64_t cycles = 0;
   switch (hw.matrix.dataflow) {
-    case Dataflow::WeightStationary: cycles = total(tk, tn, tm, R, C, 2); break;  // K over rows, N over cols
-    case Dataflow::OutputStationary: cycles = total(tm, tn, tk, R, C, 1); break;  // M over rows, N over cols
-    case Dataflow::InputStationary: cycles = total(tk, tm, tn, R, C, 2); break;   // K over rows, M over cols
+    case Dataflow::WeightStationary:
+      cycles = total(tk, tn, tm, R, C, 2);
+      break;  // K over rows, N over cols
+    case Dataflow::OutputStationary:
+      cycles = total(tm, tn, tk, R, C, 1);
+      break;  // M over rows, N over cols
+    case Dataflow::InputStationary:
+      cycles = total(tk, tm, tn, R, C, 2);
+      break;  // K over rows, M over cols
   }
   double rate = hw.matrix.macs_per_cycle.at(dtype);
   double scale = std::max(1.0, double(R * C) / rate);  // e.g. fp32 at a quarter of the bf16 rate
@@ -62,9 +70,15 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
   // as short as 8 rows when the scratchpad is small.
   int64_t bm = R, bk = R, bn = C;
   switch (hw.matrix.dataflow) {
-    case Dataflow::WeightStationary: bm = 8; break;
-    case Dataflow::InputStationary: bm = C, bn = 8; break;
-    case Dataflow::OutputStationary: bk = 8; break;
+    case Dataflow::WeightStationary:
+      bm = 8;
+      break;
+    case Dataflow::InputStationary:
+      bm = C, bn = 8;
+      break;
+    case Dataflow::OutputStationary:
+      bk = 8;
+      break;
   }
   const uint64_t eb = uint64_t(p.elem_bytes);
   const uint64_t acc = hw.accumulator.size_bytes;
@@ -91,8 +105,8 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
           double in_bytes = double(p.groups) * double(p.m * p.k) * double(eb) * double(nt);
           double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
           double w_bytes = double(p.groups) * double(p.k * p.n) * double(eb) * w_reads;
-          double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) + w_bytes / p.weight_bytes_per_cycle +
-                       per_core_tiles * p.dma_latency_cycles;
+          double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) +
+                       w_bytes / p.weight_bytes_per_cycle + per_core_tiles * p.dma_latency_cycles;
           double est = std::max(compute, dma) + double(matmul_tile_cycles(hw, dtype, tm, tk, tn));
           if (!found || est < best.est_cycles) {
             best = {tm, tk, tn, cores, est, spad + accu};
@@ -102,10 +116,11 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
   }
   if (!found) {
     int64_t tm = std::min(p.m, bm), tk = std::min(p.k, bk), tn = std::min(p.n, bn);
-    uint64_t need = 2 * uint64_t(tm * tk + tk * tn) * eb + (2 * uint64_t(tm * tn) * 4 > acc ? 2 * uint64_t(tm * tn) * 4 : 0);
-    fail("npu compile: layer ", p.layer, " (GEMM ", p.groups, "x[", p.m, "x", p.k, "x", p.n,
-         "]): the smallest tile [", tm, "x", tk, "x", tn, "] needs ", need, " B of double-buffered scratchpad, only ",
-         scratchpad_budget, " B available (scratchpad ", hw.scratchpad.size_bytes, " B, accumulator ", acc, " B)");
+    uint64_t need =
+        2 * uint64_t(tm * tk + tk * tn) * eb + (2 * uint64_t(tm * tn) * 4 > acc ? 2 * uint64_t(tm * tn) * 4 : 0);
+    fail("npu compile: layer ", p.layer, " (GEMM ", p.groups, "x[", p.m, "x", p.k, "x", p.n, "]): the smallest tile [",
+         tm, "x", tk, "x", tn, "] needs ", need, " B of double-buffered scratchpad, only ", scratchpad_budget,
+         " B available (scratchpad ", hw.scratchpad.size_bytes, " B, accumulator ", acc, " B)");
   }
   return best;
 }

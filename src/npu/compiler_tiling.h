@@ -27,11 +27,11 @@ struct TileChoice {
 struct TileProblem {
   std::string layer;
   int64_t m = 0, k = 0, n = 0, groups = 1;
-  int elem_bytes = 1;     // operand bytes
+  int elem_bytes = 1;  // operand bytes
   bool weights_streamed = true;
-  double input_bytes_per_cycle = 1;  // aggregate bandwidth of where activations live
-  double core_bytes_per_cycle = 1;   // each core's scratchpad port
-  double weight_bytes_per_cycle = 1; // aggregate bandwidth weights stream from
+  double input_bytes_per_cycle = 1;   // aggregate bandwidth of where activations live
+  double core_bytes_per_cycle = 1;    // each core's scratchpad port
+  double weight_bytes_per_cycle = 1;  // aggregate bandwidth weights stream from
   double dma_latency_cycles = 0;
   int max_cores = 1;
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them

@@ -94,9 +94,11 @@ Tensor run_conv(const Node& node, const Graph& graph, const Layer& l, const std:
   // Kernel offsets and output positions as multi-indices, precomputed once.
   std::vector<int64_t> kpos(size_t(KS * int64_t(sd))), opos(size_t(P * int64_t(sd)));
   for (int64_t i = 0; i < KS; ++i)
-    for (int64_t r = i, j = int64_t(sd) - 1; j >= 0; --j) kpos[size_t(i * int64_t(sd) + j)] = r % Kk[size_t(j)], r /= Kk[size_t(j)];
+    for (int64_t r = i, j = int64_t(sd) - 1; j >= 0; --j)
+      kpos[size_t(i * int64_t(sd) + j)] = r % Kk[size_t(j)], r /= Kk[size_t(j)];
   for (int64_t i = 0; i < P; ++i)
-    for (int64_t r = i, j = int64_t(sd) - 1; j >= 0; --j) opos[size_t(i * int64_t(sd) + j)] = r % O[size_t(j)], r /= O[size_t(j)];
+    for (int64_t r = i, j = int64_t(sd) - 1; j >= 0; --j)
+      opos[size_t(i * int64_t(sd) + j)] = r % O[size_t(j)], r /= O[size_t(j)];
   const int64_t spatial = prod(S, 0);
   std::vector<float> y(size_t(Nb * OC * P), 0.0f), A(size_t(M * K)), B(size_t(K * OCg)), Cm;
   std::vector<float> bias;
@@ -109,7 +111,8 @@ Tensor run_conv(const Node& node, const Graph& graph, const Layer& l, const std:
         int64_t off = 0;
         bool inside = true;
         for (size_t j = 0; j < sd && inside; ++j) {
-          int64_t c = opos[size_t(p * int64_t(sd)) + j] * strides[j] - pads[j] + kpos[size_t(kp * int64_t(sd)) + j] * dil[j];
+          int64_t c =
+              opos[size_t(p * int64_t(sd)) + j] * strides[j] - pads[j] + kpos[size_t(kp * int64_t(sd)) + j] * dil[j];
           inside = c >= 0 && c < S[j];
           off = off * S[j] + c;
         }
@@ -153,8 +156,8 @@ Tensor run_gemm(const Node& node, const Layer& l, const std::vector<const Instr*
     c = floats_of(*in[2]);
     Dims cd = in[2]->dims();
     while (cd.size() < 2) cd.insert(cd.begin(), 1);
-    check(cd.size() == 2 && (cd[0] == 1 || cd[0] == M) && (cd[1] == 1 || cd[1] == N), node.label(),
-          ": C of shape ", dims_to_string(in[2]->dims()), " does not broadcast to [", M, ",", N, "]");
+    check(cd.size() == 2 && (cd[0] == 1 || cd[0] == M) && (cd[1] == 1 || cd[1] == N), node.label(), ": C of shape ",
+          dims_to_string(in[2]->dims()), " does not broadcast to [", M, ",", N, "]");
     cr = cd[0], cc = cd[1];
   }
   for (int64_t m = 0; m < M; ++m)
@@ -214,8 +217,7 @@ Tensor run_matmul(const Node& node, const Graph& graph, const Layer& l, const st
 }  // namespace
 
 std::vector<Tensor> run_functional(const Graph& graph, const Program& prog, const std::vector<Tensor>& inputs) {
-  check(inputs.size() == graph.inputs.size(), "npu: graph has ", graph.inputs.size(), " input(s), got ",
-        inputs.size());
+  check(inputs.size() == graph.inputs.size(), "npu: graph has ", graph.inputs.size(), " input(s), got ", inputs.size());
   check(prog.layers.size() == graph.nodes.size(), "npu: program has ", prog.layers.size(), " layers for ",
         graph.nodes.size(), " nodes");
   std::vector<std::vector<const Instr*>> tiles(prog.layers.size());
@@ -248,10 +250,14 @@ std::vector<Tensor> run_functional(const Graph& graph, const Program& prog, cons
     }
     std::vector<Tensor> outs;
     if (l.unit == "matrix") {
-      if (node.op_type == "Conv") outs.push_back(run_conv(node, graph, l, tiles[i], ins, prog.precision));
-      else if (node.op_type == "Gemm") outs.push_back(run_gemm(node, l, tiles[i], ins, prog.precision));
-      else if (node.op_type == "MatMul") outs.push_back(run_matmul(node, graph, l, tiles[i], ins, prog.precision));
-      else fail("npu: no functional GEMM for matrix layer ", node.label());
+      if (node.op_type == "Conv")
+        outs.push_back(run_conv(node, graph, l, tiles[i], ins, prog.precision));
+      else if (node.op_type == "Gemm")
+        outs.push_back(run_gemm(node, l, tiles[i], ins, prog.precision));
+      else if (node.op_type == "MatMul")
+        outs.push_back(run_matmul(node, graph, l, tiles[i], ins, prog.precision));
+      else
+        fail("npu: no functional GEMM for matrix layer ", node.label());
     } else {
       const OpSchema* schema = registry.find(node);
       if (!schema || !schema->kernel) throw UnsupportedError(node.label() + ": no reference kernel");

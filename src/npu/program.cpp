@@ -9,22 +9,32 @@ namespace wafer::npu {
 
 std::string_view mem_level_name(MemLevel m) {
   switch (m) {
-    case MemLevel::OffChip: return "offchip";
-    case MemLevel::GlobalBuffer: return "global";
-    case MemLevel::Scratchpad: return "scratchpad";
-    case MemLevel::Accumulator: return "accumulator";
+    case MemLevel::OffChip:
+      return "offchip";
+    case MemLevel::GlobalBuffer:
+      return "global";
+    case MemLevel::Scratchpad:
+      return "scratchpad";
+    case MemLevel::Accumulator:
+      return "accumulator";
   }
   return "?";
 }
 
 std::string_view op_kind_name(OpKind k) {
   switch (k) {
-    case OpKind::Load: return "load";
-    case OpKind::Store: return "store";
-    case OpKind::Transfer: return "transfer";
-    case OpKind::MatMul: return "matmul";
-    case OpKind::Vector: return "vector";
-    case OpKind::Barrier: return "barrier";
+    case OpKind::Load:
+      return "load";
+    case OpKind::Store:
+      return "store";
+    case OpKind::Transfer:
+      return "transfer";
+    case OpKind::MatMul:
+      return "matmul";
+    case OpKind::Vector:
+      return "vector";
+    case OpKind::Barrier:
+      return "barrier";
   }
   return "?";
 }
@@ -77,9 +87,12 @@ std::string Program::to_text() const {
          << (l.weights_resident ? " resident in " : " streamed from ") << mem_level_name(l.weight_home);
     if (l.unit == "vector") os << " elements=" << l.vector_elements;
     os << " cores=";
-    if (l.cores.empty()) os << "-";
-    else if (l.cores.size() == 1) os << l.cores[0];
-    else os << l.cores.front() << ".." << l.cores.back() << " (" << l.cores.size() << ")";
+    if (l.cores.empty())
+      os << "-";
+    else if (l.cores.size() == 1)
+      os << l.cores[0];
+    else
+      os << l.cores.front() << ".." << l.cores.back() << " (" << l.cores.size() << ")";
     os << "\n";
   }
   os << "instructions (" << instrs.size() << "):\n";
@@ -91,13 +104,18 @@ std::string Program::to_text() const {
       case OpKind::Store:
         os << " " << mem_level_name(in.src) << "->" << mem_level_name(in.dst) << " " << in.bytes << "B " << in.what;
         break;
-      case OpKind::Transfer: os << " ->core " << in.peer_core << " " << in.bytes << "B " << in.what; break;
+      case OpKind::Transfer:
+        os << " ->core " << in.peer_core << " " << in.bytes << "B " << in.what;
+        break;
       case OpKind::MatMul:
         os << " g" << in.group << " [" << in.m0 << ":" << in.m1 << "," << in.k0 << ":" << in.k1 << "," << in.n0 << ":"
            << in.n1 << "] " << dtype_name(in.dtype);
         break;
-      case OpKind::Vector: os << " " << in.op_class << " x" << in.elements; break;
-      case OpKind::Barrier: break;
+      case OpKind::Vector:
+        os << " " << in.op_class << " x" << in.elements;
+        break;
+      case OpKind::Barrier:
+        break;
     }
     if (!in.deps.empty()) {
       os << " deps";
@@ -120,12 +138,22 @@ nlohmann::json Program::to_json() const {
   j["resident_weight_bytes"] = resident_weight_bytes;
   auto& ls = j["layers"] = nlohmann::json::array();
   for (const Layer& l : layers) {
-    ls.push_back({{"name", l.name}, {"op_type", l.op_type}, {"unit", l.unit}, {"macs", l.macs},
-                  {"vector_elements", l.vector_elements}, {"weight_bytes", l.weight_bytes},
+    ls.push_back({{"name", l.name},
+                  {"op_type", l.op_type},
+                  {"unit", l.unit},
+                  {"macs", l.macs},
+                  {"vector_elements", l.vector_elements},
+                  {"weight_bytes", l.weight_bytes},
                   {"weights_resident", l.weights_resident},
-                  {"weight_home", std::string(mem_level_name(l.weight_home))}, {"cores", l.cores}, {"gemm_m", l.gemm_m},
-                  {"gemm_k", l.gemm_k}, {"gemm_n", l.gemm_n}, {"groups", l.groups}, {"tile_m", l.tile_m},
-                  {"tile_k", l.tile_k}, {"tile_n", l.tile_n}});
+                  {"weight_home", std::string(mem_level_name(l.weight_home))},
+                  {"cores", l.cores},
+                  {"gemm_m", l.gemm_m},
+                  {"gemm_k", l.gemm_k},
+                  {"gemm_n", l.gemm_n},
+                  {"groups", l.groups},
+                  {"tile_m", l.tile_m},
+                  {"tile_k", l.tile_k},
+                  {"tile_n", l.tile_n}});
   }
   auto& is = j["instrs"] = nlohmann::json::array();
   for (const Instr& in : instrs) {
@@ -152,7 +180,8 @@ nlohmann::json Program::to_json() const {
         o["elements"] = in.elements;
         o["op_class"] = in.op_class;
         break;
-      case OpKind::Barrier: break;
+      case OpKind::Barrier:
+        break;
     }
     is.push_back(std::move(o));
   }
@@ -223,7 +252,8 @@ Program Program::from_json(const nlohmann::json& j) {
         in.elements = field<int64_t>(o, "elements", w);
         in.op_class = field<std::string>(o, "op_class", w);
         break;
-      case OpKind::Barrier: break;
+      case OpKind::Barrier:
+        break;
     }
     p.instrs.push_back(std::move(in));
   }
@@ -236,9 +266,9 @@ void Program::validate(int hw_cores) const {
     const Layer& l = layers[size_t(li)];
     for (int c : l.cores) check(c >= 0 && c < hw_cores, "program: layer ", l.name, ": core ", c, " out of range");
     if (l.unit == "matrix")
-      check(l.gemm_m > 0 && l.gemm_k > 0 && l.gemm_n > 0 && l.groups > 0 && l.tile_m > 0 && l.tile_k > 0 &&
-                l.tile_n > 0,
-            "program: layer ", l.name, ": empty GEMM view or tile");
+      check(
+          l.gemm_m > 0 && l.gemm_k > 0 && l.gemm_n > 0 && l.groups > 0 && l.tile_m > 0 && l.tile_k > 0 && l.tile_n > 0,
+          "program: layer ", l.name, ": empty GEMM view or tile");
     else
       check(l.unit == "vector" || l.unit == "none", "program: layer ", l.name, ": unknown unit '", l.unit, "'");
   }

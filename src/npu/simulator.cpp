@@ -92,7 +92,9 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
     LayerAcc* la = in.layer >= 0 ? &acc[size_t(in.layer)] : nullptr;
     LayerStats* ls = in.layer >= 0 ? &r.layers[size_t(in.layer)] : nullptr;
     switch (in.kind) {
-      case OpKind::Barrier: unit = nullptr; break;
+      case OpKind::Barrier:
+        unit = nullptr;
+        break;
       case OpKind::MatMul: {
         unit = "matrix";
         size_t base = size_t(in.core) * size_t(units), best = base;
@@ -109,8 +111,8 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
         unit = "vector";
         auto it = hw.vector.cycles_per_element.find(in.op_class);
         double cpe = it != hw.vector.cycles_per_element.end() ? it->second : 1.0;  // "move": one pass
-        uint64_t dur = std::max<uint64_t>(1, uint64_t(std::ceil(double(in.elements) * cpe /
-                                                                 std::max(1, hw.vector.lanes))));
+        uint64_t dur =
+            std::max<uint64_t>(1, uint64_t(std::ceil(double(in.elements) * cpe / std::max(1, hw.vector.lanes))));
         start = std::max(ready, vector_free[size_t(in.core)]);
         fin = start + dur;
         vector_free[size_t(in.core)] = fin;
@@ -203,7 +205,8 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
     s.vector_utilization = double(s.vector_busy_cycles) / (nc * span);
     // What bounds the span: the busiest resource class over it.
     double compute = double(s.matrix_busy_cycles) / (nc * units), vec = double(s.vector_busy_cycles) / nc;
-    double mem = std::max(double(a.offchip_cycles) / channels, double(s.dma_busy_cycles) / nc - double(a.noc_cycles) / nc);
+    double mem =
+        std::max(double(a.offchip_cycles) / channels, double(s.dma_busy_cycles) / nc - double(a.noc_cycles) / nc);
     double net = double(a.noc_cycles) / nc;
     s.bound = "compute";
     double top = compute;

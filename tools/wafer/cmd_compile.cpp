@@ -27,7 +27,8 @@ void add_compile_command(CLI::App& app) {
   sub->add_option("--hw", o->hw, "Hardware preset name or YAML file")->required();
   sub->add_option("-o,--output", o->out, "Program file to write (JSON); PROGRAM.txt gets the readable form");
   sub->add_option("--batch", o->batch, "Batch size bound to the symbolic batch dim")->capture_default_str();
-  sub->add_option("--precision", o->precision, "fp32 | bf16 | fp16 | int8 (default: the best float type the hardware has)");
+  sub->add_option("--precision", o->precision,
+                  "fp32 | bf16 | fp16 | int8 (default: the best float type the hardware has)");
   sub->add_flag("--text", o->text, "Also print the readable program");
   set_action(sub, [o]() {
     fs::path path = o->model;
@@ -39,8 +40,11 @@ void add_compile_command(CLI::App& app) {
     opts.batch = o->batch;
     if (!o->precision.empty()) {
       const std::string& p = o->precision;
-      opts.precision = p == "fp32" ? DType::Float32 : p == "bf16" ? DType::BFloat16 : p == "fp16" ? DType::Float16
-                       : p == "int8" ? DType::Int8 : DType::Undefined;
+      opts.precision = p == "fp32"   ? DType::Float32
+                       : p == "bf16" ? DType::BFloat16
+                       : p == "fp16" ? DType::Float16
+                       : p == "int8" ? DType::Int8
+                                     : DType::Undefined;
       check(opts.precision != DType::Undefined, "--precision: expected fp32, bf16, fp16 or int8, got '", p, "'");
     }
     auto t0 = std::chrono::steady_clock::now();
