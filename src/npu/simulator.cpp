@@ -1,15 +1,15 @@
 // The timing simulator. Instructions are issued in program order onto
 // in-order queues (each core's matrix units, vector unit and DMA engine); an
-// instruction starts when its dependencies are done and its queue and shared
-// resources (off-chip channels, global-buffer port) are free. Because every
-// queue is in order and the program order is fixed, this list schedule is the
-// event-driven simulation's result, deterministic by construction, and each
-// time is a max-plus function of the durations: faster resources never delay
-// anything.
+// instruction starts when its dependencies are done and its queue is free.
+// Shared resources (off-chip channels, the global-buffer port) keep their busy
+// intervals, and a transfer takes the earliest idle gap from when it is ready,
+// since program order is not time order across cores. No hashing, no clocks:
+// the same program gives the same cycles.
 #include "npu/simulator.h"
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "core/error.h"
 #include "npu/compiler_tiling.h"
@@ -33,6 +33,36 @@ int hops(const HardwareDesc& hw, int a, int b) {
   int cols = std::max(1, n.cols);
   return std::abs(a / cols - b / cols) + std::abs(a % cols - b % cols);
 }
+
+// A shared resource (an off-chip channel, the global-buffer port) as its busy intervals. Instructions are
+// issued in program order, which is not time order across cores: a transfer that is ready earlier than one
+// issued before it takes the earliest idle gap that fits, instead of queueing behind it.
+class SharedResource {
+ public:
+  uint64_t reserve(uint64_t ready, uint64_t duration) {
+    if (duration == 0) return ready;
+    uint64_t t = ready;
+    auto it = busy_.upper_bound(t);
+    if (it != busy_.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
+    while (it != busy_.end() && it->first < t + duration) t = std::max(t, it++->second);
+    // Insert [t, t + duration), merged with touching neighbours so the map stays small.
+    uint64_t begin = t, end = t + duration;
+    auto next = busy_.lower_bound(begin);
+    if (next != busy_.end() && next->first == end) end = next->second, next = busy_.erase(next);
+    if (next != busy_.begin()) {
+      auto prev = std::prev(next);
+      if (prev->second == begin) {
+        prev->second = end;
+        return t;
+      }
+    }
+    busy_.emplace(begin, end);
+    return t;
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> busy_;  // start -> end, disjoint
+};
 
 struct LayerAcc {
   uint64_t start = UINT64_MAX, end = 0;
@@ -64,8 +94,9 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
   const double matrix_peak_per_core = units * hw.matrix.macs_per_cycle.at(tdt);
 
   std::vector<uint64_t> matrix_free(size_t(hw.cores) * size_t(units), 0), vector_free(size_t(hw.cores), 0),
-      dma_free(size_t(hw.cores), 0), chan_free(size_t(channels), 0);
-  uint64_t gb_free = 0;
+      dma_free(size_t(hw.cores), 0);
+  std::vector<SharedResource> chans(static_cast<size_t>(channels));
+  SharedResource gb_port;
   std::vector<uint64_t> end(prog.instrs.size(), 0);
 
   r.layers.resize(prog.layers.size());
@@ -138,24 +169,20 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
           // Striped over all channels; each channel serves its share in order (contention = queueing).
           const double share = b / channels;
           uint64_t last = start;
-          uint64_t first = UINT64_MAX;
           for (int c = 0; c < channels; ++c) {
-            uint64_t s = std::max(start, chan_free[size_t(c)]);
-            uint64_t e = s + ceil_div_d(share, chan_bpc);
-            chan_free[size_t(c)] = e;
-            if (la) la->offchip_cycles += e - s;
-            first = std::min(first, s);
-            last = std::max(last, e);
+            const uint64_t d = ceil_div_d(share, chan_bpc);
+            uint64_t st = chans[size_t(c)].reserve(start, d);
+            if (la) la->offchip_cycles += d;
+            last = std::max(last, st + d);
           }
           fin = last + offchip_latency;
           const MemLevel other = in.src == MemLevel::OffChip ? in.dst : in.src;
-          if (other == MemLevel::GlobalBuffer) gb_free = std::max(gb_free, fin);
           level_bytes(in.layer, MemLevel::OffChip, in.bytes);
           level_bytes(in.layer, other, in.bytes);
         } else if (in.src == MemLevel::GlobalBuffer || in.dst == MemLevel::GlobalBuffer) {
-          start = std::max(start, gb_free);
+          // The shared port is busy for its own share of the time; the core's port may be slower.
+          start = gb_port.reserve(start, ceil_div_d(b, gb_bpc));
           fin = start + ceil_div_d(b, std::min(gb_bpc, spad_bpc));
-          gb_free = start + ceil_div_d(b, gb_bpc);  // the shared port is busy for its own share of the time
           level_bytes(in.layer, MemLevel::GlobalBuffer, in.bytes);
           level_bytes(in.layer, in.src == MemLevel::GlobalBuffer ? in.dst : in.src, in.bytes);
         } else {  // within a core: scratchpad <-> scratchpad / accumulator
