@@ -202,7 +202,8 @@ int64_t window(const Node& node) {
 }  // namespace
 
 std::optional<std::vector<VectorWork>> vector_work(const Graph& graph, const Node& node) {
-  if (!node.domain.empty() && node.domain != "ai.onnx") return std::nullopt;
+  if (!node.domain.empty() && node.domain != "ai.onnx" && node.domain != "ai.onnx.preview.training")
+    return std::nullopt;
   const std::string& op = node.op_type;
   int64_t out = 0;
   for (const auto& o : node.outputs) {
