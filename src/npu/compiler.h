@@ -19,3 +19,13 @@ struct NpuCompileOptions {
 Program compile_for_npu(const Graph& graph, const HardwareDesc& hw, const NpuCompileOptions& options);
 
 }  // namespace wafer::npu
+
+namespace wafer::npu {
+
+// The two halves of compile_for_npu, for the functional executor, which runs
+// the same optimized graph the program was lowered from: a clone optimized
+// with the batch (and other symbols) bound, then the lowering proper.
+std::unique_ptr<Graph> prepare_for_npu(const Graph& graph, const NpuCompileOptions& options);
+Program lower_for_npu(const Graph& optimized, const HardwareDesc& hw, const NpuCompileOptions& options);
+
+}  // namespace wafer::npu

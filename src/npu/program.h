@@ -29,6 +29,9 @@ struct Layer {
   uint64_t weight_bytes = 0;
   bool weights_resident = false;  // loaded once before the first layer and kept on chip
   std::vector<int> cores;         // cores the layer runs on
+  // Where MatMul tiles read the weights from: Scratchpad = resident on the layer's cores, GlobalBuffer =
+  // resident in the shared buffer, OffChip = streamed per use.
+  MemLevel weight_home = MemLevel::OffChip;
   // Matrix layers: the GEMM view out[M,N] = in[M,K] x w[K,N], repeated for `groups`
   // (Conv: M = N*OH*OW, K = C/g*KH*KW, N = OC/g). Tile sizes chosen by the cost model.
   int64_t gemm_m = 0, gemm_k = 0, gemm_n = 0, groups = 1;

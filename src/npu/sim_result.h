@@ -54,6 +54,7 @@ struct SimResult {
   double area_mm2 = 0;
   std::vector<LayerStats> layers;
   std::vector<TraceEvent> trace;
+  uint64_t trace_dropped = 0;  // events not recorded beyond the cap (SimOptions::max_trace_events)
 };
 
 }  // namespace wafer::npu

@@ -11,6 +11,7 @@ namespace wafer::npu {
 
 struct SimOptions {
   bool record_trace = true;
+  size_t max_trace_events = 200000;  // beyond this, events are counted in SimResult::trace_dropped
 };
 
 SimResult simulate(const Program& program, const HardwareDesc& hw, const SimOptions& options = {});

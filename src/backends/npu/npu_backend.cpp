@@ -1,0 +1,115 @@
+// Backend "npu:PRESET": compiles the graph for the described accelerator and
+// runs the compiled program functionally (npu/functional.h), so every
+// conformance case and model also checks the NPU compiler. The program is
+// compiled for the concrete input shapes of each run (cached per shape).
+#include <map>
+
+#include "backends/backend.h"
+#include "core/error.h"
+#include "npu/compiler.h"
+#include "npu/functional.h"
+
+namespace wafer {
+namespace {
+
+DType parse_precision(const std::string& p) {
+  if (p == "fp32" || p == "float32") return DType::Float32;
+  if (p == "bf16" || p == "bfloat16") return DType::BFloat16;
+  if (p == "fp16" || p == "float16") return DType::Float16;
+  fail("npu backend: unknown precision '", p, "' (fp32, bf16 or fp16)");
+}
+
+class NpuExecutable : public Executable {
+ public:
+  NpuExecutable(std::unique_ptr<Graph> g, npu::HardwareDesc hw, npu::NpuCompileOptions o)
+      : graph_(std::move(g)), hw_(std::move(hw)), options_(std::move(o)) {}
+
+  // Compiles for the graph's declared shapes now, so ops the backend cannot
+  // cost are reported at compile time.
+  void precompile() {
+    Dims key;
+    for (const auto& in : graph_->inputs) {
+      auto t = graph_->type_of(in);
+      if (!t || !t->shape.rank_known) return;
+      for (const Dim& d : t->shape.dims) {
+        if (!d.known() && d.symbol != batch_symbol()) return;  // shapes known only at run time
+        key.push_back(d.known() ? d.value : options_.batch);
+      }
+      key.push_back(-1);
+    }
+    auto g = npu::prepare_for_npu(*graph_, options_);
+    auto p = npu::lower_for_npu(*g, hw_, options_);
+    cache_[key] = {std::move(g), std::move(p)};
+  }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) override {
+    check_inputs(*graph_, inputs);
+    Dims key;
+    for (const auto& t : inputs) {
+      key.insert(key.end(), t.dims().begin(), t.dims().end());
+      key.push_back(-1);
+    }
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      auto g = graph_->clone();
+      for (size_t i = 0; i < inputs.size(); ++i)
+        g->types[g->inputs[i]] = ValueType{inputs[i].dtype(), Shape::from(inputs[i].dims())};
+      auto opt = npu::prepare_for_npu(*g, options_);
+      auto p = npu::lower_for_npu(*opt, hw_, options_);
+      it = cache_.emplace(key, Compiled{std::move(opt), std::move(p)}).first;
+    }
+    return npu::run_functional(*it->second.graph, it->second.program, inputs);
+  }
+
+ private:
+  std::string batch_symbol() const {
+    if (graph_->inputs.empty()) return "batch";
+    auto t = graph_->type_of(graph_->inputs[0]);
+    if (t && t->shape.rank_known && t->shape.rank() > 0 && !t->shape.dims[0].symbol.empty())
+      return t->shape.dims[0].symbol;
+    return "batch";
+  }
+  struct Compiled {
+    std::unique_ptr<Graph> graph;
+    npu::Program program;
+  };
+  std::unique_ptr<Graph> graph_;
+  npu::HardwareDesc hw_;
+  npu::NpuCompileOptions options_;
+  std::map<Dims, Compiled> cache_;
+};
+
+class NpuBackend : public Backend {
+ public:
+  std::string name() const override { return "npu"; }
+  std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
+    // "npu:PRESET[:PRECISION]": the suffix selects the precision where a command has no --precision
+    // (wafer check --backend npu:tpu-v4:bf16).
+    std::string preset = options.hardware.empty() ? "tpu-v4" : options.hardware, precision = options.precision;
+    if (auto colon = preset.rfind(':'); colon != std::string::npos) {
+      precision = preset.substr(colon + 1);
+      preset = preset.substr(0, colon);
+    }
+    npu::HardwareDesc hw = npu::load_hardware(preset);
+    npu::NpuCompileOptions o;
+    o.precision = parse_precision(precision);
+    // fp32 is every backend's default: on a chip without fp32 (tpu-v4) run in the float type it has,
+    // so `--backend npu:tpu-v4` checks what that chip computes; int8-only chips keep fp32 functionally.
+    if (o.precision == DType::Float32 && !hw.supports(DType::Float32))
+      for (DType t : {DType::BFloat16, DType::Float16})
+        if (hw.supports(t)) {
+          o.precision = t;
+          break;
+        }
+    o.symbols = options.symbols;
+    if (auto it = options.symbols.find("batch"); it != options.symbols.end()) o.batch = int(it->second);
+    auto exe = std::make_unique<NpuExecutable>(graph.clone(), std::move(hw), o);
+    exe->precompile();
+    return exe;
+  }
+};
+
+const BackendRegistrar registrar("npu", [] { return std::make_unique<NpuBackend>(); });
+
+}  // namespace
+}  // namespace wafer

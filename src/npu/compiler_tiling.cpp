@@ -1,0 +1,128 @@
+#include "npu/compiler_tiling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+
+namespace wafer::npu {
+
+DType timing_dtype(const HardwareDesc& hw, DType precision) {
+  if (hw.supports(precision)) return precision;
+  DType best = DType::Undefined;
+  double best_rate = -1;
+  for (const auto& [t, rate] : hw.matrix.macs_per_cycle)
+    if (rate > best_rate) best = t, best_rate = rate;
+  check(best != DType::Undefined, "hardware ", hw.name, ": matrix unit has no datatypes");
+  return best;
+}
+
+namespace {
+int64_t cdiv(int64_t a, int64_t b) {
+  return (a + b - 1) / b;
+}
+}  // namespace
+
+uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn) {
+  const int64_t R = hw.matrix.rows, C = hw.matrix.cols;
+  // SCALE-Sim's per-fold rows (docs/SCALESIM.md), with fill and drain over the rows and columns a fold
+  // actually uses (a partial fold bypasses the idle PEs). For full folds this is SCALE-Sim's count exactly;
+  // summed over folds it is sp*(T-2) + 2*rows_total*col_folds + cols_total*row_folds (ws/is) or
+  // sp*(T-2) + rows_total*col_folds + cols_total*row_folds (os), so a bigger array is never slower.
+  auto total = [](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols, int64_t weight_rows) {
+    int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
+    return rf * cf * (t - 2) + weight_rows * spread_r * cf + spread_c * rf;
+  };
+  int64_t cycles = 0;
+  switch (hw.matrix.dataflow) {
+    case Dataflow::WeightStationary:
+      cycles = total(tk, tn, tm, R, C, 2);
+      break;  // K over rows, N over cols
+    case Dataflow::OutputStationary:
+      cycles = total(tm, tn, tk, R, C, 1);
+      break;  // M over rows, N over cols
+    case Dataflow::InputStationary:
+      cycles = total(tk, tm, tn, R, C, 2);
+      break;  // K over rows, M over cols
+  }
+  double rate = hw.matrix.macs_per_cycle.at(dtype);
+  double scale = std::max(1.0, double(R * C) / rate);  // e.g. fp32 at a quarter of the bf16 rate
+  return uint64_t(std::ceil(double(cycles) * scale));
+}
+
+namespace {
+
+// b, 2b, 4b, ... capped at d (always includes d itself).
+std::vector<int64_t> candidates(int64_t d, int64_t b) {
+  std::vector<int64_t> c;
+  b = std::max<int64_t>(1, std::min(b, d));
+  for (int64_t v = b; v < d; v *= 2) c.push_back(v);
+  c.push_back(d);
+  return c;
+}
+
+}  // namespace
+
+TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& p, uint64_t scratchpad_budget) {
+  const int64_t R = hw.matrix.rows, C = hw.matrix.cols;
+  // The array's spatial dims tile by whole folds; the streamed dim (M for ws, N for is, K for os) can be
+  // as short as 8 rows when the scratchpad is small.
+  int64_t bm = R, bk = R, bn = C;
+  switch (hw.matrix.dataflow) {
+    case Dataflow::WeightStationary:
+      bm = 8;
+      break;
+    case Dataflow::InputStationary:
+      bm = C, bn = 8;
+      break;
+    case Dataflow::OutputStationary:
+      bk = 8;
+      break;
+  }
+  const uint64_t eb = uint64_t(p.elem_bytes);
+  const uint64_t acc = hw.accumulator.size_bytes;
+  const int units = std::max(1, hw.matrix.units);
+  const int64_t max_tiles = 4096;  // keeps instruction counts proportional to work, not to cores
+  TileChoice best;
+  bool found = false;
+  for (int pass = 0; pass < 2 && !found; ++pass) {
+    for (int64_t tm : candidates(p.m, bm))
+      for (int64_t tk : candidates(p.k, bk))
+        for (int64_t tn : candidates(p.n, bn)) {
+          uint64_t in = uint64_t(tm * tk) * eb, w = uint64_t(tk * tn) * eb, out = uint64_t(tm * tn) * 4;
+          uint64_t spad = 2 * (in + w), accu = 2 * out;
+          if (accu > acc) spad += accu, accu = 0;
+          if (spad > scratchpad_budget) continue;
+          int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
+          int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
+          if (pass == 0 && tiles > max_tiles) continue;
+          int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
+          if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
+          double per_core_tiles = std::ceil(double(tiles) / cores);
+          double compute = per_core_tiles * double(matmul_tile_cycles(hw, dtype, tm, tk, tn)) / units;
+          // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
+          double in_bytes = double(p.groups) * double(p.m * p.k) * double(eb) * double(nt);
+          double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
+          double w_bytes = double(p.groups) * double(p.k * p.n) * double(eb) * w_reads;
+          double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) +
+                       w_bytes / p.weight_bytes_per_cycle + per_core_tiles * p.dma_latency_cycles;
+          double est = std::max(compute, dma) + double(matmul_tile_cycles(hw, dtype, tm, tk, tn));
+          if (!found || est < best.est_cycles) {
+            best = {tm, tk, tn, cores, est, spad + accu};
+            found = true;
+          }
+        }
+  }
+  if (!found) {
+    int64_t tm = std::min(p.m, bm), tk = std::min(p.k, bk), tn = std::min(p.n, bn);
+    uint64_t need =
+        2 * uint64_t(tm * tk + tk * tn) * eb + (2 * uint64_t(tm * tn) * 4 > acc ? 2 * uint64_t(tm * tn) * 4 : 0);
+    fail("npu compile: layer ", p.layer, " (GEMM ", p.groups, "x[", p.m, "x", p.k, "x", p.n, "]): the smallest tile [",
+         tm, "x", tk, "x", tn, "] needs ", need, " B of double-buffered scratchpad, only ", scratchpad_budget,
+         " B available (scratchpad ", hw.scratchpad.size_bytes, " B, accumulator ", acc, " B)");
+  }
+  return best;
+}
+
+}  // namespace wafer::npu
