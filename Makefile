@@ -20,9 +20,13 @@ demo: build
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# Wafer vs ONNX Runtime 1.30 on the five model cases (docs/PERFORMANCE.md); not part of `make test`.
+# One case: bench/run build/wafer --case resnet50_b1. Extra flags: make bench BENCH_ARGS="--rounds 1".
 bench: build
 	@WAFER_WITH_TORCH=1 scripts/install-deps
-	@bench/run $(WAFER)
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make bench needs node and npm (ONNX Runtime comes from npm): apt-get install nodejs npm"; exit 1; }
+	@bench/run $(WAFER) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

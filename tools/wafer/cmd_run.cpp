@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include <sys/resource.h>
+
 #include "backends/backend.h"
 #include "commands.h"
 #include "frontend/inputs.h"
@@ -106,10 +108,14 @@ void add_run_command(CLI::App& app) {
       j["model"] = o->model;
       j["backend"] = o->backend;
       j["load_ms"] = load_ms;
+      // Peak resident memory of the whole process (model, compiled form, buffers): what `make bench` compares.
+      rusage usage{};
+      if (getrusage(RUSAGE_SELF, &usage) == 0) j["peak_rss_kb"] = usage.ru_maxrss;  // kB on Linux
       if (!times.empty()) {
         j["median_ms"] = median;
         j["min_ms"] = min;
         j["runs"] = times.size();
+        j["times_ms"] = times;  // sorted; lets a caller take the median over several processes
       }
       for (size_t i = 0; i < outputs.size(); ++i)
         j["outputs"].push_back({{"name", model.graph->outputs[i]},
