@@ -29,7 +29,7 @@ cores:
 offchip: {kind: LPDDR4, bandwidth: 12.8 GB/s, latency: 100 ns, capacity: 1 GiB}
 noc: {topology: mesh, bytes_per_cycle_per_link: 16}
 energy: {mac_pj: {int8: 0.2, bf16: 1.0}, vector_op_pj: 0.5, scratchpad_pj_per_byte: 1, offchip_pj_per_byte: 40}
-area: {matrix_unit_mm2: 0.1, vector_unit_mm2: 0.05, sram_mm2_per_mib: 1}
+area: {matrix_pe_mm2: 0.0015625, vector_unit_mm2: 0.05, sram_mm2_per_mib: 1}
 )";
 
 TEST(Hardware, ParsesUnitsAndDerivesPeaks) {

@@ -33,7 +33,9 @@ HardwareDesc energy_hw() {
   hw.energy.offchip_pj_per_byte = 10.0;
   hw.energy.noc_pj_per_byte_hop = 0.25;
   hw.energy.static_w = 2.0;
-  hw.area.matrix_unit_mm2 = 1.5;
+  hw.matrix.rows = 2;  // 6 PEs x 0.25 mm2 = 1.5 mm2 per matrix unit
+  hw.matrix.cols = 3;
+  hw.area.matrix_pe_mm2 = 0.25;
   hw.area.vector_unit_mm2 = 0.5;
   hw.area.sram_mm2_per_mib = 0.25;
   hw.area.other_mm2 = 10;

@@ -37,7 +37,7 @@ uint64_t HardwareDesc::on_chip_bytes() const {
 
 double HardwareDesc::area_mm2() const {
   double mib = double(on_chip_bytes()) / double(1 << 20);
-  return cores * (matrix.units * area.matrix_unit_mm2 + area.vector_unit_mm2) + mib * area.sram_mm2_per_mib +
+  return cores * (matrix.units * double(matrix.rows) * matrix.cols * area.matrix_pe_mm2 + area.vector_unit_mm2) + mib * area.sram_mm2_per_mib +
          area.other_mm2;
 }
 
@@ -339,7 +339,7 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     e.finish();
 
     Fields a = top.sub("area");
-    hw.area.matrix_unit_mm2 = a.number("matrix_unit_mm2", 0);
+    hw.area.matrix_pe_mm2 = a.number("matrix_pe_mm2", 0);
     hw.area.vector_unit_mm2 = a.number("vector_unit_mm2", 0);
     hw.area.sram_mm2_per_mib = a.number("sram_mm2_per_mib", 0);
     hw.area.other_mm2 = a.number("other_mm2", 0, 0.0);

@@ -68,7 +68,7 @@ struct EnergyModel {
 };
 
 struct AreaModel {
-  double matrix_unit_mm2 = 0;  // per matrix unit
+  double matrix_pe_mm2 = 0;  // per processing element of a matrix unit (scales with rows x cols)
   double vector_unit_mm2 = 0;  // per core
   double sram_mm2_per_mib = 0;  // scratchpad, accumulator and global buffer
   double other_mm2 = 0;        // I/O, PHYs, control not covered above
