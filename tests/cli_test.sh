@@ -188,6 +188,23 @@ grep -q "FAIL" out.txt || fail "check on a bad case printed no FAIL"
 expect 1 "" -- check cases
 expect 2 "not a folder" -- check cases/none
 
+# ---- bench on the simulated NPU: virtual time, deterministic, throughput from the simulator ----
+npu_bench=(bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --scenario Offline --max-batch 4 --target-qps 100000
+           --min-queries 1 --duration-ms 100 --json)
+expect 0 "" -- "${npu_bench[@]}"
+cp out.txt npu1.json
+expect 0 "" -- "${npu_bench[@]}"
+cmp -s out.txt npu1.json || fail "two identical NPU bench runs differ"
+expect 0 "" -- sim "$src/models/resnet20" --hw edge-npu --precision int8 --batch 4 --json
+$py - npu1.json out.txt <<'PY' || fail "NPU Offline throughput is not max_batch / simulated batch-4 latency"
+import json, sys
+bench, sim = (json.load(open(p)) for p in sys.argv[1:])
+expected = 4 / sim["latency_s"]
+assert bench["valid"], bench
+assert abs(bench["samples_per_s"] - expected) / expected < 0.01, (bench["samples_per_s"], expected)
+PY
+expect 2 "accuracy" -- bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --mode accuracy
+
 if [ "$failures" != 0 ]; then
   echo "$failures CLI check(s) failed" >&2
   exit 1

@@ -11,6 +11,8 @@
 #include "harness/backend_sut.h"
 #include "harness/config_file.h"
 #include "harness/device_sut.h"
+#include "npu/evaluate.h"
+#include "npu/hardware.h"
 #include "harness/loadgen.h"
 #include "harness/logs.h"
 #include "harness/model_qsl.h"
@@ -25,7 +27,7 @@ namespace {
 struct BenchOpts {
   std::string model, target = "reference", sut = "model", scenario = "SingleStream", mode = "performance";
   std::vector<std::string> conf_files, shapes;
-  std::string out_dir, service_us;
+  std::string out_dir, service_us, precision;
   std::optional<double> target_qps, target_latency_ms;
   std::optional<int64_t> min_queries, duration_ms, max_queries, samples_per_query, seed, performance_samples;
   int max_batch = 1, threads = 0, workers = 1;
@@ -53,6 +55,55 @@ std::function<double(int)> parse_service(const std::string& spec) {
   return linear_service_time(a * 1e-6, b * 1e-6);
 }
 
+// The simulated NPU as a virtual-time device: the service time of a batch of b
+// samples is the simulator's latency for the model compiled at batch b
+// (compiled and simulated once per batch size, then cached).
+std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOpts& o) {
+  check(o.mode == "performance", "--target ", o.target,
+        ": accuracy mode needs real outputs; check the NPU's numerics with `wafer check --backend ", o.target, "`");
+  std::string spec = o.target.substr(4), precision = o.precision;
+  if (auto colon = spec.find(':'); colon != std::string::npos) {
+    if (precision.empty()) precision = spec.substr(colon + 1);
+    spec = spec.substr(0, colon);
+  }
+  auto hw = std::make_shared<npu::HardwareDesc>(npu::load_hardware(spec));
+  auto model = std::make_shared<Model>(import_onnx_file(o.model));
+  SymbolBindings symbols;
+  apply_shape_options(*model->graph, o.shapes, symbols);
+  npu::NpuCompileOptions options;
+  options.symbols = symbols;
+  if (!precision.empty()) options.precision = dtype_from_name(precision);
+  auto cache = std::make_shared<std::map<int, double>>();
+  auto service = [hw, model, options, cache](int batch) mutable {
+    auto [it, fresh] = cache->try_emplace(batch, 0.0);
+    if (fresh) {
+      options.batch = batch;
+      it->second = npu::evaluate_design(*model->graph, *hw, options, false).latency_s;
+    }
+    return it->second;
+  };
+  service(1);  // compile errors surface before the run starts
+  return std::make_unique<DeviceSut>(DeviceModel{"npu:" + hw->name, o.max_batch, int64_t(o.batch_timeout_us * 1e3),
+                                                 service});
+}
+
+int run_and_report(const BenchOpts& o, const TestSettings& s, SystemUnderTest& sut, QuerySampleLibrary& qsl) {
+  LogOptions logs{o.out_dir};
+  auto t0 = std::chrono::steady_clock::now();
+  TestResult r = run_test(sut, qsl, s, logs);
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (o.json) {
+    std::cout << r.to_json().dump(2) << "\n";
+  } else {
+    std::cout << format_summary(r);
+    std::cout << "\n(harness wall time " << wall_s << " s";
+    if (r.virtual_time) std::cout << " for " << double(r.duration_ns) / 1e9 << " s of virtual time";
+    std::cout << ")\n";
+    if (!o.out_dir.empty()) std::cout << "logs written to " << o.out_dir << "\n";
+  }
+  return 0;
+}
+
 int run_bench(const BenchOpts& o) {
   Scenario scenario = parse_scenario(o.scenario);
   TestSettings s = default_settings(scenario, parse_mode(o.mode));
@@ -71,7 +122,6 @@ int run_bench(const BenchOpts& o) {
     s.schedule_rng_seed = uint64_t(*o.seed) * 3 + 3;
   }
   check(o.qsl_size >= 1, "--qsl-size must be positive");
-  LogOptions logs{o.out_dir};
 
   std::unique_ptr<SystemUnderTest> sut;
   std::unique_ptr<QuerySampleLibrary> qsl;
@@ -89,10 +139,11 @@ int run_bench(const BenchOpts& o) {
   } else {
     check(o.sut == "model", "--sut must be model, null or device, got '", o.sut, "'");
     check(!o.model.empty(), "wafer bench needs a MODEL (or --sut null / --sut device)");
-    if (o.target.rfind("npu", 0) == 0)
-      throw UnsupportedError("target '" + o.target +
-                             "': the simulated NPU is not available yet; use --target cpu/reference, or "
-                             "--sut device --service-us A,B for a virtual-time device model");
+    if (o.target.rfind("npu:", 0) == 0) {
+      sut = make_npu_sut(o);
+      qsl = std::make_unique<IndexQsl>(size_t(o.qsl_size), size_t(o.qsl_size));
+      return run_and_report(o, s, *sut, *qsl);
+    }
     model = import_onnx_file(o.model);
     SymbolBindings symbols;
     apply_shape_options(*model.graph, o.shapes, symbols);
@@ -108,19 +159,7 @@ int run_bench(const BenchOpts& o) {
     qsl = std::move(mq);
   }
 
-  auto t0 = std::chrono::steady_clock::now();
-  TestResult r = run_test(*sut, *qsl, s, logs);
-  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (o.json) {
-    std::cout << r.to_json().dump(2) << "\n";
-  } else {
-    std::cout << format_summary(r);
-    std::cout << "\n(harness wall time " << wall_s << " s";
-    if (r.virtual_time) std::cout << " for " << double(r.duration_ns) / 1e9 << " s of virtual time";
-    std::cout << ")\n";
-    if (!o.out_dir.empty()) std::cout << "logs written to " << o.out_dir << "\n";
-  }
-  return 0;
+  return run_and_report(o, s, *sut, *qsl);
 }
 }  // namespace
 
@@ -140,6 +179,7 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--duration-ms", o->duration_ms, "Minimum duration (ms); MLPerf's is 600000");
   sub->add_option("--samples-per-query", o->samples_per_query, "Samples per query (MultiStream: 8)");
   sub->add_option("--max-batch", o->max_batch, "Largest batch the SUT forms")->capture_default_str();
+  sub->add_option("--precision", o->precision, "NPU target: matrix-unit datatype (int8, bf16, fp16, fp32)");
   sub->add_option("--batch-timeout-us", o->batch_timeout_us, "How long a partial batch waits to fill (us)")
       ->capture_default_str();
   sub->add_option("--workers", o->workers, "Model SUT: concurrent worker threads")->capture_default_str();
