@@ -236,7 +236,7 @@ TEST(CpuBackend, FusedConvWithSumAndActivations) {
 
 TEST(CpuBackend, FusedMatMulWithBiasSumGelu) {
   std::mt19937 rng(13);
-  Tensor b = random_tensor({24, 16}, rng), bias = random_tensor({16}, rng);  // trans_b: B is [N, K]
+  Tensor b = random_tensor({16, 24}, rng), bias = random_tensor({16}, rng);  // trans_b: B is [N, K]
   auto build = [&](bool fused) {
     auto g = std::make_unique<Graph>();
     g->inputs = {"a", "s"};
