@@ -273,6 +273,28 @@ TEST(CpuBackend, FusedMatMulWithBiasSumGelu) {
   expect_close(*build(true), *build(false), {random_tensor({2, 5, 24}, rng), random_tensor({2, 5, 16}, rng)});
 }
 
+TEST(CpuBackend, LayerNormAndSoftmaxOverLastAxes) {
+  std::mt19937 rng(29);
+  for (int64_t axis : {-1, -2}) {
+    Graph g;
+    g.inputs = {"x"};
+    g.types["x"] = f32({3, 5, 37});
+    Dims nd = axis == -1 ? Dims{37} : Dims{5, 37};
+    g.initializers["s"] = random_tensor(nd, rng);
+    g.initializers["b"] = random_tensor(nd, rng);
+    Node& ln = add(g, "LayerNormalization", {"x", "s", "b"}, {"n"}, 17);
+    ln.attrs["axis"] = Attribute{axis};
+    ln.attrs["epsilon"] = Attribute{1e-3f};
+    add(g, "Softmax", {"n"}, {"y"}, 13);
+    g.outputs = {"y", "n"};
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    expect_close(g, g, {random_tensor({3, 5, 37}, rng, 3.f)}, 1e-5);
+    auto copy = g.clone();
+    optimize(*copy);
+    EXPECT_TRUE(cpu::Program(std::move(copy), {}).fallback_nodes().empty());  // the fast kernels ran
+  }
+}
+
 TEST(CpuBackend, SymbolicBatchCompilesPerShape) {
   std::mt19937 rng(17);
   Graph g;

@@ -1,6 +1,8 @@
 #include "backends/cpu/program.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -30,6 +32,8 @@ bool has_subgraphs(const Graph& g) {
 Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
     : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   threads_ = options.threads;
+  const char* prof = std::getenv("WAFER_CPU_PROFILE");
+  profile_ = prof && std::string(prof) == "1";
   set_threads(threads_);
   bf16_ = options.precision == "bf16" && has_avx512_bf16();
   // Control flow bodies read enclosing values by name: the interpreter runs those graphs whole.
@@ -60,6 +64,19 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
   finalize();
 }
 
+Program::~Program() {
+  if (!profile_ || profile_ms_.empty()) return;
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [k, v] : profile_ms_) {
+    rows.push_back({v.first, k + " x" + std::to_string(v.second)});
+    total += v.first;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
+  for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
+}
+
 void Program::lower_node(const Node& node) {
   // Scalars and empty tensors are the reference kernels' business.
   bool fast_ok = true;
@@ -69,7 +86,7 @@ void Program::lower_node(const Node& node) {
   if (!fast_ok) return fallback(node);
   try {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
-        lower_elementwise(*this, node))
+        lower_elementwise(*this, node) || lower_norm(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.
@@ -95,6 +112,7 @@ void Program::fallback(const Node& node) {
   }
   Step s;
   s.label = node.label();
+  s.reference = true;
   for (int i : ins)
     if (i >= 0) s.uses.push_back(i);
   for (int o : outs)
@@ -326,6 +344,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   for (size_t i = 0; i < inputs.size(); ++i) tensors_[size_t(input_ids_[i])] = inputs[i];
   std::unordered_map<int, dnnl::memory> args;
   for (auto& s : steps_) {
+    auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     for (int t : s.alloc_tensors) tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
     if (s.prim) {
       args.clear();
@@ -339,6 +358,11 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
       s.fn();
     }
     for (int t : s.release) tensors_[size_t(t)] = Tensor();
+    if (profile_) {
+      auto& slot = profile_ms_[(s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '))];
+      slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      slot.second++;
+    }
   }
   stream_.wait();
   std::vector<Tensor> outs;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,7 @@ struct MemRef {
 
 struct Step {
   std::string label;  // node label, for errors and profiling
+  bool reference = false;  // runs the reference kernel
   // oneDNN primitive with its arguments, or
   std::optional<dnnl::primitive> prim;
   std::vector<std::pair<int, MemRef>> args;
@@ -50,6 +52,7 @@ struct TensorInfo {
 class Program {
  public:
   Program(std::unique_ptr<Graph> graph, const CompileOptions& options);
+  ~Program();
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
 
   // Names of the nodes that run on the reference kernel (for reports).
@@ -122,6 +125,9 @@ class Program {
   std::unordered_map<std::string, std::vector<const Node*>> consumers_;
   std::unordered_map<std::string, int> use_counts_;
   std::unordered_set<const Node*> absorbed_;
+  // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.
+  bool profile_ = false;
+  std::map<std::string, std::pair<double, int>> profile_ms_;
 };
 
 // Plain (row-major) oneDNN descriptor of dims.
@@ -133,5 +139,6 @@ bool lower_conv(Program& p, const Node& node);
 bool lower_matmul(Program& p, const Node& node);
 bool lower_pool(Program& p, const Node& node);
 bool lower_elementwise(Program& p, const Node& node);
+bool lower_norm(Program& p, const Node& node);
 
 }  // namespace wafer::cpu
