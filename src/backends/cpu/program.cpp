@@ -80,9 +80,10 @@ Program::~Program() {
 void Program::lower_node(const Node& node) {
   // Scalars and empty tensors are the reference kernels' business.
   bool fast_ok = true;
-  for (const auto& names : {node.inputs, node.outputs})
-    for (const auto& v : names)
-      if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
+  for (const auto& v : node.inputs)
+    if (auto d = v.empty() ? std::nullopt : dims_of(v); d && element_count(*d) == 0) fast_ok = false;
+  for (const auto& v : node.outputs)
+    if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
   if (!fast_ok) return fallback(node);
   try {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
