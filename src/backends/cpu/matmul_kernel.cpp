@@ -1,5 +1,7 @@
 // MatMul, Gemm and wafer.FusedMatMul on oneDNN's matmul: constant weights
 // pre-packed at compile time; bias, residual Sum and activation as post-ops.
+#include <algorithm>
+
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/program.h"
@@ -93,7 +95,20 @@ bool lower_matmul(Program& p, const Node& node) {
   memory::desc w_md = bconst ? memory::desc(memory::dims(b_logical.begin(), b_logical.end()), act,
                                             memory::format_tag::any)
                              : row_major(b_logical, act);
-  memory::desc src_md = row_major(a2, act), dst_md = row_major(out, act);
+  // Weights shared by every batch (B's batch dims all 1): A's batch dims fold into M, so one
+  // big GEMM runs instead of many thin ones (e.g. [128,1,768] x [768,2304] in seq-first attention).
+  bool fold = r > 2 && std::all_of(b2.begin(), b2.end() - 2, [](int64_t d) { return d == 1; });
+  if (cd)
+    for (size_t i = 0; i + 1 < r; ++i) fold = fold && (*cd)[i] == 1;
+  Dims a_eff = a2, out_eff = out;
+  if (fold) {
+    a_eff.assign(r, 1);
+    out_eff.assign(r, 1);
+    a_eff[r - 2] = out_eff[r - 2] = element_count(a2) / a2[r - 1];
+    a_eff[r - 1] = a2[r - 1];
+    out_eff[r - 1] = out[r - 1];
+  }
+  memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, act);
   memory::desc bias_md = cd ? plain_md(*cd) : memory::desc();
   dnnl::matmul::desc desc(src_md, w_md, bias_md, dst_md);
   dnnl::post_ops ops;
@@ -110,7 +125,8 @@ bool lower_matmul(Program& p, const Node& node) {
     if (const Tensor* c = p.graph().initializer(bias_name)) bias = p.constant(bias_md, c->raw(), bias_md);
     else bias = MemRef{bias_md, -1, p.plain(bias_name)};  // same bytes as its rank-padded view
   }
-  MemRef src = p.operand(a, src_md);
+  MemRef src = p.operand(a, row_major(a2, act));
+  src.md = src_md;  // same bytes, folded view
   if (!bconst) {
     if (trans_b || bd->size() != r || p.bf16()) {
       // A runtime weight seen transposed, rank-padded or in bf16: a reorder from the plain tensor.
@@ -127,8 +143,15 @@ bool lower_matmul(Program& p, const Node& node) {
     }
   }
   MemRef sum;
-  if (has_sum) sum = p.current(epi.sum);
-  MemRef dst = p.define(epi.output, dst_md);
+  if (has_sum) {
+    sum = p.current(epi.sum);
+    if (fold) {
+      if (!(sum.md == plain_md(out))) sum = p.operand(epi.sum, plain_md(out));
+      sum.md = row_major(out_eff, dt::f32);
+    }
+  }
+  MemRef dst = p.define(epi.output, row_major(out, act));
+  dst.md = dst_md;
   if (has_sum) {
     Step copy;
     copy.label = node.label() + " residual";
