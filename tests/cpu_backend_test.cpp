@@ -315,6 +315,25 @@ TEST(CpuBackend, ElementwiseBroadcastRowsAndScalars) {
   EXPECT_TRUE(cpu::Program(std::move(copy), {}).fallback_nodes().empty());
 }
 
+TEST(CpuBackend, TransposeAsReorder) {
+  std::mt19937 rng(37);
+  for (Dims perm : {Dims{0, 2, 1, 3}, Dims{3, 1, 0, 2}, Dims{}}) {
+    Graph g;
+    g.inputs = {"x"};
+    g.types["x"] = f32({2, 3, 5, 7});
+    Node& t = add(g, "Transpose", {"x"}, {"y"});
+    if (!perm.empty()) t.attrs["perm"] = Attribute{perm};
+    g.outputs = {"y"};
+    Tensor x = random_tensor({2, 3, 5, 7}, rng);
+    auto got = run_on("cpu", g, {x}), want = run_on("reference", g, {x});
+    EXPECT_EQ(got[0].dims(), want[0].dims());
+    EXPECT_EQ(rel_l2(got[0], want[0]), 0.0);  // a pure copy: exact
+    auto copy = g.clone();
+    optimize(*copy);
+    EXPECT_TRUE(cpu::Program(std::move(copy), {}).fallback_nodes().empty());
+  }
+}
+
 TEST(CpuBackend, SymbolicBatchCompilesPerShape) {
   std::mt19937 rng(17);
   Graph g;

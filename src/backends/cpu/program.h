@@ -140,5 +140,6 @@ bool lower_matmul(Program& p, const Node& node);
 bool lower_pool(Program& p, const Node& node);
 bool lower_elementwise(Program& p, const Node& node);
 bool lower_norm(Program& p, const Node& node);
+bool lower_transpose(Program& p, const Node& node);
 
 }  // namespace wafer::cpu
