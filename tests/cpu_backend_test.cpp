@@ -14,7 +14,9 @@
 namespace wafer {
 namespace {
 
-ValueType f32(const Dims& d) { return ValueType{DType::Float32, Shape::from(d)}; }
+ValueType f32(const Dims& d) {
+  return ValueType{DType::Float32, Shape::from(d)};
+}
 
 Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
   Tensor t(DType::Float32, d);
@@ -87,12 +89,12 @@ std::unique_ptr<Graph> conv_graph(const ConvCase& c, std::mt19937& rng, const st
 TEST(CpuBackend, ConvMatchesReferenceOnVariedShapes) {
   std::mt19937 rng(7);
   std::vector<ConvCase> cases = {
-      {{1, 3, 17, 13}, 8, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},    // odd sizes, padding
-      {{2, 5, 11, 9}, 7, 3, 2, 1, 2, 1, {0, 1, 2, 0}, false},    // batch 2, stride 2, asymmetric pads
-      {{1, 6, 15, 15}, 6, 3, 3, 6, 1, 1, {1, 1, 1, 1}, true},    // depthwise
-      {{1, 8, 12, 10}, 12, 3, 3, 4, 1, 2, {2, 2, 2, 2}, true},   // groups + dilation
-      {{3, 16, 7, 7}, 32, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},    // pointwise, batch 3
-      {{1, 4, 9, 9}, 5, 5, 5, 1, 3, 1, {2, 2, 2, 2}, false},     // big kernel, stride 3
+      {{1, 3, 17, 13}, 8, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true},   // odd sizes, padding
+      {{2, 5, 11, 9}, 7, 3, 2, 1, 2, 1, {0, 1, 2, 0}, false},   // batch 2, stride 2, asymmetric pads
+      {{1, 6, 15, 15}, 6, 3, 3, 6, 1, 1, {1, 1, 1, 1}, true},   // depthwise
+      {{1, 8, 12, 10}, 12, 3, 3, 4, 1, 2, {2, 2, 2, 2}, true},  // groups + dilation
+      {{3, 16, 7, 7}, 32, 1, 1, 1, 1, 1, {0, 0, 0, 0}, true},   // pointwise, batch 3
+      {{1, 4, 9, 9}, 5, 5, 5, 1, 3, 1, {2, 2, 2, 2}, false},    // big kernel, stride 3
   };
   for (const auto& c : cases) {
     auto g = conv_graph(c, rng);
@@ -198,8 +200,8 @@ TEST(CpuBackend, FusedConvWithSumAndActivations) {
         n.attrs["strides"] = Attribute{Dims{2, 2}};
         n.attrs["pads"] = Attribute{Dims{1, 1, 1, 1}};
       };
-      std::vector<float> params = act == "Clip" ? std::vector<float>{-0.5f, 0.7f}
-                                  : act == "LeakyRelu" ? std::vector<float>{0.1f}
+      std::vector<float> params = act == "Clip"          ? std::vector<float>{-0.5f, 0.7f}
+                                  : act == "LeakyRelu"   ? std::vector<float>{0.1f}
                                   : act == "HardSigmoid" ? std::vector<float>{0.3f, 0.4f}
                                                          : std::vector<float>{};
       if (fused) {

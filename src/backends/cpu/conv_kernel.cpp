@@ -47,9 +47,12 @@ bool lower_conv(Program& p, const Node& node) {
     int64_t in = (*xd)[2 + i], out = (*yd)[2 + i], ek = (kernel[i] - 1) * dil[i] + 1;
     int64_t total = (out - 1) * strides[i] + ek - in;  // padding the output shape implies
     int64_t begin = pads[i];
-    if (auto_pad == "SAME_UPPER") begin = std::max<int64_t>(total, 0) / 2;
-    else if (auto_pad == "SAME_LOWER") begin = std::max<int64_t>(total, 0) - std::max<int64_t>(total, 0) / 2;
-    else if (auto_pad == "VALID") begin = 0;
+    if (auto_pad == "SAME_UPPER")
+      begin = std::max<int64_t>(total, 0) / 2;
+    else if (auto_pad == "SAME_LOWER")
+      begin = std::max<int64_t>(total, 0) - std::max<int64_t>(total, 0) / 2;
+    else if (auto_pad == "VALID")
+      begin = 0;
     int64_t end = auto_pad == "NOTSET" ? pads[sp + i] : std::max<int64_t>(total - begin, 0);
     if (begin < 0 || end < 0 || (in + begin + end - ek) / strides[i] + 1 != out) return false;
     pl[i] = begin;
@@ -73,8 +76,8 @@ bool lower_conv(Program& p, const Node& node) {
   }
   memory::desc src_md(src_dims, act, tag::any), dst_md(dst_dims, act, tag::any), w_md(w_dims, act, tag::any);
   memory::desc b_md = bias ? memory::desc({(*yd)[1]}, dt::f32, tag::a) : memory::desc();
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                       src_md, w_md, b_md, dst_md, st, di, pl, pr);
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       w_md, b_md, dst_md, st, di, pl, pr);
   dnnl::post_ops ops;
   if (has_sum) ops.append_sum(1.f);
   if (fused ? !append_activation(node, ops) : !append_activation(epi.activation, epi.params, ops)) return false;

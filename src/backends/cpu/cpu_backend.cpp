@@ -27,10 +27,12 @@ class CpuExecutable : public Executable {
       }
       Dims d;
       for (const Dim& dim : type->shape.dims) {
-        if (dim.known()) d.push_back(dim.value);
+        if (dim.known())
+          d.push_back(dim.value);
         else if (auto it = options_.symbols.find(dim.symbol); !dim.symbol.empty() && it != options_.symbols.end())
           d.push_back(it->second);
-        else all_static = false;
+        else
+          all_static = false;
       }
       shapes.push_back(d);
     }

@@ -20,7 +20,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void relu_f32(const
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void binary_f32(Op op, const float* a, const float* b,
-                                                                            float* y, int64_t n) {
+                                                                             float* y, int64_t n) {
   switch (op) {
     case Op::Add:
 #pragma omp parallel for simd schedule(static) if (n > 32768)
@@ -38,15 +38,16 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void binary_f32(Op 
 #pragma omp parallel for simd schedule(static) if (n > 32768)
       for (int64_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
       break;
-    case Op::Relu: break;
+    case Op::Relu:
+      break;
   }
 }
 
 // y = a op b where one operand repeats with period m (a row or a scalar broadcast
 // over the leading dims): rows of m, each a vector loop.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void broadcast_f32(Op op, const float* a, bool a_full,
-                                                                               const float* b, bool b_full, float* y,
-                                                                               int64_t n, int64_t m) {
+                                                                                const float* b, bool b_full, float* y,
+                                                                                int64_t n, int64_t m) {
   int64_t rows = n / m;
 #pragma omp parallel for schedule(static) if (n > 32768)
   for (int64_t r = 0; r < rows; ++r) {
@@ -75,14 +76,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void broadcast_f32(
 #pragma omp simd
         for (int64_t j = 0; j < m; ++j) yr[j] = ar[j] / br[j];
         break;
-      case Op::Relu: break;
+      case Op::Relu:
+        break;
     }
   }
 }
 
 // Scalar broadcast as a full-length loop (the period-1 case above is per element).
 __attribute__((target_clones("avx512f", "avx2", "default"))) void scalar_f32(Op op, const float* a, bool a_scalar,
-                                                                            const float* b, float* y, int64_t n) {
+                                                                             const float* b, float* y, int64_t n) {
   if (a_scalar) {
     float av = a[0];
 #pragma omp parallel for simd schedule(static) if (n > 32768)
@@ -125,26 +127,36 @@ bool lower_broadcast(Program& p, const Node& node, Op op, const Dims& yd) {
     auto* y = static_cast<float*>(p.tensor_data(out.tensor));
     auto* av = static_cast<const float*>(p.tensor_data(a));
     auto* bv = static_cast<const float*>(p.tensor_data(b));
-    if (m == 1 && !(a_full && b_full)) scalar_f32(op, av, !a_full, bv, y, n);
-    else broadcast_f32(op, av, a_full, bv, b_full, y, n, m);
+    if (m == 1 && !(a_full && b_full))
+      scalar_f32(op, av, !a_full, bv, y, n);
+    else
+      broadcast_f32(op, av, a_full, bv, b_full, y, n, m);
   };
   p.add_step(std::move(s));
   return true;
 }
 
-void* ref_data(Program& p, const MemRef& r) { return r.buffer >= 0 ? p.buffer_data(r.buffer) : p.tensor_data(r.tensor); }
+void* ref_data(Program& p, const MemRef& r) {
+  return r.buffer >= 0 ? p.buffer_data(r.buffer) : p.tensor_data(r.tensor);
+}
 
 }  // namespace
 
 bool lower_elementwise(Program& p, const Node& node) {
   if (!node.domain.empty() || node.outputs.size() != 1) return false;
   Op op;
-  if (node.op_type == "Relu") op = Op::Relu;
-  else if (node.op_type == "Add") op = Op::Add;
-  else if (node.op_type == "Sub") op = Op::Sub;
-  else if (node.op_type == "Mul") op = Op::Mul;
-  else if (node.op_type == "Div") op = Op::Div;
-  else return false;
+  if (node.op_type == "Relu")
+    op = Op::Relu;
+  else if (node.op_type == "Add")
+    op = Op::Add;
+  else if (node.op_type == "Sub")
+    op = Op::Sub;
+  else if (node.op_type == "Mul")
+    op = Op::Mul;
+  else if (node.op_type == "Div")
+    op = Op::Div;
+  else
+    return false;
   size_t arity = op == Op::Relu ? 1 : 2;
   if (node.inputs.size() != arity) return false;
   auto yd = p.dims_of(node.outputs[0]);
@@ -175,8 +187,10 @@ bool lower_elementwise(Program& p, const Node& node) {
   s.fn = [&p, op, ins, out, n] {
     auto* y = static_cast<float*>(ref_data(p, out));
     auto* a = static_cast<const float*>(ref_data(p, ins[0]));
-    if (op == Op::Relu) relu_f32(a, y, n);
-    else binary_f32(op, a, static_cast<const float*>(ref_data(p, ins[1])), y, n);
+    if (op == Op::Relu)
+      relu_f32(a, y, n);
+    else
+      binary_f32(op, a, static_cast<const float*>(ref_data(p, ins[1])), y, n);
   };
   p.add_step(std::move(s));
   return true;

@@ -13,8 +13,8 @@
 namespace wafer::cpu {
 
 struct Epilogue {
-  std::string bias;    // MatMul only: a constant [N] row added to the output
-  std::string sum;     // a same-shape tensor added to the output
+  std::string bias;        // MatMul only: a constant [N] row added to the output
+  std::string sum;         // a same-shape tensor added to the output
   std::string activation;  // "" | Relu | Clip
   std::vector<float> params;
   std::string output;  // value the fused step produces

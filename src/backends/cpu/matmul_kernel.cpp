@@ -20,7 +20,9 @@ memory::dims row_major_strides(const Dims& d) {
 }
 
 // Row-major `dims` in element type `t`.
-memory::desc row_major(const Dims& d, dt t) { return memory::desc(memory::dims(d.begin(), d.end()), t, row_major_strides(d)); }
+memory::desc row_major(const Dims& d, dt t) {
+  return memory::desc(memory::dims(d.begin(), d.end()), t, row_major_strides(d));
+}
 
 // Row-major `dims` viewed with the last two axes swapped.
 memory::desc transposed_md(const Dims& dims) {
@@ -92,9 +94,9 @@ bool lower_matmul(Program& p, const Node& node) {
   dt act = p.bf16() ? dt::bf16 : dt::f32;
   const Tensor* bconst = p.graph().initializer(b);
   memory::desc b_src_md = trans_b ? transposed_md(b2) : plain_md(b2);
-  memory::desc w_md = bconst ? memory::desc(memory::dims(b_logical.begin(), b_logical.end()), act,
-                                            memory::format_tag::any)
-                             : row_major(b_logical, act);
+  memory::desc w_md = bconst
+                          ? memory::desc(memory::dims(b_logical.begin(), b_logical.end()), act, memory::format_tag::any)
+                          : row_major(b_logical, act);
   // Weights shared by every batch (B's batch dims all 1): A's batch dims fold into M, so one
   // big GEMM runs instead of many thin ones (e.g. [128,1,768] x [768,2304] in seq-first attention).
   bool fold = r > 2 && std::all_of(b2.begin(), b2.end() - 2, [](int64_t d) { return d == 1; });
@@ -122,8 +124,10 @@ bool lower_matmul(Program& p, const Node& node) {
   if (bconst) weights = p.constant(pd.weights_desc(), bconst->raw(), b_src_md);
   MemRef bias;
   if (cd) {
-    if (const Tensor* c = p.graph().initializer(bias_name)) bias = p.constant(bias_md, c->raw(), bias_md);
-    else bias = MemRef{bias_md, -1, p.plain(bias_name)};  // same bytes as its rank-padded view
+    if (const Tensor* c = p.graph().initializer(bias_name))
+      bias = p.constant(bias_md, c->raw(), bias_md);
+    else
+      bias = MemRef{bias_md, -1, p.plain(bias_name)};  // same bytes as its rank-padded view
   }
   MemRef src = p.operand(a, row_major(a2, act));
   src.md = src_md;  // same bytes, folded view

@@ -12,8 +12,8 @@ namespace wafer::cpu {
 namespace {
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void layernorm_rows(const float* x, const float* scale,
-                                                                                const float* bias, float* y,
-                                                                                int64_t rows, int64_t d, float eps) {
+                                                                                 const float* bias, float* y,
+                                                                                 int64_t rows, int64_t d, float eps) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
@@ -37,7 +37,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void layernorm_rows
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_rows(const float* x, float* y, int64_t rows,
-                                                                              int64_t d) {
+                                                                               int64_t d) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;

@@ -49,9 +49,9 @@ bool lower_pool(Program& p, const Node& node) {
     // A partial window must hold at least one real element (oneDNN and ONNX agree then).
     if ((out - 1) * strides[i] - pads[i] >= in) return false;
   }
-  auto alg = max ? dnnl::algorithm::pooling_max
-                 : (include_pad ? dnnl::algorithm::pooling_avg_include_padding
-                                : dnnl::algorithm::pooling_avg_exclude_padding);
+  auto alg =
+      max ? dnnl::algorithm::pooling_max
+          : (include_pad ? dnnl::algorithm::pooling_avg_include_padding : dnnl::algorithm::pooling_avg_exclude_padding);
   auto form = p.dnnl_form(x);
   memory::desc src_md = form ? form->md : plain_md(*xd);
   memory::desc dst_md(memory::dims(yd->begin(), yd->end()), src_md.data_type(), memory::format_tag::any);

@@ -9,7 +9,8 @@ bool append_activation(const Node& node, dnnl::post_ops& ops) {
                            node.attr_floats("activation_params", std::vector<float>{}), ops);
 }
 
-bool append_activation(const std::string& act, const std::vector<float>& p, dnnl::post_ops& ops) {  auto param = [&](size_t i, float fallback) { return i < p.size() ? p[i] : fallback; };
+bool append_activation(const std::string& act, const std::vector<float>& p, dnnl::post_ops& ops) {
+  auto param = [&](size_t i, float fallback) { return i < p.size() ? p[i] : fallback; };
   if (act.empty()) return true;
   if (act == "Relu") {
     ops.append_eltwise(1.f, algorithm::eltwise_relu, 0.f, 0.f);

@@ -346,7 +346,8 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   std::unordered_map<int, dnnl::memory> args;
   for (auto& s : steps_) {
     auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-    for (int t : s.alloc_tensors) tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
+    for (int t : s.alloc_tensors)
+      tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
     if (s.prim) {
       args.clear();
       for (size_t a = 0; a < s.args.size(); ++a) {

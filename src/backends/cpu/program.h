@@ -30,7 +30,7 @@ struct MemRef {
 };
 
 struct Step {
-  std::string label;  // node label, for errors and profiling
+  std::string label;       // node label, for errors and profiling
   bool reference = false;  // runs the reference kernel
   // oneDNN primitive with its arguments, or
   std::optional<dnnl::primitive> prim;
@@ -108,8 +108,8 @@ class Program {
   std::vector<Step> steps_;
   std::vector<Tensor> tensors_;
   std::vector<TensorInfo> tensor_info_;
-  std::unordered_map<std::string, int> plain_;     // value -> plain tensor id
-  std::unordered_map<std::string, MemRef> dnnl_;   // value -> oneDNN form
+  std::unordered_map<std::string, int> plain_;    // value -> plain tensor id
+  std::unordered_map<std::string, MemRef> dnnl_;  // value -> oneDNN form
   std::vector<int> input_ids_, output_ids_;
   std::vector<int> pending_alloc_;  // plain tensors define() handed out, allocated by the next step
 
