@@ -1,0 +1,113 @@
+// Conv and wafer.FusedConv on oneDNN: layouts chosen by oneDNN (format any),
+// so chains of convolutions stay blocked; weights reordered once at compile time;
+// bias, residual Sum and activation fused as post-ops.
+#include "backends/cpu/epilogue.h"
+#include "backends/cpu/post_ops.h"
+#include "backends/cpu/program.h"
+
+namespace wafer::cpu {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+bool lower_conv(Program& p, const Node& node) {
+  bool fused = node.domain == "wafer" && node.op_type == "FusedConv";
+  if (!fused && !(node.domain.empty() && node.op_type == "Conv")) return false;
+  if (node.outputs.size() != 1 || !node.has_input(0) || !node.has_input(1)) return false;
+  const std::string &x = node.inputs[0], &w = node.inputs[1], &y = node.outputs[0];
+  const Tensor* wt = p.graph().initializer(w);
+  auto xd = p.dims_of(x), yd = p.dims_of(y);
+  if (!wt || !xd || !yd || wt->dtype() != DType::Float32 || p.dtype_of_value(x) != DType::Float32) return false;
+  size_t rank = xd->size();
+  if (rank < 3 || rank > 5 || wt->rank() != int64_t(rank) || yd->size() != rank) return false;
+  size_t sp = rank - 2;
+  const Tensor* bias = node.has_input(2) ? p.graph().initializer(node.inputs[2]) : nullptr;
+  if (node.has_input(2) && (!bias || bias->dtype() != DType::Float32 || bias->numel() != (*yd)[1])) return false;
+  Epilogue epi;
+  if (fused) {
+    if (node.has_input(3)) epi.sum = node.inputs[3];
+    epi.output = y;
+  } else {
+    epi = find_epilogue(p, node, false);
+  }
+  bool has_sum = !epi.sum.empty();
+  if (has_sum && (p.dims_of(epi.sum) != yd || p.dtype_of_value(epi.sum) != DType::Float32)) return false;
+
+  int64_t group = node.attr_int("group", 1);
+  Dims kernel(wt->dims().begin() + 2, wt->dims().end());
+  auto strides = node.attr_ints("strides", Dims(sp, 1));
+  auto dil = node.attr_ints("dilations", Dims(sp, 1));
+  auto pads = node.attr_ints("pads", Dims(2 * sp, 0));
+  std::string auto_pad = node.attr_string("auto_pad", std::string("NOTSET"));
+  if (strides.size() != sp || dil.size() != sp || pads.size() != 2 * sp || group < 1) return false;
+  if (node.has_attr("kernel_shape") && node.attr_ints("kernel_shape") != kernel) return false;
+  memory::dims pl(sp), pr(sp), st(sp), di(sp);
+  for (size_t i = 0; i < sp; ++i) {
+    int64_t in = (*xd)[2 + i], out = (*yd)[2 + i], ek = (kernel[i] - 1) * dil[i] + 1;
+    int64_t total = (out - 1) * strides[i] + ek - in;  // padding the output shape implies
+    int64_t begin = pads[i];
+    if (auto_pad == "SAME_UPPER")
+      begin = std::max<int64_t>(total, 0) / 2;
+    else if (auto_pad == "SAME_LOWER")
+      begin = std::max<int64_t>(total, 0) - std::max<int64_t>(total, 0) / 2;
+    else if (auto_pad == "VALID")
+      begin = 0;
+    int64_t end = auto_pad == "NOTSET" ? pads[sp + i] : std::max<int64_t>(total - begin, 0);
+    if (begin < 0 || end < 0 || (in + begin + end - ek) / strides[i] + 1 != out) return false;
+    pl[i] = begin;
+    pr[i] = end;
+    st[i] = strides[i];
+    di[i] = dil[i] - 1;
+  }
+
+  dt act = p.bf16() ? dt::bf16 : dt::f32;
+  memory::dims src_dims(xd->begin(), xd->end()), dst_dims(yd->begin(), yd->end());
+  memory::dims w_dims(wt->dims().begin(), wt->dims().end());
+  memory::desc w_plain;
+  if (group > 1) {
+    if (w_dims[0] % group) return false;
+    w_dims[0] /= group;
+    w_dims.insert(w_dims.begin(), group);
+    Dims wd(w_dims.begin(), w_dims.end());
+    w_plain = plain_md(wd);
+  } else {
+    w_plain = plain_md(wt->dims());
+  }
+  memory::desc src_md(src_dims, act, tag::any), dst_md(dst_dims, act, tag::any), w_md(w_dims, act, tag::any);
+  memory::desc b_md = bias ? memory::desc({(*yd)[1]}, dt::f32, tag::a) : memory::desc();
+  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+                                       w_md, b_md, dst_md, st, di, pl, pr);
+  dnnl::post_ops ops;
+  if (has_sum) ops.append_sum(1.f);
+  if (fused ? !append_activation(node, ops) : !append_activation(epi.activation, epi.params, ops)) return false;
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, p.engine());
+
+  MemRef weights = p.constant(pd.weights_desc(), wt->raw(), w_plain);
+  MemRef bias_ref;
+  if (bias) bias_ref = p.constant(b_md, bias->raw(), b_md);
+  MemRef src = p.operand(x, pd.src_desc());
+  MemRef sum;
+  if (has_sum) sum = p.current(epi.sum);
+  MemRef dst = p.define(epi.output, pd.dst_desc());
+  if (has_sum) {
+    // The sum post-op accumulates into dst: start dst as a copy of the residual.
+    Step copy;
+    copy.label = node.label() + " residual";
+    copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), sum.md, p.engine(), dst.md));
+    copy.args = {{DNNL_ARG_FROM, sum}, {DNNL_ARG_TO, dst}};
+    p.add_step(std::move(copy));
+  }
+  Step s;
+  s.label = node.label();
+  s.prim = dnnl::convolution_forward(pd);
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (bias) s.args.push_back({DNNL_ARG_BIAS, bias_ref});
+  p.add_step(std::move(s));
+  p.absorb(epi.absorbed);
+  return true;
+}
+
+}  // namespace wafer::cpu

@@ -1,0 +1,105 @@
+// Backend "cpu": a real inference engine. compile() keeps the graph; the first
+// run with a new set of input shapes binds every dim to a number, optimizes the
+// graph and lowers it to a Program (oneDNN conv/matmul/pooling with fused
+// epilogues, vectorized elementwise kernels, reference kernels for the rest).
+// Programs are cached per input-shape set, so steady-state runs only execute.
+#include <map>
+#include <mutex>
+
+#include "backends/backend.h"
+#include "backends/cpu/program.h"
+#include "passes/cpu_pipeline.h"
+
+namespace wafer::cpu {
+namespace {
+
+class CpuExecutable : public Executable {
+ public:
+  CpuExecutable(std::unique_ptr<Graph> g, CompileOptions o) : graph_(std::move(g)), options_(std::move(o)) {
+    // With every symbolic input dim bound up front, compile now (compile-time work stays out of run()).
+    bool all_static = true;
+    Shapes shapes;
+    for (const auto& in : graph_->inputs) {
+      auto type = graph_->type_of(in);
+      if (!type || !type->shape.rank_known) {
+        all_static = false;
+        break;
+      }
+      Dims d;
+      for (const Dim& dim : type->shape.dims) {
+        if (dim.known())
+          d.push_back(dim.value);
+        else if (auto it = options_.symbols.find(dim.symbol); !dim.symbol.empty() && it != options_.symbols.end())
+          d.push_back(it->second);
+        else
+          all_static = false;
+      }
+      shapes.push_back(d);
+    }
+    if (all_static) program_for(shapes);
+  }
+
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) override {
+    check_inputs(*graph_, inputs);
+    std::lock_guard lock(mutex_);  // a program's buffers serve one run at a time
+    Shapes shapes;
+    for (const auto& t : inputs) shapes.push_back(t.dims());
+    return program_for(shapes).run(inputs);
+  }
+
+ private:
+  using Shapes = std::vector<Dims>;
+
+  Program& program_for(const Shapes& shapes) {
+    auto it = cache_.find(shapes);
+    if (it != cache_.end()) return *it->second;
+    auto g = graph_->clone();
+    // Bind the inputs to these exact shapes, so every value gets static dims.
+    for (size_t i = 0; i < g->inputs.size() && i < shapes.size(); ++i) {
+      auto type = g->type_of(g->inputs[i]);
+      ValueType vt = type ? *type : ValueType{};
+      vt.shape = Shape::from(shapes[i]);
+      g->types[g->inputs[i]] = vt;
+    }
+    // The CPU pipeline: optimize() plus Conv+BN folding and the bias/activation/
+    // residual fusions that map onto oneDNN post-ops. Attention and standalone
+    // GELU stay unfused until they have fast kernels (their reference kernels
+    // are plain loops, slower than oneDNN matmuls + softmax).
+    CpuPipelineOptions opts;
+    opts.optimize.symbols = options_.symbols;
+    opts.fuse_attention = false;
+    opts.fuse_gelu = false;
+    try {
+      auto trial = g->clone();
+      cpu_pipeline(*trial, opts);
+      g = std::move(trial);
+    } catch (const Error&) {
+      // A graph the optimizer cannot handle still runs, unoptimized, on the reference kernels.
+    }
+    auto program = std::make_unique<Program>(std::move(g), options_);
+    return *cache_.emplace(shapes, std::move(program)).first->second;
+  }
+
+  std::unique_ptr<Graph> graph_;
+  CompileOptions options_;
+  std::mutex mutex_;
+  std::map<Shapes, std::unique_ptr<Program>> cache_;
+};
+
+class CpuBackend : public Backend {
+ public:
+  std::string name() const override { return "cpu"; }
+  // Every op with a reference kernel, plus the fused ops oneDNN runs directly.
+  bool supports(const Node& node) const override {
+    if (node.domain == "wafer" && (node.op_type == "FusedConv" || node.op_type == "FusedMatMul")) return true;
+    return Backend::supports(node);
+  }
+  std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
+    return std::make_unique<CpuExecutable>(graph.clone(), options);
+  }
+};
+
+const BackendRegistrar registrar("cpu", [] { return std::make_unique<CpuBackend>(); });
+
+}  // namespace
+}  // namespace wafer::cpu

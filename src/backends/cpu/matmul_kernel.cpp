@@ -1,0 +1,176 @@
+// MatMul, Gemm and wafer.FusedMatMul on oneDNN's matmul: constant weights
+// pre-packed at compile time; bias, residual Sum and activation as post-ops.
+#include <algorithm>
+
+#include "backends/cpu/epilogue.h"
+#include "backends/cpu/post_ops.h"
+#include "backends/cpu/program.h"
+
+namespace wafer::cpu {
+
+using dnnl::memory;
+using dt = memory::data_type;
+
+namespace {
+
+memory::dims row_major_strides(const Dims& d) {
+  memory::dims st(d.size(), 1);
+  for (int i = int(d.size()) - 2; i >= 0; --i) st[size_t(i)] = st[size_t(i) + 1] * d[size_t(i) + 1];
+  return st;
+}
+
+// Row-major `dims` in element type `t`.
+memory::desc row_major(const Dims& d, dt t) {
+  return memory::desc(memory::dims(d.begin(), d.end()), t, row_major_strides(d));
+}
+
+// Row-major `dims` viewed with the last two axes swapped.
+memory::desc transposed_md(const Dims& dims) {
+  memory::dims d(dims.begin(), dims.end()), st = row_major_strides(dims);
+  size_t r = d.size();
+  std::swap(d[r - 1], d[r - 2]);
+  std::swap(st[r - 1], st[r - 2]);
+  return memory::desc(d, dt::f32, st);
+}
+
+Dims pad_rank(Dims d, size_t r) {
+  d.insert(d.begin(), r - d.size(), 1);
+  return d;
+}
+
+}  // namespace
+
+bool lower_matmul(Program& p, const Node& node) {
+  bool fused = node.domain == "wafer" && node.op_type == "FusedMatMul";
+  bool gemm = node.domain.empty() && node.op_type == "Gemm";
+  if (!fused && !gemm && !(node.domain.empty() && node.op_type == "MatMul")) return false;
+  if (node.outputs.size() != 1 || !node.has_input(0) || !node.has_input(1)) return false;
+  const std::string &a = node.inputs[0], &b = node.inputs[1], &y = node.outputs[0];
+  auto ad = p.dims_of(a), bd = p.dims_of(b), yd = p.dims_of(y);
+  if (!ad || !bd || !yd || p.dtype_of_value(a) != DType::Float32 || p.dtype_of_value(b) != DType::Float32) return false;
+  // The output has A's rank (weights of lower rank broadcast); other cases run on the reference kernel.
+  if (ad->size() < 2 || bd->size() < 2 || ad->size() > 6 || bd->size() > ad->size()) return false;
+  bool trans_b = (fused || gemm) && node.attr_int(gemm ? "transB" : "trans_b", 0) != 0;
+  if (gemm) {
+    if (node.attr_int("transA", 0) != 0 || node.attr_float("alpha", 1.f) != 1.f) return false;
+    if (node.has_input(2) && node.attr_float("beta", 1.f) != 1.f) return false;
+    if (ad->size() != 2 || bd->size() != 2) return false;
+  }
+  size_t r = std::max(ad->size(), bd->size());
+  Dims a2 = pad_rank(*ad, r), b2 = pad_rank(*bd, r);
+  Dims b_logical = b2;
+  if (trans_b) std::swap(b_logical[r - 1], b_logical[r - 2]);
+  if (a2[r - 1] != b_logical[r - 2]) return false;
+  Dims out = a2;
+  out[r - 1] = b_logical[r - 1];
+  for (size_t i = 0; i + 2 < r; ++i) {
+    if (a2[i] != b2[i] && b2[i] != 1) return false;  // oneDNN broadcasts weights' batch dims only
+  }
+  if (out != *yd) return false;
+
+  // Bias: Gemm's C or FusedMatMul's Bias, broadcast over the output (dims of 1 broadcast).
+  Epilogue epi;
+  if (fused || gemm) {
+    if (fused && node.has_input(3)) epi.sum = node.inputs[3];
+    epi.output = y;
+  } else {
+    epi = find_epilogue(p, node, true);
+  }
+  std::string bias_name = node.has_input(2) ? node.inputs[2] : epi.bias;
+  std::optional<Dims> cd;
+  if (!bias_name.empty()) {
+    cd = p.dims_of(bias_name);
+    if (!cd || cd->size() > r || p.dtype_of_value(bias_name) != DType::Float32) return false;
+    *cd = pad_rank(*cd, r);
+    for (size_t i = 0; i < r; ++i)
+      if ((*cd)[i] != 1 && (*cd)[i] != out[i]) return false;
+  }
+  bool has_sum = !epi.sum.empty();
+  if (has_sum) {
+    auto sd = p.dims_of(epi.sum);
+    if (!sd || *sd != out || p.dtype_of_value(epi.sum) != DType::Float32) return false;
+  }
+
+  dt act = p.bf16() ? dt::bf16 : dt::f32;
+  const Tensor* bconst = p.graph().initializer(b);
+  memory::desc b_src_md = trans_b ? transposed_md(b2) : plain_md(b2);
+  memory::desc w_md = bconst
+                          ? memory::desc(memory::dims(b_logical.begin(), b_logical.end()), act, memory::format_tag::any)
+                          : row_major(b_logical, act);
+  // Weights shared by every batch (B's batch dims all 1): A's batch dims fold into M, so one
+  // big GEMM runs instead of many thin ones (e.g. [128,1,768] x [768,2304] in seq-first attention).
+  bool fold = r > 2 && std::all_of(b2.begin(), b2.end() - 2, [](int64_t d) { return d == 1; });
+  if (cd)
+    for (size_t i = 0; i + 1 < r; ++i) fold = fold && (*cd)[i] == 1;
+  Dims a_eff = a2, out_eff = out;
+  if (fold) {
+    a_eff.assign(r, 1);
+    out_eff.assign(r, 1);
+    a_eff[r - 2] = out_eff[r - 2] = element_count(a2) / a2[r - 1];
+    a_eff[r - 1] = a2[r - 1];
+    out_eff[r - 1] = out[r - 1];
+  }
+  memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, act);
+  memory::desc bias_md = cd ? plain_md(*cd) : memory::desc();
+  dnnl::matmul::desc desc(src_md, w_md, bias_md, dst_md);
+  dnnl::post_ops ops;
+  if (has_sum) ops.append_sum(1.f);
+  if (fused ? !append_activation(node, ops) : !append_activation(epi.activation, epi.params, ops)) return false;
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  dnnl::matmul::primitive_desc pd(desc, attr, p.engine());
+
+  MemRef weights;
+  if (bconst) weights = p.constant(pd.weights_desc(), bconst->raw(), b_src_md);
+  MemRef bias;
+  if (cd) {
+    if (const Tensor* c = p.graph().initializer(bias_name))
+      bias = p.constant(bias_md, c->raw(), bias_md);
+    else
+      bias = MemRef{bias_md, -1, p.plain(bias_name)};  // same bytes as its rank-padded view
+  }
+  MemRef src = p.operand(a, row_major(a2, act));
+  src.md = src_md;  // same bytes, folded view
+  if (!bconst) {
+    if (trans_b || bd->size() != r || p.bf16()) {
+      // A runtime weight seen transposed, rank-padded or in bf16: a reorder from the plain tensor.
+      MemRef plain_b{b_src_md, -1, p.plain(b)};
+      MemRef wb{w_md, p.new_buffer(w_md.get_size()), -1};
+      Step re;
+      re.label = node.label() + " weights";
+      re.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), b_src_md, p.engine(), w_md));
+      re.args = {{DNNL_ARG_FROM, plain_b}, {DNNL_ARG_TO, wb}};
+      p.add_step(std::move(re));
+      weights = wb;
+    } else {
+      weights = p.operand(b, w_md);
+    }
+  }
+  MemRef sum;
+  if (has_sum) {
+    sum = p.current(epi.sum);
+    if (fold) {
+      if (!(sum.md == plain_md(out))) sum = p.operand(epi.sum, plain_md(out));
+      sum.md = row_major(out_eff, dt::f32);
+    }
+  }
+  MemRef dst = p.define(epi.output, row_major(out, act));
+  dst.md = dst_md;
+  if (has_sum) {
+    Step copy;
+    copy.label = node.label() + " residual";
+    copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), sum.md, p.engine(), dst.md));
+    copy.args = {{DNNL_ARG_FROM, sum}, {DNNL_ARG_TO, dst}};
+    p.add_step(std::move(copy));
+  }
+  Step s;
+  s.label = node.label();
+  s.prim = dnnl::matmul(pd);
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
+  if (cd) s.args.push_back({DNNL_ARG_BIAS, bias});
+  p.add_step(std::move(s));
+  p.absorb(epi.absorbed);
+  return true;
+}
+
+}  // namespace wafer::cpu

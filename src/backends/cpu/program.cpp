@@ -1,0 +1,378 @@
+#include "backends/cpu/program.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+
+#include "backends/cpu/threading.h"
+#include "backends/reference/interpreter.h"
+
+namespace wafer::cpu {
+
+using dnnl::memory;
+
+memory::desc plain_md(const Dims& dims, memory::data_type dt) {
+  memory::dims d(dims.begin(), dims.end());
+  memory::dims strides(d.size(), 1);
+  for (int i = int(d.size()) - 2; i >= 0; --i) strides[size_t(i)] = strides[size_t(i) + 1] * d[size_t(i) + 1];
+  return memory::desc(d, dt, strides);
+}
+
+namespace {
+bool has_subgraphs(const Graph& g) {
+  for (const auto& n : g.nodes)
+    for (const auto& [_, a] : n->attrs)
+      if (a.type() == AttrType::Graph) return true;
+  return false;
+}
+}  // namespace
+
+Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
+    : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  threads_ = options.threads;
+  const char* prof = std::getenv("WAFER_CPU_PROFILE");
+  profile_ = prof && std::string(prof) == "1";
+  set_threads(threads_);
+  bf16_ = options.precision == "bf16" && has_avx512_bf16();
+  // Control flow bodies read enclosing values by name: the interpreter runs those graphs whole.
+  if (has_subgraphs(*graph_)) {
+    interpret_whole_graph_ = true;
+    for (const auto& n : graph_->nodes) fallback_.push_back(n->label());
+    return;
+  }
+  for (const auto& [name, t] : graph_->initializers) {
+    int id = new_tensor(t.dtype(), t.dims());
+    tensors_[size_t(id)] = t;
+    tensor_info_[size_t(id)].persistent = true;
+    plain_[name] = id;
+  }
+  for (const auto& in : graph_->inputs) {
+    int id = new_tensor(DType::Undefined, {});
+    plain_[in] = id;
+    input_ids_.push_back(id);
+  }
+  use_counts_ = graph_->use_counts();
+  for (const auto& n : graph_->nodes)
+    for (const auto& in : n->inputs)
+      if (!in.empty()) consumers_[in].push_back(n.get());
+  for (const auto& n : graph_->nodes)
+    if (!absorbed_.count(n.get())) lower_node(*n);
+  for (const auto& o : graph_->outputs) output_ids_.push_back(plain(o));
+  plan_memory();
+  finalize();
+}
+
+Program::~Program() {
+  if (!profile_ || profile_ms_.empty()) return;
+  std::vector<std::pair<double, std::string>> rows;
+  double total = 0;
+  for (const auto& [k, v] : profile_ms_) {
+    rows.push_back({v.first, k + " x" + std::to_string(v.second)});
+    total += v.first;
+  }
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
+  for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
+}
+
+void Program::lower_node(const Node& node) {
+  // Scalars and empty tensors are the reference kernels' business.
+  bool fast_ok = true;
+  for (const auto& v : node.inputs)
+    if (auto d = v.empty() ? std::nullopt : dims_of(v); d && element_count(*d) == 0) fast_ok = false;
+  for (const auto& v : node.outputs)
+    if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
+  if (!fast_ok) return fallback(node);
+  try {
+    if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
+        lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node))
+      return;
+  } catch (const dnnl::error&) {
+    // oneDNN has no implementation for this configuration: the reference kernel runs it.
+  }
+  fallback(node);
+}
+
+void Program::fallback(const Node& node) {
+  const OpSchema* schema = OpRegistry::global().find(node);
+  if (!schema || !schema->kernel)
+    throw UnsupportedError(node.label() + ": op " + node.op_type + " (version " + std::to_string(node.op_version) +
+                           ") has no reference kernel");
+  fallback_.push_back(node.label());
+  std::vector<int> ins, outs;
+  for (const auto& in : node.inputs) ins.push_back(in.empty() ? -1 : plain(in));
+  for (const auto& o : node.outputs) {
+    int id = -1;
+    if (!o.empty()) {
+      id = new_tensor(DType::Undefined, {});
+      plain_[o] = id;
+    }
+    outs.push_back(id);
+  }
+  Step s;
+  s.label = node.label();
+  s.reference = true;
+  for (int i : ins)
+    if (i >= 0) s.uses.push_back(i);
+  for (int o : outs)
+    if (o >= 0) s.uses.push_back(o);
+  s.fn = [this, &node, schema, ins, outs] {
+    KernelContext ctx{node, {}, nullptr};
+    for (int i : ins) ctx.inputs.push_back(i < 0 ? nullptr : &tensors_[size_t(i)]);
+    std::vector<Tensor> res;
+    try {
+      res = schema->kernel(ctx);
+    } catch (const Error& e) {
+      if (std::string(e.what()).find(node.label()) == std::string::npos) rethrow_with_context(e, node.label());
+      throw;
+    }
+    for (size_t o = 0; o < outs.size(); ++o) {
+      if (outs[o] < 0) continue;
+      check(o < res.size(), node.label(), ": kernel produced ", res.size(), " output(s), node needs ", o + 1);
+      tensors_[size_t(outs[o])] = std::move(res[o]);
+    }
+  };
+  add_step(std::move(s));
+}
+
+std::optional<Dims> Program::dims_of(const std::string& v) const {
+  if (auto* t = graph_->initializer(v)) return t->dims();
+  auto type = graph_->type_of(v);
+  if (!type || !type->shape.fully_known()) return std::nullopt;
+  return type->shape.concrete();
+}
+
+DType Program::dtype_of_value(const std::string& v) const {
+  if (auto* t = graph_->initializer(v)) return t->dtype();
+  auto type = graph_->type_of(v);
+  return type ? type->dtype : DType::Undefined;
+}
+
+std::optional<MemRef> Program::dnnl_form(const std::string& v) const {
+  auto it = dnnl_.find(v);
+  if (it == dnnl_.end()) return std::nullopt;
+  return it->second;
+}
+
+MemRef Program::operand(const std::string& v, const memory::desc& md) {
+  MemRef src;
+  if (auto f = dnnl_form(v)) {
+    if (f->md == md) return *f;
+    src = *f;
+  } else {
+    int id = plain(v);
+    auto dims = dims_of(v);
+    check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
+    src.md = plain_md(*dims);
+    src.tensor = id;
+    if (src.md == md) return src;
+  }
+  MemRef dst{md, new_buffer(md.get_size()), -1};
+  Step s;
+  s.label = "reorder " + v;
+  s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, src.md, engine_, md));
+  s.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+  add_step(std::move(s));
+  return dst;
+}
+
+const Node* Program::sole_consumer(const std::string& v) const {
+  auto it = consumers_.find(v);
+  auto uc = use_counts_.find(v);
+  if (it == consumers_.end() || it->second.size() != 1 || uc == use_counts_.end() || uc->second != 1) return nullptr;
+  return it->second[0];
+}
+
+MemRef Program::current(const std::string& v) {
+  if (auto f = dnnl_form(v)) return *f;
+  auto dims = dims_of(v);
+  check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
+  return MemRef{plain_md(*dims), -1, plain(v)};
+}
+
+int Program::plain(const std::string& v) {
+  if (auto it = plain_.find(v); it != plain_.end()) return it->second;
+  auto f = dnnl_form(v);
+  check(f.has_value(), "cpu backend: value '", v, "' is used before it is produced");
+  auto dims = dims_of(v);
+  check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
+  int id = new_tensor(DType::Float32, *dims);
+  Step s;
+  s.label = "to plain " + v;
+  s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, f->md, engine_, plain_md(*dims)));
+  s.args = {{DNNL_ARG_FROM, *f}, {DNNL_ARG_TO, MemRef{plain_md(*dims), -1, id}}};
+  s.alloc_tensors = {id};
+  add_step(std::move(s));
+  plain_[v] = id;
+  return id;
+}
+
+MemRef Program::define(const std::string& v, const memory::desc& md) {
+  auto dims = dims_of(v);
+  if (dims && md == plain_md(*dims)) {
+    int id = new_tensor(DType::Float32, *dims);
+    plain_[v] = id;
+    pending_alloc_.push_back(id);
+    MemRef r{md, -1, id};
+    dnnl_[v] = r;
+    return r;
+  }
+  MemRef r{md, new_buffer(md.get_size()), -1};
+  dnnl_[v] = r;
+  return r;
+}
+
+int Program::new_buffer(size_t bytes) {
+  buffer_bytes_.push_back(std::max<size_t>(bytes, 64));
+  buffer_first_.push_back(int(steps_.size()));
+  buffer_last_.push_back(int(steps_.size()));
+  return int(buffer_bytes_.size()) - 1;
+}
+
+int Program::new_tensor(DType dtype, Dims dims) {
+  tensors_.emplace_back();
+  tensor_info_.push_back({dtype, std::move(dims), false});
+  return int(tensors_.size()) - 1;
+}
+
+void Program::add_step(Step step) {
+  int index = int(steps_.size());
+  for (auto& [_, ref] : step.args) {
+    if (ref.buffer >= 0) {
+      buffer_first_[size_t(ref.buffer)] = std::min(buffer_first_[size_t(ref.buffer)], index);
+      buffer_last_[size_t(ref.buffer)] = std::max(buffer_last_[size_t(ref.buffer)], index);
+    }
+    if (ref.tensor >= 0) step.uses.push_back(ref.tensor);
+  }
+  step.alloc_tensors.insert(step.alloc_tensors.end(), pending_alloc_.begin(), pending_alloc_.end());
+  pending_alloc_.clear();
+  for (int t : step.alloc_tensors) step.uses.push_back(t);
+  steps_.push_back(std::move(step));
+}
+
+MemRef Program::constant(const memory::desc& md, const void* src, const memory::desc& src_md) {
+  auto block = std::shared_ptr<std::byte[]>(new (std::align_val_t(64)) std::byte[md.get_size()],
+                                            [](std::byte* b) { ::operator delete[](b, std::align_val_t(64)); });
+  constants_.push_back(block);
+  memory from(src_md, engine_, const_cast<void*>(src));
+  memory to(md, engine_, block.get());
+  dnnl::reorder(from, to).execute(stream_, from, to);
+  stream_.wait();
+  // Constants are recorded as buffers that are never reused: a dedicated id with its own pointer.
+  buffer_bytes_.push_back(0);
+  buffer_first_.push_back(-1);
+  buffer_last_.push_back(-1);
+  int id = int(buffer_bytes_.size()) - 1;
+  buffer_ptr_.resize(buffer_bytes_.size(), nullptr);
+  buffer_ptr_[size_t(id)] = block.get();
+  return MemRef{md, id, -1};
+}
+
+// Greedy liveness-based assignment of planned buffers to blocks: a block is
+// reused by a later buffer once its last reader has run (best fit by size).
+void Program::plan_memory() {
+  buffer_ptr_.resize(buffer_bytes_.size(), nullptr);
+  std::vector<std::vector<int>> starts(steps_.size() + 1), ends(steps_.size() + 1);
+  for (size_t b = 0; b < buffer_bytes_.size(); ++b) {
+    if (buffer_first_[b] < 0) continue;  // constant
+    starts[size_t(buffer_first_[b])].push_back(int(b));
+    ends[size_t(buffer_last_[b])].push_back(int(b));
+  }
+  struct Block {
+    size_t bytes;
+    std::vector<int> users;
+  };
+  std::vector<Block> blocks;
+  std::multimap<size_t, int> free_blocks;  // bytes -> block
+  std::vector<int> block_of(buffer_bytes_.size(), -1);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    for (int b : starts[i]) {
+      size_t need = buffer_bytes_[size_t(b)];
+      auto it = free_blocks.lower_bound(need);
+      int blk;
+      if (it != free_blocks.end() && it->first <= need * 2) {
+        blk = it->second;
+        free_blocks.erase(it);
+      } else {
+        blk = int(blocks.size());
+        blocks.push_back({need, {}});
+      }
+      block_of[size_t(b)] = blk;
+    }
+    for (int b : ends[i]) {
+      int blk = block_of[size_t(b)];
+      free_blocks.emplace(blocks[size_t(blk)].bytes, blk);
+    }
+  }
+  std::vector<void*> block_ptr;
+  for (const auto& blk : blocks) {
+    auto mem = std::shared_ptr<std::byte[]>(new (std::align_val_t(64)) std::byte[blk.bytes],
+                                            [](std::byte* p) { ::operator delete[](p, std::align_val_t(64)); });
+    planned_bytes_ += blk.bytes;
+    block_ptr.push_back(mem.get());
+    blocks_.push_back(std::move(mem));
+  }
+  for (size_t b = 0; b < buffer_bytes_.size(); ++b)
+    if (block_of[b] >= 0) buffer_ptr_[b] = block_ptr[size_t(block_of[b])];
+}
+
+void Program::finalize() {
+  // oneDNN memory objects over planned buffers are made once; those over plain
+  // tensors get their data handle at run time.
+  for (auto& s : steps_) {
+    for (auto& [_, ref] : s.args)
+      s.mems.emplace_back(ref.md, engine_, ref.buffer >= 0 ? buffer_ptr_[size_t(ref.buffer)] : DNNL_MEMORY_NONE);
+  }
+  // Release each plain tensor after its last use (inputs, outputs and initializers excepted).
+  std::vector<int> last(tensors_.size(), -1);
+  for (size_t i = 0; i < steps_.size(); ++i)
+    for (int t : steps_[i].uses) last[size_t(t)] = int(i);
+  for (int o : output_ids_) last[size_t(o)] = -1;
+  for (size_t t = 0; t < last.size(); ++t)
+    if (last[t] >= 0 && !tensor_info_[t].persistent) steps_[size_t(last[t])].release.push_back(int(t));
+}
+
+std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
+  set_threads(threads_);
+  if (interpret_whole_graph_) {
+    Interpreter interp;
+    return interp.run(*graph_, inputs);
+  }
+  check(inputs.size() == input_ids_.size(), "cpu backend: expected ", input_ids_.size(), " inputs, got ",
+        inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i) tensors_[size_t(input_ids_[i])] = inputs[i];
+  std::unordered_map<int, dnnl::memory> args;
+  for (auto& s : steps_) {
+    auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    for (int t : s.alloc_tensors)
+      tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
+    if (s.prim) {
+      args.clear();
+      for (size_t a = 0; a < s.args.size(); ++a) {
+        const MemRef& ref = s.args[a].second;
+        if (ref.tensor >= 0) s.mems[a].set_data_handle(tensors_[size_t(ref.tensor)].raw());
+        args.emplace(s.args[a].first, s.mems[a]);
+      }
+      s.prim->execute(stream_, args);
+    } else {
+      s.fn();
+    }
+    for (int t : s.release) tensors_[size_t(t)] = Tensor();
+    if (profile_) {
+      auto& slot = profile_ms_[(s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '))];
+      slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      slot.second++;
+    }
+  }
+  stream_.wait();
+  std::vector<Tensor> outs;
+  for (int o : output_ids_) outs.push_back(tensors_[size_t(o)]);
+  for (int o : output_ids_)
+    if (!tensor_info_[size_t(o)].persistent) tensors_[size_t(o)] = Tensor();
+  for (int i : input_ids_) tensors_[size_t(i)] = Tensor();
+  return outs;
+}
+
+}  // namespace wafer::cpu
