@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 WAFER := $(BUILD)/wafer
 
-.PHONY: deps build demo test bench clean fuzz
+.PHONY: deps build demo test test-models bench clean
 
 deps:
 	@scripts/install-deps
@@ -19,6 +19,13 @@ demo: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The four big PyTorch models (ResNet-50, MobileNetV2, BERT-base, ViT-B/16) against PyTorch's outputs on
+# the reference backend: exports need python3-torch and take minutes, so they are not in `make test`.
+test-models: build
+	@WAFER_WITH_TORCH=1 scripts/install-deps
+	@cmake -S . -B $(BUILD) -DWAFER_MODEL_TESTS=ON >/dev/null
+	@cd $(BUILD) && ctest --output-on-failure -L models
 
 # Wafer vs ONNX Runtime 1.30 on the five model cases (docs/PERFORMANCE.md); not part of `make test`.
 # One case: bench/run build/wafer --case resnet50_b1. Extra flags: make bench BENCH_ARGS="--rounds 1".
