@@ -92,14 +92,8 @@ bool lower_conv(Program& p, const Node& node) {
   MemRef sum;
   if (has_sum) sum = p.current(epi.sum);
   MemRef dst = p.define(epi.output, pd.dst_desc());
-  if (has_sum) {
-    // The sum post-op accumulates into dst: start dst as a copy of the residual.
-    Step copy;
-    copy.label = node.label() + " residual";
-    copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), sum.md, p.engine(), dst.md));
-    copy.args = {{DNNL_ARG_FROM, sum}, {DNNL_ARG_TO, dst}};
-    p.add_step(std::move(copy));
-  }
+  // The sum post-op accumulates into dst: start dst as a copy of the residual.
+  if (has_sum) p.add_copy(node.label() + " residual", sum, dst);
   Step s;
   s.label = node.label();
   s.prim = dnnl::convolution_forward(pd);

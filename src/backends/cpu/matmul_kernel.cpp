@@ -156,13 +156,7 @@ bool lower_matmul(Program& p, const Node& node) {
   }
   MemRef dst = p.define(epi.output, row_major(out, act));
   dst.md = dst_md;
-  if (has_sum) {
-    Step copy;
-    copy.label = node.label() + " residual";
-    copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), sum.md, p.engine(), dst.md));
-    copy.args = {{DNNL_ARG_FROM, sum}, {DNNL_ARG_TO, dst}};
-    p.add_step(std::move(copy));
-  }
+  if (has_sum) p.add_copy(node.label() + " residual", sum, dst);  // the sum post-op accumulates into dst
   Step s;
   s.label = node.label();
   s.prim = dnnl::matmul(pd);

@@ -237,6 +237,14 @@ int Program::new_tensor(DType dtype, Dims dims) {
   return int(tensors_.size()) - 1;
 }
 
+void Program::add_copy(const std::string& label, const MemRef& from, const MemRef& to) {
+  Step copy;
+  copy.label = label;
+  copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from.md, engine_, to.md));
+  copy.args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  add_step(std::move(copy));
+}
+
 void Program::add_step(Step step) {
   int index = int(steps_.size());
   for (auto& [_, ref] : step.args) {

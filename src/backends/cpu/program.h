@@ -87,6 +87,8 @@ class Program {
   int new_buffer(size_t bytes);
   int new_tensor(DType dtype, Dims dims);
   void add_step(Step step);
+  // A oneDNN reorder step from one buffer (layout) into another.
+  void add_copy(const std::string& label, const MemRef& from, const MemRef& to);
   // A constant kept alive for the program (pre-packed weights).
   MemRef constant(const dnnl::memory::desc& md, const void* src, const dnnl::memory::desc& src_md);
   void* tensor_data(int id) { return tensors_[size_t(id)].raw(); }
