@@ -33,6 +33,14 @@ class Backend {
   // Whether this backend can execute the node (default: the reference kernel exists).
   virtual bool supports(const Node& node) const;
   virtual std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) = 0;
+  // Nodes (labels, after the backend's own rewrites) that this backend runs on
+  // the reference kernels because it has no fast kernel for them. The graph's
+  // input shapes must be static. Default: none (a backend with no such notion).
+  virtual std::vector<std::string> fallback_nodes(const Graph& graph, const CompileOptions& options) {
+    (void)graph;
+    (void)options;
+    return {};
+  }
 };
 
 // Backend by spec: "reference", "cpu", "npu:tpu-v1" (the part after ':' goes

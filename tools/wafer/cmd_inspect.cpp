@@ -176,11 +176,14 @@ void add_inspect_command(CLI::App& app) {
     std::stable_sort(ops_sorted.begin(), ops_sorted.end(), [](auto& a, auto& b) { return a.second > b.second; });
     auto unsupported = find_unsupported_ops(g);
     std::vector<const Node*> not_on_backend;
+    std::vector<std::string> on_fallback;  // nodes the backend runs on reference kernels
     std::unique_ptr<Backend> backend;
     if (!o->backend.empty()) {
       CompileOptions copts;
+      copts.symbols = symbols;
       backend = make_backend(o->backend, &copts);
       backend_unsupported(g, *backend, not_on_backend);
+      if (not_on_backend.empty()) on_fallback = backend->fallback_nodes(g, copts);
     }
     std::vector<const GraphCost::Entry*> table;
     for (const auto& e : cost.nodes) table.push_back(&e);
@@ -252,6 +255,7 @@ void add_inspect_command(CLI::App& app) {
         j["backend_unsupported_nodes"] = nlohmann::json::array();
         for (const Node* n : not_on_backend)
           j["backend_unsupported_nodes"].push_back({{"name", n->name}, {"op", n->op_type}, {"domain", n->domain}});
+        j["backend_fallback_nodes"] = on_fallback;
       }
       for (const auto& s : stats)
         j["passes"].push_back({{"name", s.name}, {"runs", s.runs}, {"changed", s.changed}, {"ms", s.ms}});
@@ -326,6 +330,11 @@ void add_inspect_command(CLI::App& app) {
       else {
         std::cout << not_on_backend.size() << " nodes not supported:\n";
         for (const Node* n : not_on_backend) std::cout << "  " << n->label() << "\n";
+      }
+      if (!on_fallback.empty()) {
+        std::cout << "backend " << o->backend << ": " << on_fallback.size()
+                  << " nodes have no fast kernel and run on the reference kernels:\n";
+        for (const auto& n : on_fallback) std::cout << "  " << n << "\n";
       }
     }
     if (o->dump) std::cout << "\n" << dump_graph(g);

@@ -8,6 +8,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
+#include "frontend/inputs.h"
 #include "passes/cpu_pipeline.h"
 
 namespace wafer::cpu {
@@ -39,6 +40,12 @@ class CpuExecutable : public Executable {
     if (all_static) program_for(shapes);
   }
 
+  // Nodes of the program for these input shapes that run on reference kernels.
+  std::vector<std::string> fallback_nodes(const std::vector<Dims>& shapes) {
+    std::lock_guard lock(mutex_);
+    return program_for(shapes).fallback_nodes();
+  }
+
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) override {
     check_inputs(*graph_, inputs);
     std::lock_guard lock(mutex_);  // a program's buffers serve one run at a time
@@ -62,13 +69,13 @@ class CpuExecutable : public Executable {
       g->types[g->inputs[i]] = vt;
     }
     // The CPU pipeline: optimize() plus Conv+BN folding and the bias/activation/
-    // residual fusions that map onto oneDNN post-ops. Attention and standalone
-    // GELU stay unfused until they have fast kernels (their reference kernels
-    // are plain loops, slower than oneDNN matmuls + softmax).
+    // residual fusions that map onto oneDNN post-ops (the GELU rule must run:
+    // FusedMatMul absorbs the wafer.Gelu it produces). Attention stays unfused
+    // until it has a fast kernel (its reference kernel is plain loops, slower
+    // than oneDNN matmuls + softmax).
     CpuPipelineOptions opts;
     opts.optimize.symbols = options_.symbols;
     opts.fuse_attention = false;
-    opts.fuse_gelu = false;
     try {
       auto trial = g->clone();
       cpu_pipeline(*trial, opts);
@@ -96,6 +103,16 @@ class CpuBackend : public Backend {
   }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
     return std::make_unique<CpuExecutable>(graph.clone(), options);
+  }
+  std::vector<std::string> fallback_nodes(const Graph& graph, const CompileOptions& options) override {
+    std::vector<Dims> shapes;
+    for (const auto& in : graph.inputs) {
+      auto type = graph.type_of(in);
+      check(type.has_value(), "input '", in, "' has no declared type");
+      shapes.push_back(concrete_input_dims(in, type->shape, options.symbols));
+    }
+    CpuExecutable exe(graph.clone(), options);
+    return exe.fallback_nodes(shapes);
   }
 };
 
