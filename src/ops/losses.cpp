@@ -89,13 +89,24 @@ void check_target(const Node& node, const Tensor& target) {
   require_dtype(node, target.dtype(), {DType::Int32, DType::Int64}, "target");
 }
 
+// Inputs shared by both losses: scores/log-probabilities, class targets and
+// optional per-class weights, validated together.
+struct LossInputs {
+  const Tensor& x;
+  const Tensor& target;
+  const Tensor* weight;
+};
+
+LossInputs loss_inputs(const KernelContext& ctx) {
+  LossInputs in{ctx.in(0), ctx.in(1), ctx.has(2) ? &ctx.in(2) : nullptr};
+  check_float_input(ctx.node, in.x.dtype());
+  check_target(ctx.node, in.target);
+  check_loss_shapes(ctx.node, in.x.dims(), in.target.dims(), in.weight);
+  return in;
+}
+
 std::vector<Tensor> nll_loss(const KernelContext& ctx) {
-  const Tensor& x = ctx.in(0);
-  const Tensor& target = ctx.in(1);
-  const Tensor* weight = ctx.has(2) ? &ctx.in(2) : nullptr;
-  check_float_input(ctx.node, x.dtype());
-  check_target(ctx.node, target);
-  check_loss_shapes(ctx.node, x.dims(), target.dims(), weight);
+  auto [x, target, weight] = loss_inputs(ctx);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
     if constexpr (!is_float_type_v<T>) {
       return {};
@@ -109,12 +120,7 @@ std::vector<Tensor> nll_loss(const KernelContext& ctx) {
 }
 
 std::vector<Tensor> sce_loss(const KernelContext& ctx) {
-  const Tensor& x = ctx.in(0);
-  const Tensor& target = ctx.in(1);
-  const Tensor* weight = ctx.has(2) ? &ctx.in(2) : nullptr;
-  check_float_input(ctx.node, x.dtype());
-  check_target(ctx.node, target);
-  check_loss_shapes(ctx.node, x.dims(), target.dims(), weight);
+  auto [x, target, weight] = loss_inputs(ctx);
   return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
     if constexpr (!is_float_type_v<T>) {
       return {};
