@@ -198,25 +198,24 @@ int64_t user_stalls(const Config& cfg, const Mapping& m, LayerResult& r) {
       for (int64_t q = 0; q < m.rows_per_fold; ++q, ++row) {
         const int64_t cycle = row + stalls;
         int64_t lo = 0, hi = 0, s_if_row = 0, s_fi_row = 0;
-        bool has_if = false, has_fi = false;
+        // Stall cycles of a buffer for this row's demand [lo, hi), if the row has any
+        // (range() fills lo/hi before serve() reads them: arguments are evaluated first).
+        auto serve = [&](bool has_demand, auto& buffer) -> int64_t {
+          return has_demand ? buffer.serve(lo / bw, hi / bw, cycle) : 0;
+        };
+        // Which operand stream feeds the ifmap and filter buffers depends on the dataflow.
         switch (cfg.dataflow) {
           case Dataflow::kOS:
-            has_if = s_if.range(fr, ru, q, lo, hi);
-            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
-            has_fi = s_fi.range(fc, cu, q, lo, hi);
-            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            s_if_row = serve(s_if.range(fr, ru, q, lo, hi), ifb);
+            s_fi_row = serve(s_fi.range(fc, cu, q, lo, hi), fib);
             break;
           case Dataflow::kWS:
-            has_if = s_if.range(fr, ru, q, lo, hi);
-            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
-            has_fi = st.range(fc, fr, q, lo, hi);
-            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            s_if_row = serve(s_if.range(fr, ru, q, lo, hi), ifb);
+            s_fi_row = serve(st.range(fc, fr, q, lo, hi), fib);
             break;
           case Dataflow::kIS:
-            has_if = st.range(fc, fr, q, lo, hi);
-            if (has_if) s_if_row = ifb.serve(lo / bw, hi / bw, cycle);
-            has_fi = s_fi.range(fr, ru, q, lo, hi);
-            if (has_fi) s_fi_row = fib.serve(lo / bw, hi / bw, cycle);
+            s_if_row = serve(st.range(fc, fr, q, lo, hi), ifb);
+            s_fi_row = serve(s_fi.range(fr, ru, q, lo, hi), fib);
             break;
         }
         stalls += std::max<int64_t>({0, s_if_row, s_fi_row});
