@@ -8,6 +8,7 @@
 //   decomposed layer norm              -> LayerNormalization (17)
 //   erf GELU                           -> wafer.Gelu
 //   Q.Kt (scale) (mask) softmax . V    -> wafer.Attention
+//   Transpose moving only unit dims, Reshape of Reshape -> Reshape
 //
 // Every rewrite preserves the graph's function on the reference backend (the
 // fused ops' reference kernels are in src/ops/fused_ops.cpp). Usage:
@@ -29,6 +30,7 @@ struct CpuPipelineOptions {
   bool fuse_layer_norm = true;
   bool fuse_gelu = true;
   bool fuse_attention = true;
+  bool simplify_reshape = true;             // unit-dim Transposes and Reshape chains -> one Reshape
   int max_iterations = 8;                   // rounds of the rule list
   std::vector<PassStats>* stats = nullptr;  // when set, receives the rules' per-pass timings
 };

@@ -84,4 +84,16 @@ class FuseAttention : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Layout nodes that move no data -> one Reshape: a Transpose that only moves
+// dims of size 1 (e.g. [1,S,D] perm (1,0,2)), and Reshape of a Reshape whose
+// inner result has no other reader. Needs static shapes.
+class SimplifyReshape : public RewriteRule {
+ public:
+  std::string name() const override { return "simplify-reshape"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 }  // namespace wafer

@@ -68,14 +68,12 @@ class CpuExecutable : public Executable {
       vt.shape = Shape::from(shapes[i]);
       g->types[g->inputs[i]] = vt;
     }
-    // The CPU pipeline: optimize() plus Conv+BN folding and the bias/activation/
+    // The CPU pipeline: optimize() plus Conv+BN folding, the bias/activation/
     // residual fusions that map onto oneDNN post-ops (the GELU rule must run:
-    // FusedMatMul absorbs the wafer.Gelu it produces). Attention stays unfused
-    // until it has a fast kernel (its reference kernel is plain loops, slower
-    // than oneDNN matmuls + softmax).
+    // FusedMatMul absorbs the wafer.Gelu it produces) and wafer.Attention
+    // (attention_kernel.h, reading its operands through views).
     CpuPipelineOptions opts;
     opts.optimize.symbols = options_.symbols;
-    opts.fuse_attention = false;
     try {
       auto trial = g->clone();
       cpu_pipeline(*trial, opts);

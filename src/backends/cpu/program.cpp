@@ -57,6 +57,7 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
   for (const auto& n : graph_->nodes)
     for (const auto& in : n->inputs)
       if (!in.empty()) consumers_[in].push_back(n.get());
+  for (const auto& n : graph_->nodes) plan_attention(*this, *n);
   for (const auto& n : graph_->nodes)
     if (!absorbed_.count(n.get())) lower_node(*n);
   for (const auto& o : graph_->outputs) output_ids_.push_back(plain(o));
@@ -84,6 +85,11 @@ void Program::lower_node(const Node& node) {
     if (auto d = v.empty() ? std::nullopt : dims_of(v); d && element_count(*d) == 0) fast_ok = false;
   for (const auto& v : node.outputs)
     if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
+  if (views(&node)) {
+    // Planned: its operands exist only as views, so the reference kernel cannot take it.
+    check(lower_attention(*this, node), node.label(), ": planned views but no kernel lowered it");
+    return;
+  }
   if (!fast_ok) return fallback(node);
   try {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||

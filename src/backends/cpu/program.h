@@ -19,6 +19,7 @@
 
 #include "backends/backend.h"
 #include "ir/op_registry.h"
+#include "ir/view_chain.h"
 
 namespace wafer::cpu {
 
@@ -43,6 +44,13 @@ struct Step {
   std::vector<int> release;        // plain tensors dead after this step
 };
 
+// Operands a node's lowering reads and writes through views (see view_chain.h):
+// the layout nodes in the chains are absorbed, their values never materialized.
+struct OperandViews {
+  std::vector<ViewChain> inputs;  // one per input (an empty chain: the input itself)
+  ViewChain output;               // output 0 as a view of the value the step defines
+};
+
 struct TensorInfo {
   DType dtype = DType::Float32;
   Dims dims;
@@ -58,6 +66,12 @@ class Program {
   // Names of the nodes that run on the reference kernel (for reports).
   const std::vector<std::string>& fallback_nodes() const { return fallback_; }
   size_t planned_bytes() const { return planned_bytes_; }
+  // Labels of the steps in run order (node labels, "reorder V", "to plain V"), for tests and reports.
+  std::vector<std::string> step_labels() const {
+    std::vector<std::string> l;
+    for (const auto& s : steps_) l.push_back(s.label);
+    return l;
+  }
 
   // --- used by the kernel builders ---
   const Graph& graph() const { return *graph_; }
@@ -77,6 +91,13 @@ class Program {
   bool available(const std::string& v) const { return plain_.count(v) || dnnl_.count(v); }
   // Marks nodes a fused step has taken over: they are not lowered on their own.
   void absorb(const std::vector<const Node*>& nodes) { absorbed_.insert(nodes.begin(), nodes.end()); }
+  bool absorbed(const Node* n) const { return absorbed_.count(n) != 0; }
+  // Views planned for a node before lowering (nullptr when it has none).
+  void set_views(const Node* n, OperandViews v) { views_[n] = std::move(v); }
+  const OperandViews* views(const Node* n) const {
+    auto it = views_.find(n);
+    return it == views_.end() ? nullptr : &it->second;
+  }
   // The value where it is now (oneDNN form, else the plain tensor), without conversion.
   MemRef current(const std::string& v);
   // Plain tensor id of a value (adding a reorder to plain when it only exists in oneDNN form).
@@ -127,6 +148,7 @@ class Program {
   std::unordered_map<std::string, std::vector<const Node*>> consumers_;
   std::unordered_map<std::string, int> use_counts_;
   std::unordered_set<const Node*> absorbed_;
+  std::unordered_map<const Node*, OperandViews> views_;
   // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.
   bool profile_ = false;
   std::map<std::string, std::pair<double, int>> profile_ms_;
@@ -143,5 +165,12 @@ bool lower_pool(Program& p, const Node& node);
 bool lower_elementwise(Program& p, const Node& node);
 bool lower_norm(Program& p, const Node& node);
 bool lower_transpose(Program& p, const Node& node);
+bool lower_attention(Program& p, const Node& node);
+
+// Pre-scan before lowering (producers are lowered before their readers, so a
+// node that reads its inputs through views must claim the chains first):
+// plans wafer.Attention's operand views and absorbs the chain nodes. Returns
+// true when it planned the node, which lower_attention() then always lowers.
+bool plan_attention(Program& p, const Node& node);
 
 }  // namespace wafer::cpu
