@@ -30,8 +30,8 @@ namespace {
 struct Layout {
   int64_t skp = 0, dvp = 0;             // sk, dv rounded up to 16
   int64_t mb = 0, blocks = 0;           // query rows per task (a multiple of 8), blocks per head
-  int64_t kt_floats = 0, v_floats = 0;  // per head
-  int64_t q_floats = 0, s_floats = 0, o_floats = 0, thread_floats = 0;
+  int64_t kt_floats = 0, v_floats = 0, q_floats = 0, s_floats = 0, o_floats = 0;  // per thread
+  int64_t thread_floats = 0;
   int64_t total = 0;
 };
 
@@ -51,11 +51,11 @@ Layout layout(int64_t batch, int64_t heads, int64_t s, int64_t sk, int64_t d, in
   L.blocks = (s + L.mb - 1) / L.mb;
   L.kt_floats = round_up(d * L.skp, 16);
   L.v_floats = round_up(sk * L.dvp, 16);
-  L.q_floats = round_up(L.mb * std::max<int64_t>(d, 1), 16);
+  L.q_floats = round_up(std::max(L.mb, int64_t(16)) * d, 16);  // also K's rows while packing
   L.s_floats = L.mb * L.skp;
   L.o_floats = L.mb * L.dvp;
-  L.thread_floats = L.q_floats + L.s_floats + L.o_floats + round_up(L.mb, 16);
-  L.total = batch * heads * (L.kt_floats + L.v_floats) + int64_t(threads) * L.thread_floats;
+  L.thread_floats = L.kt_floats + L.v_floats + L.q_floats + L.s_floats + L.o_floats + round_up(L.mb, 16);
+  L.total = int64_t(threads) * L.thread_floats;
   return L;
 }
 
