@@ -289,6 +289,9 @@ TEST(CpuAttention, TorchSeqFirstBlockReadsQkvThroughViews) {
       }
     }
     EXPECT_EQ(attention, 1);
+    int adds = 0;
+    for (const auto& n : p->graph().nodes) adds += n->op_type == "Add";
+    EXPECT_EQ(adds, 0);  // the residual Add is the out projection's Sum (hoist-reshape, then fuse-matmul)
     for (const auto& f : p->fallback_nodes()) EXPECT_EQ(f.rfind("Reshape", 0), 0u) << f;  // only zero-copy Reshapes
   }
 }

@@ -19,6 +19,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));
   if (options.fuse_conv) pm.add(std::make_unique<FuseConv>());
   if (options.fuse_matmul) pm.add(std::make_unique<FuseMatMul>());
+  if (options.simplify_reshape) pm.add(std::make_unique<HoistReshape>());
   pm.add(std::make_unique<DeadCodeElimination>());
   pm.set_max_iterations(options.max_iterations);
   if (options.optimize.verify >= 0) pm.set_verify(options.optimize.verify == 1);

@@ -9,6 +9,7 @@
 //   erf GELU                           -> wafer.Gelu
 //   Q.Kt (scale) (mask) softmax . V    -> wafer.Attention
 //   Transpose moving only unit dims, Reshape of Reshape -> Reshape
+//   Reshape(MatMul(A, W)) keeping the last dim -> MatMul(Reshape(A), W)
 //
 // Every rewrite preserves the graph's function on the reference backend (the
 // fused ops' reference kernels are in src/ops/fused_ops.cpp). Usage:

@@ -96,4 +96,16 @@ class SimplifyReshape : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Reshape(MatMul | FusedMatMul without Sum (A, W 2-D)) keeping the last dim
+// -> the matmul reads Reshape(A) and writes the Reshape's output, so an Add
+// after it can be fused (torch attention's out projection + residual).
+class HoistReshape : public RewriteRule {
+ public:
+  std::string name() const override { return "hoist-reshape"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 }  // namespace wafer

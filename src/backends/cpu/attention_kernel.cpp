@@ -28,8 +28,8 @@ namespace {
 // Scratch layout, shared by every version (padding to 16 floats and row
 // blocks of multiples of 8 suit all three vector widths and tile heights).
 struct Layout {
-  int64_t skp = 0, dvp = 0;             // sk, dv rounded up to 16
-  int64_t mb = 0, blocks = 0;           // query rows per task (a multiple of 8), blocks per head
+  int64_t skp = 0, dvp = 0;    // sk, dv rounded up to 16
+  int64_t mb = 0, blocks = 0;  // query rows per task (a multiple of 8), blocks per head
   int64_t kt_floats = 0, v_floats = 0, q_floats = 0, s_floats = 0, o_floats = 0;  // per thread
   int64_t thread_floats = 0;
   int64_t total = 0;
