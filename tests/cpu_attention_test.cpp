@@ -179,9 +179,12 @@ TEST(CpuAttention, EveryInstructionSetMatchesTheReferenceKernel) {
           return o;
         };
         a.q = operand(0, c.s, c.d), a.k = operand(1, c.sk, c.d), a.v = operand(2, c.sk, c.dv);
-        // Y as [B, S, H, Dv] rows: strides of (b, h, s, e) = (S*H*Dv, Dv, H*Dv, 1), offset past a guard.
+        // Y as [B, S, H, Dv] rows: strides of (b, h, s, e) = (S*H*Dv, Dv, H*Dv, 1), offset past a guard;
+        // bf16 runs write bf16 too (as for a bf16 out projection).
         std::vector<float> y(size_t(c.b * c.s * c.h * c.dv) + 3, -7.f);
-        a.y.data = y.data();
+        std::vector<uint16_t> yh(y.size(), to_bf16(-7.f));
+        a.y.data = bf16 ? static_cast<void*>(yh.data()) : y.data();
+        a.y.bf16 = bf16;
         a.y.offset = 3;
         int64_t yst[4] = {c.s * c.h * c.dv, c.dv, c.h * c.dv, 1};
         std::memcpy(a.y.strides, yst, sizeof yst);
@@ -198,7 +201,9 @@ TEST(CpuAttention, EveryInstructionSetMatchesTheReferenceKernel) {
         std::vector<float> scratch(cpu::attention_scratch_floats(c.b, c.h, c.s, c.sk, c.d, c.dv, a.threads));
         a.scratch = scratch.data();
         if (!cpu::attention_with(isa, a)) continue;  // the CPU lacks it
-        EXPECT_EQ(y[2], -7.f);                       // nothing before the offset written
+        if (bf16)
+          for (size_t i = 0; i < y.size(); ++i) y[i] = from_bf16(yh[i]);
+        EXPECT_EQ(y[2], -7.f);  // nothing before the offset written
         Tensor got(DType::Float32, want.dims());
         for (int64_t b = 0; b < c.b; ++b)
           for (int64_t h = 0; h < c.h; ++h)
@@ -206,7 +211,11 @@ TEST(CpuAttention, EveryInstructionSetMatchesTheReferenceKernel) {
               for (int64_t e = 0; e < c.dv; ++e)
                 got.data<float>()[((b * c.h + h) * c.s + i) * c.dv + e] =
                     y[size_t(3 + b * yst[0] + h * yst[1] + i * yst[2] + e)];
-        EXPECT_LE(rel_l2(got, want), 1e-5);
+        // bf16 output: one rounding to 8 significant bits (relative error <= 2^-9 per element).
+        EXPECT_LE(rel_l2(got, want), bf16 ? 4e-3 : 1e-5);
+        if (bf16 && c.sk > 1) {
+          EXPECT_GT(rel_l2(got, want), 0.0);  // really rounded (one key: Y is V's row, exact in bf16)
+        }
       }
     }
   }
