@@ -201,6 +201,11 @@ std::optional<StridedView> slice_view(const StridedView& v, int64_t axis, int64_
   return out;
 }
 
+std::optional<StridedView> layout_node_view(const Graph& g, const Node& n, const StridedView& in) {
+  if (!is_layout_node(n)) return std::nullopt;
+  return apply_forward(g, n, in);
+}
+
 ViewChain trace_view_back(const Graph& g, const std::string& value, const ViewNodeFilter& allow) {
   auto producers = g.producers();
   auto uses = g.use_counts();

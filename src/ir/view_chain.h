@@ -45,6 +45,11 @@ std::optional<StridedView> transpose_view(const StridedView& v, const std::vecto
 // Elements [start, start + length) of `axis`.
 std::optional<StridedView> slice_view(const StridedView& v, int64_t axis, int64_t start, int64_t length);
 
+// The output of layout node `n` as a view, given its input as the view `in`;
+// nullopt when n is no layout node (or a Slice with non-constant or non-unit
+// steps) or strides cannot express the result.
+std::optional<StridedView> layout_node_view(const Graph& g, const Node& n, const StridedView& in);
+
 struct ViewChain {
   std::string source;              // the value whose buffer the view indexes
   StridedView view;                // the traced value as a view of `source`

@@ -93,7 +93,8 @@ void Program::lower_node(const Node& node) {
   if (!fast_ok) return fallback(node);
   try {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
-        lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node))
+        lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node) ||
+        lower_slice(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.

@@ -165,6 +165,7 @@ bool lower_pool(Program& p, const Node& node);
 bool lower_elementwise(Program& p, const Node& node);
 bool lower_norm(Program& p, const Node& node);
 bool lower_transpose(Program& p, const Node& node);
+bool lower_slice(Program& p, const Node& node);
 bool lower_attention(Program& p, const Node& node);
 
 // Pre-scan before lowering (producers are lowered before their readers, so a
