@@ -20,6 +20,16 @@ memory::desc plain_md(const Dims& dims, memory::data_type dt) {
   return memory::desc(d, dt, strides);
 }
 
+memory::desc with_type(const memory::desc& md, memory::data_type dt) {
+  dnnl_memory_desc_t d = md.data;  // strides and blocking count elements: only the type changes
+  d.data_type = memory::convert_to_c(dt);
+  return memory::desc(d);
+}
+
+bool is_plain(const memory::desc& md, const Dims& dims) {
+  return md == plain_md(dims, md.data_type());
+}
+
 namespace {
 bool has_subgraphs(const Graph& g) {
   for (const auto& n : g.nodes)
@@ -36,6 +46,8 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
   profile_ = prof && std::string(prof) == "1";
   set_threads(threads_);
   bf16_ = options.precision == "bf16" && has_avx512_bf16();
+  const char* residual = std::getenv("WAFER_CPU_BF16_RESIDUAL");
+  bf16_residual_f32_ = residual && std::string(residual) == "f32";
   // Control flow bodies read enclosing values by name: the interpreter runs those graphs whole.
   if (has_subgraphs(*graph_)) {
     interpret_whole_graph_ = true;
@@ -75,6 +87,12 @@ Program::~Program() {
   std::sort(rows.rbegin(), rows.rend());
   std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
   for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
+}
+
+std::vector<std::string> Program::step_labels() const {
+  std::vector<std::string> labels;
+  for (const auto& s : steps_) labels.push_back(s.label);
+  return labels;
 }
 
 void Program::lower_node(const Node& node) {
@@ -185,9 +203,11 @@ const Node* Program::sole_consumer(const std::string& v) const {
   return it->second[0];
 }
 
-MemRef Program::current(const std::string& v) {
-  if (auto f = dnnl_form(v)) return *f;
+MemRef Program::current(const std::string& v, bool prefer_f32) {
   auto dims = dims_of(v);
+  if (auto it = plain_.find(v); prefer_f32 && dims && it != plain_.end())
+    return MemRef{plain_md(*dims), -1, it->second};
+  if (auto f = dnnl_form(v)) return *f;
   check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
   return MemRef{plain_md(*dims), -1, plain(v)};
 }
