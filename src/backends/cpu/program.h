@@ -84,18 +84,20 @@ class Program {
   struct Wanted {
     bool bf16 = false;
     bool f32 = false;
+    bool tensor = false;  // a reader needs the plain fp32 tensor (reference kernels, graph outputs)
   };
   Wanted wanted_types(const std::string& v) const;
   // Element type of the dst of a GEMM (MatMul, Gemm, FusedMatMul) producing `out`:
   // fp32 when its readers want only fp32 or when it accumulates a residual kept in
   // fp32 (bf16_residual_f32()), else bf16; always fp32 without bf16.
   dnnl::memory::data_type gemm_dst_type(const std::string& out, bool has_sum) const;
-  // Residual stream precision in bf16 mode (WAFER_CPU_BF16_RESIDUAL=f32|bf16): fp32
-  // keeps GEMM+residual outputs and the residual copies of layer norms in fp32.
+  // Residual stream precision in bf16 mode: fp32 (default) keeps GEMM+residual outputs
+  // and the layer-norm outputs they add in fp32; WAFER_CPU_BF16_RESIDUAL=bf16 rounds them.
   bool bf16_residual_f32() const { return bf16_residual_f32_; }
-  // Where one of our kernels writes v in plain layout: an fp32 tensor and/or a bf16
-  // buffer (both when readers want both, e.g. a LayerNorm feeding a bf16 GEMM and an
-  // fp32 residual). `inputs_bf16`: the kernel reads bf16, the default when no reader cares.
+  // Where one of our kernels writes v in plain layout: fp32 (a tensor, or in bf16 mode
+  // a planned buffer when no reader needs the tensor) and/or a bf16 buffer (both when
+  // readers want both, e.g. a LayerNorm feeding a bf16 GEMM and an fp32 residual).
+  // `inputs_bf16`: the kernel reads bf16, the default when no reader cares.
   struct PlainOut {
     std::optional<MemRef> f32, bf16;
   };
@@ -143,8 +145,9 @@ class Program {
   std::vector<Step> steps_;
   std::vector<Tensor> tensors_;
   std::vector<TensorInfo> tensor_info_;
-  std::unordered_map<std::string, int> plain_;    // value -> plain tensor id
-  std::unordered_map<std::string, MemRef> dnnl_;  // value -> oneDNN form
+  std::unordered_map<std::string, int> plain_;        // value -> plain tensor id
+  std::unordered_map<std::string, MemRef> dnnl_;      // value -> oneDNN form
+  std::unordered_map<std::string, MemRef> f32_twin_;  // value -> fp32 planned buffer beside a bf16 form
   std::vector<int> input_ids_, output_ids_;
   std::vector<int> pending_alloc_;  // plain tensors define() handed out, allocated by the next step
 
