@@ -11,7 +11,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "backends/cpu/bf16_convert.h"
 #include "backends/cpu/program.h"
@@ -76,13 +75,6 @@ struct Operand {
   Bcast how = Bcast::Full;
 };
 
-// Per-thread fp32 chunks (grown once, reused by every later run).
-float* scratch(int64_t floats) {
-  thread_local std::vector<float> buf;
-  if (int64_t(buf.size()) < floats) buf.resize(size_t(floats));
-  return buf.data();
-}
-
 // y (and/or its bf16 twin y2) = a op b over n elements; Row operands repeat with period m.
 void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t m) {
   bool rows = a.how == Bcast::Row || b.how == Bcast::Row;
@@ -91,7 +83,9 @@ void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t 
   int64_t tasks = (n / period) * chunks_per_row;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
   for (int64_t t = 0; t < tasks; ++t) {
-    float* s = scratch(3 * kChunk);
+    // fp32 chunks on the stack (12 KiB): worker threads never allocate (heap use on
+    // OpenMP workers made the pool stall for milliseconds on a loaded machine).
+    alignas(64) float s[3 * kChunk];
     int64_t row_at = (t % chunks_per_row) * kChunk;  // offset inside the row (period)
     int64_t at = (t / chunks_per_row) * period + row_at;
     int64_t len = std::min(kChunk, period - row_at);

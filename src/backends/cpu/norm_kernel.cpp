@@ -120,26 +120,26 @@ struct RowJob {
   const float* bias = nullptr;
   int64_t rows = 0, d = 0;
   float eps = 0;
+  // bf16 rows are widened into two fp32 rows per thread (a planned buffer, so
+  // worker threads never allocate: heap use on OpenMP workers made the pool
+  // stall for milliseconds on a loaded machine).
+  float* scratch = nullptr;
+  int threads = 1;
 };
 
 void run_rows(const RowJob& j) {
-#pragma omp parallel if (j.rows * j.d > 32768)
-  {
-    // Per-thread fp32 rows, grown once and reused by later runs.
-    thread_local std::vector<float> buf;
-    if (int64_t(buf.size()) < 2 * j.d) buf.resize(size_t(2 * j.d));
-    float *xs = buf.data(), *ys = buf.data() + j.d;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < j.rows; ++r) {
-      const float* x = f32_view(j.x, r * j.d, j.d, xs);
-      float* y = f32_target(j.y, r * j.d, ys);
-      if (j.ln)
-        layernorm_row(x, j.scale, j.bias, y, j.d, j.eps);
-      else
-        softmax_row(x, y, j.d);
-      store_f32(j.y, r * j.d, j.d, y);
-      if (j.y2.p) store_f32(j.y2, r * j.d, j.d, y);
-    }
+#pragma omp parallel for schedule(static) num_threads(j.threads) if (j.rows * j.d > 32768)
+  for (int64_t r = 0; r < j.rows; ++r) {
+    float* xs = j.scratch ? j.scratch + 2 * j.d * omp_get_thread_num() : nullptr;
+    float* ys = xs ? xs + j.d : nullptr;
+    const float* x = f32_view(j.x, r * j.d, j.d, xs);
+    float* y = f32_target(j.y, r * j.d, ys);
+    if (j.ln)
+      layernorm_row(x, j.scale, j.bias, y, j.d, j.eps);
+    else
+      softmax_row(x, y, j.d);
+    store_f32(j.y, r * j.d, j.d, y);
+    if (j.y2.p) store_f32(j.y2, r * j.d, j.d, y);
   }
 }
 
@@ -186,14 +186,22 @@ bool lower_norm(Program& p, const Node& node) {
   job.eps = ln ? node.attr_float("epsilon", 1e-5f) : 0.f;
   MemRef in = p.plain_any(x);
   auto out = p.define_plain_out(y, in.md.data_type() == dt::bf16);
+  job.threads = std::max(1, current_threads());
+  std::optional<MemRef> scratch;
+  if (in.md.data_type() == dt::bf16 || !out.f32) {
+    auto md = plain_md({int64_t(job.threads) * 2 * d});
+    scratch = MemRef{md, p.new_buffer(md.get_size()), -1};
+  }
   Step s;
   s.label = node.label();
   if (out.f32) s.args.push_back({0, *out.f32});
   if (out.bf16) s.args.push_back({1, *out.bf16});
   s.args.push_back({2, in});
+  if (scratch) s.args.push_back({3, *scratch});
   for (int t : {scale, bias})
     if (t >= 0) s.uses.push_back(t);
-  s.fn = [&p, job, in, out, scale, bias]() mutable {
+  s.fn = [&p, job, in, out, scratch, scale, bias]() mutable {
+    if (scratch) job.scratch = static_cast<float*>(p.data(*scratch));
     job.x = ElemPtr{p.data(in), in.md.data_type() == dt::bf16};
     job.y = out.f32 ? ElemPtr{p.data(*out.f32), false} : ElemPtr{p.data(*out.bf16), true};
     job.y2 = out.f32 && out.bf16 ? ElemPtr{p.data(*out.bf16), true} : ElemPtr{};
