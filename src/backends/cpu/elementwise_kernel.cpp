@@ -83,8 +83,8 @@ void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t 
   int64_t tasks = (n / period) * chunks_per_row;
 #pragma omp parallel for schedule(static) if (n > kParallelMin)
   for (int64_t t = 0; t < tasks; ++t) {
-    // fp32 chunks on the stack (12 KiB): worker threads never allocate (heap use on
-    // OpenMP workers made the pool stall for milliseconds on a loaded machine).
+    // fp32 chunks on the stack (12 KiB), not thread_local heap scratch: that made
+    // 2-thread runs stall on the loaded machine (see norm_kernel.cpp).
     alignas(64) float s[3 * kChunk];
     int64_t row_at = (t % chunks_per_row) * kChunk;  // offset inside the row (period)
     int64_t at = (t / chunks_per_row) * period + row_at;
