@@ -1,100 +1,104 @@
-// Vectorized elementwise kernels. Relu and same-shape Add work on any layout
-// (the op is per element, so a blocked oneDNN buffer is processed as a flat
-// array, padding included): a Relu or residual Add between convolutions does
-// not force a reorder to plain. Same-shape float Add/Sub/Mul/Div and Relu on
-// plain tensors skip the reference kernel's broadcasting machinery.
-// target_clones compiles AVX-512, AVX2 and baseline versions, chosen at run time.
+// Vectorized elementwise kernels: Relu and Add/Sub/Mul/Div (same shape, a row
+// broadcast over the leading dims, or a scalar). Same-shape ops work on any
+// layout (the op is per element, so a blocked oneDNN buffer is processed as a
+// flat array, padding included): a Relu or residual Add between convolutions
+// does not force a reorder to plain. Operands and results are fp32 or bf16
+// (bf16 mode keeps activations in bf16 between GEMMs): the work goes in chunks
+// that fit L1, each converted to fp32 on the way in, computed in fp32 and
+// rounded on the way out (bf16_convert.h). The fp32 loops are compiled for
+// AVX-512, AVX2 and baseline (target_clones), chosen at run time; threading is
+// outside them.
 #include <omp.h>
 
+#include <algorithm>
+
+#include "backends/cpu/bf16_convert.h"
 #include "backends/cpu/program.h"
 
 namespace wafer::cpu {
 
 namespace {
 
+using dt = dnnl::memory::data_type;
+
 enum class Op { Relu, Add, Sub, Mul, Div };
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void relu_f32(const float* x, float* y, int64_t n) {
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
-}
+constexpr int64_t kChunk = 1024;         // elements per chunk: three fp32 chunks fit L1
+constexpr int64_t kParallelMin = 32768;  // below this a fork/join costs more than it saves
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void binary_f32(Op op, const float* a, const float* b,
-                                                                             float* y, int64_t n) {
-  switch (op) {
-    case Op::Add:
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
-      break;
-    case Op::Sub:
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i];
-      break;
-    case Op::Mul:
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = a[i] * b[i];
-      break;
-    case Op::Div:
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-      for (int64_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
-      break;
-    case Op::Relu:
-      break;
-  }
-}
-
-// y = a op b where one operand repeats with period m (a row or a scalar broadcast
-// over the leading dims): rows of m, each a vector loop.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void broadcast_f32(Op op, const float* a, bool a_full,
-                                                                                const float* b, bool b_full, float* y,
-                                                                                int64_t n, int64_t m) {
-  int64_t rows = n / m;
-#pragma omp parallel for schedule(static) if (n > 32768)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* ar = a_full ? a + r * m : a;
-    const float* br = b_full ? b + r * m : b;
-    float* yr = y + r * m;
-    if (m == 1) {  // scalar operand: one value for the row
-      float av = ar[0], bv = br[0];
-      yr[0] = op == Op::Add ? av + bv : op == Op::Sub ? av - bv : op == Op::Mul ? av * bv : av / bv;
-      continue;
-    }
-    switch (op) {
-      case Op::Add:
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) yr[j] = ar[j] + br[j];
-        break;
-      case Op::Sub:
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) yr[j] = ar[j] - br[j];
-        break;
-      case Op::Mul:
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) yr[j] = ar[j] * br[j];
-        break;
-      case Op::Div:
-#pragma omp simd
-        for (int64_t j = 0; j < m; ++j) yr[j] = ar[j] / br[j];
-        break;
-      case Op::Relu:
-        break;
-    }
-  }
-}
-
-// Scalar broadcast as a full-length loop (the period-1 case above is per element).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scalar_f32(Op op, const float* a, bool a_scalar,
-                                                                             const float* b, float* y, int64_t n) {
+template <class F>
+inline __attribute__((always_inline)) void loop(F f, const float* a, bool a_scalar, const float* b, bool b_scalar,
+                                                float* y, int64_t n) {
   if (a_scalar) {
     float av = a[0];
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = op == Op::Add ? av + b[i] : op == Op::Sub ? av - b[i] : op == Op::Mul ? av * b[i] : av / b[i];
-  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(av, b[i]);
+  } else if (b_scalar) {
     float bv = b[0];
-#pragma omp parallel for simd schedule(static) if (n > 32768)
-    for (int64_t i = 0; i < n; ++i)
-      y[i] = op == Op::Add ? a[i] + bv : op == Op::Sub ? a[i] - bv : op == Op::Mul ? a[i] * bv : a[i] / bv;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], bv);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = f(a[i], b[i]);
+  }
+}
+
+// One chunk in fp32: y = a op b (b unused for Relu); a scalar operand is one value.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void chunk_f32(Op op, const float* a, bool a_scalar,
+                                                                            const float* b, bool b_scalar, float* y,
+                                                                            int64_t n) {
+  switch (op) {
+    case Op::Relu:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] > 0.f ? a[i] : 0.f;
+      break;
+    case Op::Add:
+      loop([](float x, float z) { return x + z; }, a, a_scalar, b, b_scalar, y, n);
+      break;
+    case Op::Sub:
+      loop([](float x, float z) { return x - z; }, a, a_scalar, b, b_scalar, y, n);
+      break;
+    case Op::Mul:
+      loop([](float x, float z) { return x * z; }, a, a_scalar, b, b_scalar, y, n);
+      break;
+    case Op::Div:
+      loop([](float x, float z) { return x / z; }, a, a_scalar, b, b_scalar, y, n);
+      break;
+  }
+}
+
+// How an operand maps onto the output's n elements.
+enum class Bcast { Full, Row, Scalar };
+
+struct Operand {
+  ElemPtr e;
+  Bcast how = Bcast::Full;
+};
+
+// y (and/or its bf16 twin y2) = a op b over n elements; Row operands repeat with period m.
+void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t m) {
+  bool rows = a.how == Bcast::Row || b.how == Bcast::Row;
+  int64_t period = rows ? m : n;
+  int64_t chunks_per_row = (period + kChunk - 1) / kChunk;
+  int64_t tasks = (n / period) * chunks_per_row;
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (int64_t t = 0; t < tasks; ++t) {
+    // fp32 chunks on the stack (12 KiB), not thread_local heap scratch: that made
+    // 2-thread runs stall on the loaded machine (see norm_kernel.cpp).
+    alignas(64) float s[3 * kChunk];
+    int64_t row_at = (t % chunks_per_row) * kChunk;  // offset inside the row (period)
+    int64_t at = (t / chunks_per_row) * period + row_at;
+    int64_t len = std::min(kChunk, period - row_at);
+    auto view = [&](const Operand& o, float* buf) {
+      if (o.how == Bcast::Scalar) return f32_view(o.e, 0, 1, buf);
+      return f32_view(o.e, o.how == Bcast::Row ? row_at : at, len, buf);
+    };
+    const float* av = view(a, s);
+    const float* bv = op == Op::Relu ? nullptr : view(b, s + kChunk);
+    float* yv = f32_target(y, at, s + 2 * kChunk);
+    chunk_f32(op, av, a.how == Bcast::Scalar, bv, b.how == Bcast::Scalar, yv, len);
+    store_f32(y, at, len, yv);
+    if (y2.p) store_f32(y2, at, len, yv);  // bf16 twin of an fp32 result
   }
 }
 
@@ -108,6 +112,28 @@ int64_t suffix_period(Dims in, const Dims& out) {
   return element_count(in);
 }
 
+bool is_bf16(const MemRef& r) {
+  return r.md.data_type() == dt::bf16;
+}
+
+// The step: operands listed as arguments for liveness and tensor allocation only.
+void add_kernel_step(Program& p, const Node& node, Op op, std::vector<MemRef> ins, std::vector<Bcast> how,
+                     std::optional<MemRef> y, std::optional<MemRef> y2, int64_t n, int64_t m) {
+  Step s;
+  s.label = node.label();
+  if (y) s.args.push_back({0, *y});
+  if (y2) s.args.push_back({1, *y2});
+  for (size_t i = 0; i < ins.size(); ++i) s.args.push_back({int(i) + 2, ins[i]});
+  s.fn = [&p, op, ins, how, y, y2, n, m] {
+    Operand a{{p.data(ins[0]), is_bf16(ins[0])}, how[0]}, b;
+    if (ins.size() > 1) b = Operand{{p.data(ins[1]), is_bf16(ins[1])}, how[1]};
+    ElemPtr out{p.data(y ? *y : *y2), !y}, twin;
+    if (y && y2) twin = ElemPtr{p.data(*y2), true};
+    run(op, a, b, out, twin, n, m);
+  };
+  p.add_step(std::move(s));
+}
+
 bool lower_broadcast(Program& p, const Node& node, Op op, const Dims& yd) {
   if (op == Op::Relu || node.op_version < 7) return false;  // before 7: legacy axis broadcasting
   auto ad = p.dims_of(node.inputs[0]), bd = p.dims_of(node.inputs[1]);
@@ -117,27 +143,11 @@ bool lower_broadcast(Program& p, const Node& node, Op op, const Dims& yd) {
   if (pa == 0 || pb == 0 || (pa != n && pb != n)) return false;
   bool a_full = pa == n, b_full = pb == n;
   int64_t m = a_full ? pb : pa;
-  int a = p.plain(node.inputs[0]), b = p.plain(node.inputs[1]);
-  MemRef out = p.define(node.outputs[0], plain_md(yd));
-  Step s;
-  s.label = node.label();
-  s.args.push_back({0, out});
-  s.uses = {a, b};
-  s.fn = [&p, op, a, b, out, a_full, b_full, n, m] {
-    auto* y = static_cast<float*>(p.tensor_data(out.tensor));
-    auto* av = static_cast<const float*>(p.tensor_data(a));
-    auto* bv = static_cast<const float*>(p.tensor_data(b));
-    if (m == 1 && !(a_full && b_full))
-      scalar_f32(op, av, !a_full, bv, y, n);
-    else
-      broadcast_f32(op, av, a_full, bv, b_full, y, n, m);
-  };
-  p.add_step(std::move(s));
+  auto bcast = [&](bool full) { return full ? Bcast::Full : m == 1 ? Bcast::Scalar : Bcast::Row; };
+  MemRef a = p.plain_any(node.inputs[0]), b = p.plain_any(node.inputs[1]);
+  auto out = p.define_plain_out(node.outputs[0], is_bf16(a_full ? a : b));
+  add_kernel_step(p, node, op, {a, b}, {bcast(a_full), bcast(b_full)}, out.f32, out.bf16, n, m);
   return true;
-}
-
-void* ref_data(Program& p, const MemRef& r) {
-  return r.buffer >= 0 ? p.buffer_data(r.buffer) : p.tensor_data(r.tensor);
 }
 
 }  // namespace
@@ -168,31 +178,33 @@ bool lower_elementwise(Program& p, const Node& node) {
     same = same && p.dims_of(in) == yd;
   }
   if (!same) return lower_broadcast(p, node, op, *yd);
-  // Layout: that of the first input in oneDNN f32 form, else plain.
-  dnnl::memory::desc md = plain_md(*yd);
+  // Layout: that of the first input in a oneDNN fp32/bf16 form, else plain. Operands
+  // in that layout are read in their own element type; others are reordered into it.
+  dnnl::memory::desc layout = plain_md(*yd);
   for (const auto& in : node.inputs)
-    if (auto f = p.dnnl_form(in); f && f->md.data_type() == dnnl::memory::data_type::f32) {
-      md = f->md;
+    if (auto f = p.dnnl_form(in); f && (f->md.data_type() == dt::f32 || f->md.data_type() == dt::bf16)) {
+      layout = f->md;
       break;
     }
   std::vector<MemRef> ins;
-  for (const auto& in : node.inputs) ins.push_back(p.operand(in, md));
-  MemRef out = p.define(node.outputs[0], md);
-  int64_t n = int64_t(md.get_size() / sizeof(float));
-  Step s;
-  s.label = node.label();
-  // Operands are listed as arguments only for liveness and tensor allocation.
-  s.args.push_back({0, out});
-  for (size_t i = 0; i < ins.size(); ++i) s.args.push_back({int(i) + 1, ins[i]});
-  s.fn = [&p, op, ins, out, n] {
-    auto* y = static_cast<float*>(ref_data(p, out));
-    auto* a = static_cast<const float*>(ref_data(p, ins[0]));
-    if (op == Op::Relu)
-      relu_f32(a, y, n);
-    else
-      binary_f32(op, a, static_cast<const float*>(ref_data(p, ins[1])), y, n);
-  };
-  p.add_step(std::move(s));
+  for (const auto& in : node.inputs) {
+    MemRef cur = p.current(in);
+    bool usable = cur.md.data_type() == dt::f32 || cur.md.data_type() == dt::bf16;
+    ins.push_back(usable && cur.md == with_type(layout, cur.md.data_type()) ? cur : p.operand(in, layout));
+  }
+  int64_t n = int64_t(layout.get_size() / (layout.data_type() == dt::bf16 ? 2 : 4));
+  std::vector<Bcast> how(ins.size(), Bcast::Full);
+  if (is_plain(layout, *yd)) {
+    auto out = p.define_plain_out(node.outputs[0], is_bf16(ins[0]));
+    add_kernel_step(p, node, op, ins, how, out.f32, out.bf16, n, n);
+    return true;
+  }
+  // A blocked layout: one result, bf16 when the readers want it or the first operand is bf16.
+  Program::Wanted w = p.wanted_types(node.outputs[0]);
+  bool bf = p.bf16() && (w.bf16 || (!w.f32 && is_bf16(ins[0])));
+  MemRef out = p.define(node.outputs[0], with_type(layout, bf ? dt::bf16 : dt::f32));
+  add_kernel_step(p, node, op, ins, how, bf ? std::nullopt : std::optional(out), bf ? std::optional(out) : std::nullopt,
+                  n, n);
   return true;
 }
 

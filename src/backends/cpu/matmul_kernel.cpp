@@ -113,7 +113,9 @@ bool lower_matmul(Program& p, const Node& node) {
   memory::desc b_src_md = trans_b ? transposed_md(b_stored) : plain_md(b_stored);
   memory::desc w_md = bconst ? memory::desc(memory::dims(w_eff.begin(), w_eff.end()), act, memory::format_tag::any)
                              : row_major(w_eff, act);
-  memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, act);
+  // dst: bf16, or fp32 when its readers want fp32 (no conversion step after it) or it holds an fp32 residual.
+  dt dst_t = p.gemm_dst_type(epi.output, has_sum);
+  memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, dst_t);
   memory::desc bias_md = c_eff ? plain_md(*c_eff) : memory::desc();
   dnnl::matmul::desc desc(src_md, w_md, bias_md, dst_md);
   dnnl::post_ops ops;
@@ -151,13 +153,13 @@ bool lower_matmul(Program& p, const Node& node) {
   }
   MemRef sum;
   if (has_sum) {
-    sum = p.current(epi.sum);
+    sum = p.current(epi.sum, dst_t == dt::f32);
     if (fold) {
-      if (!(sum.md == plain_md(out))) sum = p.operand(epi.sum, plain_md(out));
-      sum.md = row_major(out_eff, dt::f32);
+      if (!is_plain(sum.md, out)) sum = p.operand(epi.sum, plain_md(out, dst_t));
+      sum.md = row_major(out_eff, sum.md.data_type());
     }
   }
-  MemRef dst = p.define(epi.output, row_major(out, act));
+  MemRef dst = p.define(epi.output, row_major(out, dst_t));
   dst.md = dst_md;
   if (has_sum) p.add_copy(node.label() + " residual", sum, dst);  // the sum post-op accumulates into dst
   Step s;

@@ -20,6 +20,16 @@ memory::desc plain_md(const Dims& dims, memory::data_type dt) {
   return memory::desc(d, dt, strides);
 }
 
+memory::desc with_type(const memory::desc& md, memory::data_type dt) {
+  dnnl_memory_desc_t d = md.data;  // strides and blocking count elements: only the type changes
+  d.data_type = memory::convert_to_c(dt);
+  return memory::desc(d);
+}
+
+bool is_plain(const memory::desc& md, const Dims& dims) {
+  return md == plain_md(dims, md.data_type());
+}
+
 namespace {
 bool has_subgraphs(const Graph& g) {
   for (const auto& n : g.nodes)
@@ -36,6 +46,8 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
   profile_ = prof && std::string(prof) == "1";
   set_threads(threads_);
   bf16_ = options.precision == "bf16" && has_avx512_bf16();
+  const char* residual = std::getenv("WAFER_CPU_BF16_RESIDUAL");
+  bf16_residual_f32_ = !(residual && std::string(residual) == "bf16");  // fp32 unless asked: 2x more accurate
   // Control flow bodies read enclosing values by name: the interpreter runs those graphs whole.
   if (has_subgraphs(*graph_)) {
     interpret_whole_graph_ = true;
@@ -76,6 +88,12 @@ Program::~Program() {
   std::sort(rows.rbegin(), rows.rend());
   std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
   for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
+}
+
+std::vector<std::string> Program::step_labels() const {
+  std::vector<std::string> labels;
+  for (const auto& s : steps_) labels.push_back(s.label);
+  return labels;
 }
 
 void Program::lower_node(const Node& node) {
@@ -192,9 +210,12 @@ const Node* Program::sole_consumer(const std::string& v) const {
   return it->second[0];
 }
 
-MemRef Program::current(const std::string& v) {
-  if (auto f = dnnl_form(v)) return *f;
+MemRef Program::current(const std::string& v, bool prefer_f32) {
   auto dims = dims_of(v);
+  if (auto it = f32_twin_.find(v); prefer_f32 && it != f32_twin_.end()) return it->second;
+  if (auto it = plain_.find(v); prefer_f32 && dims && it != plain_.end())
+    return MemRef{plain_md(*dims), -1, it->second};
+  if (auto f = dnnl_form(v)) return *f;
   check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
   return MemRef{plain_md(*dims), -1, plain(v)};
 }
@@ -202,6 +223,7 @@ MemRef Program::current(const std::string& v) {
 int Program::plain(const std::string& v) {
   if (auto it = plain_.find(v); it != plain_.end()) return it->second;
   auto f = dnnl_form(v);
+  if (auto it = f32_twin_.find(v); it != f32_twin_.end()) f = it->second;  // a copy, not a widening
   check(f.has_value(), "cpu backend: value '", v, "' is used before it is produced");
   auto dims = dims_of(v);
   check(dims.has_value(), "cpu backend: value '", v, "' has no static shape");
@@ -218,7 +240,8 @@ int Program::plain(const std::string& v) {
 
 MemRef Program::define(const std::string& v, const memory::desc& md) {
   auto dims = dims_of(v);
-  if (dims && md == plain_md(*dims)) {
+  // In bf16 mode an fp32 value that no reader needs as a tensor goes to a planned buffer.
+  if (dims && md == plain_md(*dims) && !(bf16_ && !wanted_types(v).tensor)) {
     int id = new_tensor(DType::Float32, *dims);
     plain_[v] = id;
     pending_alloc_.push_back(id);

@@ -66,12 +66,8 @@ class Program {
   // Names of the nodes that run on the reference kernel (for reports).
   const std::vector<std::string>& fallback_nodes() const { return fallback_; }
   size_t planned_bytes() const { return planned_bytes_; }
-  // Labels of the steps in run order (node labels, "reorder V", "to plain V"), for tests and reports.
-  std::vector<std::string> step_labels() const {
-    std::vector<std::string> l;
-    for (const auto& s : steps_) l.push_back(s.label);
-    return l;
-  }
+  // Labels of the lowered steps in run order (conversions read "reorder V" / "to plain V").
+  std::vector<std::string> step_labels() const;
 
   // --- used by the kernel builders ---
   const Graph& graph() const { return *graph_; }
@@ -89,17 +85,50 @@ class Program {
   const Node* sole_consumer(const std::string& v) const;
   // Whether v has been produced by the steps so far (or is an input/initializer).
   bool available(const std::string& v) const { return plain_.count(v) || dnnl_.count(v); }
+  // --- bf16 activations (precision bf16; see precision.cpp) ---
+  // Element types the readers of v want it in: a bf16 GEMM's A operand wants bf16,
+  // reference kernels and graph outputs fp32; our elementwise and norm kernels and
+  // oneDNN reorders take either (neither flag set: no reader cares).
+  struct Wanted {
+    bool bf16 = false;
+    bool f32 = false;
+    bool tensor = false;  // a reader needs the plain fp32 tensor (reference kernels, graph outputs)
+  };
+  Wanted wanted_types(const std::string& v) const;
+  // Element type of the dst of a GEMM (MatMul, Gemm, FusedMatMul) producing `out`:
+  // fp32 when its readers want only fp32 or when it accumulates a residual kept in
+  // fp32 (bf16_residual_f32()), else bf16; always fp32 without bf16.
+  dnnl::memory::data_type gemm_dst_type(const std::string& out, bool has_sum) const;
+  // Residual stream precision in bf16 mode: fp32 (default) keeps GEMM+residual outputs
+  // and the layer-norm outputs they add in fp32; WAFER_CPU_BF16_RESIDUAL=bf16 rounds them.
+  bool bf16_residual_f32() const { return bf16_residual_f32_; }
+  // Where one of our kernels writes v in plain layout: fp32 (a tensor, or in bf16 mode
+  // a planned buffer when no reader needs the tensor) and/or a bf16 buffer (both when
+  // readers want both, e.g. a LayerNorm feeding a bf16 GEMM and an fp32 residual).
+  // `inputs_bf16`: the kernel reads bf16, the default when no reader cares.
+  struct PlainOut {
+    std::optional<MemRef> f32, bf16;
+  };
+  PlainOut define_plain_out(const std::string& v, bool inputs_bf16);
+  // The value in plain layout in whichever element type it has (bf16 buffer or fp32
+  // tensor; an fp32 tensor when it exists and `prefer_f32`), converting only from a
+  // blocked oneDNN layout.
+  MemRef plain_any(const std::string& v, bool prefer_f32 = false);
   // Marks nodes a fused step has taken over: they are not lowered on their own.
   void absorb(const std::vector<const Node*>& nodes) { absorbed_.insert(nodes.begin(), nodes.end()); }
   bool absorbed(const Node* n) const { return absorbed_.count(n) != 0; }
   // Views planned for a node before lowering (nullptr when it has none).
-  void set_views(const Node* n, OperandViews v) { views_[n] = std::move(v); }
+  void set_views(const Node* n, OperandViews v) {
+    for (const auto& c : v.inputs) view_sources_.insert(c.source);
+    views_[n] = std::move(v);
+  }
   const OperandViews* views(const Node* n) const {
     auto it = views_.find(n);
     return it == views_.end() ? nullptr : &it->second;
   }
-  // The value where it is now (oneDNN form, else the plain tensor), without conversion.
-  MemRef current(const std::string& v);
+  // The value where it is now (oneDNN form, else the plain tensor), without conversion;
+  // `prefer_f32`: its plain fp32 tensor when it has one besides a bf16 form.
+  MemRef current(const std::string& v, bool prefer_f32 = false);
   // Plain tensor id of a value (adding a reorder to plain when it only exists in oneDNN form).
   int plain(const std::string& v);
   // Defines value v as produced in layout md by the step about to be added:
@@ -115,6 +144,8 @@ class Program {
   void* tensor_data(int id) { return tensors_[size_t(id)].raw(); }
   Tensor& tensor(int id) { return tensors_[size_t(id)]; }
   void* buffer_data(int id) { return buffer_ptr_[size_t(id)]; }
+  // Run-time address of an operand (planned buffer or plain tensor).
+  void* data(const MemRef& r) { return r.buffer >= 0 ? buffer_data(r.buffer) : tensor_data(r.tensor); }
 
  private:
   void lower_node(const Node& node);
@@ -126,13 +157,15 @@ class Program {
   dnnl::engine engine_;
   dnnl::stream stream_;
   bool bf16_ = false;
+  bool bf16_residual_f32_ = false;
   int threads_ = 0;
 
   std::vector<Step> steps_;
   std::vector<Tensor> tensors_;
   std::vector<TensorInfo> tensor_info_;
-  std::unordered_map<std::string, int> plain_;    // value -> plain tensor id
-  std::unordered_map<std::string, MemRef> dnnl_;  // value -> oneDNN form
+  std::unordered_map<std::string, int> plain_;        // value -> plain tensor id
+  std::unordered_map<std::string, MemRef> dnnl_;      // value -> oneDNN form
+  std::unordered_map<std::string, MemRef> f32_twin_;  // value -> fp32 planned buffer beside a bf16 form
   std::vector<int> input_ids_, output_ids_;
   std::vector<int> pending_alloc_;  // plain tensors define() handed out, allocated by the next step
 
@@ -149,6 +182,8 @@ class Program {
   std::unordered_map<std::string, int> use_counts_;
   std::unordered_set<const Node*> absorbed_;
   std::unordered_map<const Node*, OperandViews> views_;
+  // Values a fused step reads through absorbed view chains (it takes fp32 or bf16 as they are).
+  std::unordered_set<std::string> view_sources_;
   // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.
   bool profile_ = false;
   std::map<std::string, std::pair<double, int>> profile_ms_;
@@ -156,6 +191,10 @@ class Program {
 
 // Plain (row-major) oneDNN descriptor of dims.
 dnnl::memory::desc plain_md(const Dims& dims, dnnl::memory::data_type dt = dnnl::memory::data_type::f32);
+// The same layout (blocked or plain) with another element type.
+dnnl::memory::desc with_type(const dnnl::memory::desc& md, dnnl::memory::data_type dt);
+// Whether md is the row-major layout of dims, in any element type.
+bool is_plain(const dnnl::memory::desc& md, const Dims& dims);
 
 // Kernel builders: each lowers one node into steps and returns true, or returns
 // false (adding nothing) when the node is outside what it handles.
