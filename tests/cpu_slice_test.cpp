@@ -75,7 +75,7 @@ TEST(CpuSlice, MatchesReferenceExactly) {
 
 TEST(CpuSlice, StepsAndAttributesFormsStillMatch) {
   std::mt19937 rng(67);
-  // Step 2: not a view, the reference kernel runs it.
+  // Step 2: not a strided reorder; the copy kernel (copy_kernel.cpp) runs it.
   Graph g;
   g.inputs = {"x"};
   g.types["x"] = ValueType{DType::Float32, Shape::from({4, 9})};
@@ -99,9 +99,7 @@ TEST(CpuSlice, StepsAndAttributesFormsStillMatch) {
   }
   auto copy = g.clone();
   optimize(*copy);
-  auto fallbacks = cpu::Program(std::move(copy), {}).fallback_nodes();
-  ASSERT_EQ(fallbacks.size(), 1u);
-  EXPECT_NE(fallbacks[0].find("step2"), std::string::npos) << fallbacks[0];
+  EXPECT_TRUE(cpu::Program(std::move(copy), {}).fallback_nodes().empty());
 }
 
 // With --precision bf16 a matmul writes bf16; the Slice reads that buffer as it is.

@@ -33,6 +33,11 @@ class Backend {
   // Whether this backend can execute the node (default: the reference kernel exists).
   virtual bool supports(const Node& node) const;
   virtual std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) = 0;
+  // Compiles a graph the caller hands over and no longer needs (`wafer run`): with no other
+  // owner of its weights, a backend may free the plain ones it has repacked. Default: compile().
+  virtual std::unique_ptr<Executable> compile_owned(std::unique_ptr<Graph> graph, const CompileOptions& options) {
+    return compile(*graph, options);
+  }
   // Nodes (labels, after the backend's own rewrites) that this backend runs on
   // the reference kernels because it has no fast kernel for them. The graph's
   // input shapes must be static. Default: none (a backend with no such notion).

@@ -44,10 +44,12 @@ Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
          " bytes (set WAFER_MAX_TENSOR_BYTES to raise it)");
   size_t bytes = std::max<size_t>(size_t(numel_) * elem, 1);
   size_t padded = (bytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, padded);
+  // Through operator new (not aligned_alloc), so allocation hooks see tensor storage too.
+  void* p = ::operator new(padded, std::align_val_t(64), std::nothrow);
   if (!p) fail("out of memory allocating ", bytes, " bytes for tensor ", dims_to_string(dims_));
   std::memset(p, 0, padded);
-  data_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
+  data_ = std::shared_ptr<std::byte[]>(static_cast<std::byte*>(p),
+                                       [](std::byte* q) { ::operator delete(q, std::align_val_t(64)); });
 }
 
 // (fail() inside an if, not check(): check's arguments, dims_to_string among
@@ -70,6 +72,27 @@ std::vector<int64_t> Tensor::to_int_vector() const {
   std::vector<int64_t> out(static_cast<size_t>(numel_));
   for (int64_t i = 0; i < numel_; ++i) out[size_t(i)] = get_int(i);
   return out;
+}
+
+Tensor Tensor::view(std::shared_ptr<std::byte[]> block, size_t offset, DType dtype, Dims dims) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.dims_ = std::move(dims);
+  t.numel_ = element_count(t.dims_);
+  std::byte* at = block.get() + offset;
+  t.data_ = std::shared_ptr<std::byte[]>(std::move(block), at);
+  return t;
+}
+
+void Tensor::share_storage(const Tensor& src, DType dtype, const Dims& dims) {
+  int64_t n = element_count(dims);
+  if (uint64_t(n) * dtype_size(dtype) != src.nbytes())  // (no check(): its message would be built every call)
+    fail("cannot view ", dims_to_string(src.dims_), " (", dtype_name(src.dtype_), ") as ", dims_to_string(dims), " (",
+         dtype_name(dtype), ")");
+  dtype_ = dtype;
+  dims_ = dims;
+  numel_ = n;
+  data_ = src.data_;
 }
 
 Tensor Tensor::reshaped(Dims dims) const {

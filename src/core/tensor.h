@@ -85,6 +85,16 @@ class Tensor {
 
   bool same_buffer(const Tensor& other) const { return data_ == other.data_; }
 
+  // --- storage management for memory planners (the cpu backend's static plan) ---
+  // A tensor over `bytes` of `block` (which it keeps alive) at `offset`: no allocation, no zeroing.
+  static Tensor view(std::shared_ptr<std::byte[]> block, size_t offset, DType dtype, Dims dims);
+  // Becomes a tensor of `dtype` and `dims` over src's bytes (same byte count). Reuses this
+  // tensor's dims capacity, so with an unchanged rank it allocates nothing.
+  void share_storage(const Tensor& src, DType dtype, const Dims& dims);
+  // Drops the storage but keeps dtype and dims (and their capacity): a later refill by copy
+  // assignment of a tensor of the same rank allocates nothing.
+  void release_storage() { data_.reset(); }
+
  private:
   template <typename T>
   void check_type() const {

@@ -1,6 +1,7 @@
 // Ops that select or extend a window of the input: Slice, Pad, ReverseSequence.
 #include <cmath>
 
+#include "ops/slice_window.h"
 #include "ops/tensor_ops_util.h"
 
 namespace wafer {
@@ -8,15 +9,6 @@ namespace {
 using namespace tensor_ops;
 
 // ---- Slice ----
-struct SliceArgs {
-  std::vector<int64_t> starts, ends, axes, steps;
-};
-
-// Start, step and count along every axis (unsliced axes: 0, 1, dim).
-struct AxisWindow {
-  int64_t start = 0, step = 1, count = 0;
-};
-
 // Numpy slicing of one axis of size `dim`: negative positions count from the
 // end, then positions are clamped so that any start/end is valid.
 AxisWindow slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, const Node& node) {
@@ -39,6 +31,8 @@ AxisWindow slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, con
   return w;
 }
 
+}  // namespace
+
 std::vector<AxisWindow> slice_windows(const Dims& dims, const SliceArgs& a, const Node& node) {
   int64_t rank = int64_t(dims.size());
   check(a.starts.size() == a.ends.size(), node.label(), ": starts has ", a.starts.size(), " entries, ends ",
@@ -57,6 +51,8 @@ std::vector<AxisWindow> slice_windows(const Dims& dims, const SliceArgs& a, cons
         slice_axis(dims[size_t(axes[i])], a.starts[i], a.ends[i], a.steps.empty() ? 1 : a.steps[i], node);
   return win;
 }
+
+namespace {
 
 std::vector<Tensor> slice(const KernelContext& ctx) {
   const Tensor& x = ctx.in(0);

@@ -78,7 +78,11 @@ void add_run_command(CLI::App& app) {
     options.precision = o->precision;
     options.symbols = symbols;
     auto backend = make_backend(o->backend, &options);
-    auto exe = backend->compile(*model.graph, options);
+    // The executable gets the weights for itself (our graph keeps only names and types), so
+    // the cpu backend can free each plain weight once it is packed: one copy in memory.
+    auto owned = model.graph->clone();
+    model.graph->initializers.clear();
+    auto exe = backend->compile_owned(std::move(owned), options);
     double load_ms = ms_since(t_load);
 
     auto inputs = make_inputs(*model.graph, given, symbols, o->seed);

@@ -3,6 +3,15 @@
 // graph and lowers it to a Program (oneDNN conv/matmul/pooling with fused
 // epilogues, vectorized elementwise kernels, reference kernels for the rest).
 // Programs are cached per input-shape set, so steady-state runs only execute.
+//
+// Weights are held once: the executable's graph lends its initializers to the
+// Program being built, which frees each plain weight as soon as it is packed
+// into oneDNN's layout and nothing else reads it (see Program). Compiling for
+// another shape set first recovers those weights by reordering them back out of
+// the packed form of the program that released them (exact in fp32; in bf16 the
+// recovered weights are bf16-rounded, which is what every bf16 program computes
+// with anyway). Graphs given by reference (compile()) stay shared with the
+// caller, who keeps the plain weights alive; compile_owned() avoids that.
 #include <map>
 #include <mutex>
 
@@ -60,6 +69,8 @@ class CpuExecutable : public Executable {
   Program& program_for(const Shapes& shapes) {
     auto it = cache_.find(shapes);
     if (it != cache_.end()) return *it->second;
+    for (const auto& [name, from] : released_) graph_->initializers[name] = from->recover_weight(name);
+    released_.clear();
     auto g = graph_->clone();
     // Bind the inputs to these exact shapes, so every value gets static dims.
     for (size_t i = 0; i < g->inputs.size() && i < shapes.size(); ++i) {
@@ -81,7 +92,8 @@ class CpuExecutable : public Executable {
     } catch (const Error&) {
       // A graph the optimizer cannot handle still runs, unoptimized, on the reference kernels.
     }
-    auto program = std::make_unique<Program>(std::move(g), options_);
+    auto program = std::make_unique<Program>(std::move(g), options_, &graph_->initializers);
+    for (const auto& name : program->released_weights()) released_[name] = program.get();
     return *cache_.emplace(shapes, std::move(program)).first->second;
   }
 
@@ -89,6 +101,7 @@ class CpuExecutable : public Executable {
   CompileOptions options_;
   std::mutex mutex_;
   std::map<Shapes, std::unique_ptr<Program>> cache_;
+  std::map<std::string, Program*> released_;  // weights graph_ lent to a program that freed their plain form
 };
 
 class CpuBackend : public Backend {
@@ -101,6 +114,9 @@ class CpuBackend : public Backend {
   }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
     return std::make_unique<CpuExecutable>(graph.clone(), options);
+  }
+  std::unique_ptr<Executable> compile_owned(std::unique_ptr<Graph> graph, const CompileOptions& options) override {
+    return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> fallback_nodes(const Graph& graph, const CompileOptions& options) override {
     std::vector<Dims> shapes;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 #include "backends/cpu/threading.h"
@@ -39,8 +40,8 @@ bool has_subgraphs(const Graph& g) {
 }
 }  // namespace
 
-Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
-    : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender)
+    : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), lender_(lender) {
   threads_ = options.threads;
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
   profile_ = prof && std::string(prof) == "1";
@@ -54,6 +55,18 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
     for (const auto& n : graph_->nodes) fallback_.push_back(n->label());
     return;
   }
+  try {
+    build();
+  } catch (...) {
+    // Nothing the caller lent is lost: released weights go back, rebuilt from their packed form.
+    if (lender_)
+      for (const auto& [name, _] : released_) (*lender_)[name] = recover_weight(name);
+    throw;
+  }
+  lender_ = nullptr;
+}
+
+void Program::build() {
   for (const auto& [name, t] : graph_->initializers) {
     int id = new_tensor(t.dtype(), t.dims());
     tensors_[size_t(id)] = t;
@@ -70,8 +83,21 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
     for (const auto& in : n->inputs)
       if (!in.empty()) consumers_[in].push_back(n.get());
   for (const auto& n : graph_->nodes) plan_attention(*this, *n);
-  for (const auto& n : graph_->nodes)
-    if (!absorbed_.count(n.get())) lower_node(*n);
+  // After the last node reading a weight is lowered, a weight that was only packed is freed.
+  std::unordered_map<std::string, size_t> last_reader;
+  for (size_t i = 0; i < graph_->nodes.size(); ++i)
+    for (const auto& in : graph_->nodes[i]->inputs)
+      if (graph_->is_initializer(in)) last_reader[in] = i;
+  // (A node absorbed before lowering started belongs to a later fused step: its weights wait for the end.)
+  const auto pre_absorbed = absorbed_;
+  for (size_t i = 0; i < graph_->nodes.size(); ++i) {
+    const Node& n = *graph_->nodes[i];
+    if (!absorbed_.count(&n)) lower_node(n);
+    if (pre_absorbed.count(&n)) continue;
+    for (const auto& in : n.inputs)
+      if (auto it = last_reader.find(in); it != last_reader.end() && it->second == i) release_weight_if_packed_only(in);
+  }
+  for (const auto& [name, _] : last_reader) release_weight_if_packed_only(name);
   for (const auto& o : graph_->outputs) output_ids_.push_back(plain(o));
   plan_memory();
   finalize();
@@ -112,7 +138,7 @@ void Program::lower_node(const Node& node) {
   try {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
         lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node) ||
-        lower_slice(*this, node))
+        lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.
@@ -156,6 +182,13 @@ void Program::fallback(const Node& node) {
     for (size_t o = 0; o < outs.size(); ++o) {
       if (outs[o] < 0) continue;
       check(o < res.size(), node.label(), ": kernel produced ", res.size(), " output(s), node needs ", o + 1);
+      // A kernel may return an input's storage (Identity, Reshape): planned blocks are reused
+      // by later steps regardless of who still holds them, so such a result gets its own copy.
+      for (int i : ins)
+        if (i >= 0 && tensor_info_[size_t(root_of(i))].planned && res[o].same_buffer(tensors_[size_t(i)])) {
+          res[o] = res[o].clone();
+          break;
+        }
       tensors_[size_t(outs[o])] = std::move(res[o]);
     }
   };
@@ -263,8 +296,40 @@ int Program::new_buffer(size_t bytes) {
 
 int Program::new_tensor(DType dtype, Dims dims) {
   tensors_.emplace_back();
-  tensor_info_.push_back({dtype, std::move(dims), false});
+  tensor_info_.push_back({dtype, std::move(dims)});
+  runtime_read_.push_back(0);
   return int(tensors_.size()) - 1;
+}
+
+int Program::root_of(int t) const {
+  while (tensor_info_[size_t(t)].alias_of >= 0) t = tensor_info_[size_t(t)].alias_of;
+  return t;
+}
+
+void Program::define_view(const std::string& label, const std::string& in, const std::string& out) {
+  int src = plain(in);
+  auto dims = dims_of(out);
+  check(dims.has_value(), "cpu backend: value '", out, "' has no static shape");
+  DType dtype = dtype_of_value(in);
+  int id = new_tensor(dtype, *dims);
+  plain_[out] = id;
+  Step s;
+  s.label = label;
+  s.uses = {src};
+  if (std::find(graph_->outputs.begin(), graph_->outputs.end(), out) != graph_->outputs.end()) {
+    // Outputs are fresh per-run tensors (the caller keeps them): copy.
+    s.alloc_tensors = {id};
+    size_t bytes = size_t(element_count(*dims)) * dtype_size(dtype);
+    s.fn = [this, src, id, bytes] { std::memcpy(tensors_[size_t(id)].raw(), tensors_[size_t(src)].raw(), bytes); };
+  } else {
+    tensor_info_[size_t(id)].alias_of = src;
+    s.uses.push_back(id);
+    s.fn = [this, src, id] {
+      const TensorInfo& info = tensor_info_[size_t(id)];
+      tensors_[size_t(id)].share_storage(tensors_[size_t(src)], info.dtype, info.dims);
+    };
+  }
+  add_step(std::move(s));
 }
 
 void Program::add_copy(const std::string& label, const MemRef& from, const MemRef& to) {
@@ -287,6 +352,7 @@ void Program::add_step(Step step) {
   step.alloc_tensors.insert(step.alloc_tensors.end(), pending_alloc_.begin(), pending_alloc_.end());
   pending_alloc_.clear();
   for (int t : step.alloc_tensors) step.uses.push_back(t);
+  for (int t : step.uses) runtime_read_[size_t(t)] = 1;
   steps_.push_back(std::move(step));
 }
 
@@ -305,12 +371,78 @@ MemRef Program::constant(const memory::desc& md, const void* src, const memory::
   int id = int(buffer_bytes_.size()) - 1;
   buffer_ptr_.resize(buffer_bytes_.size(), nullptr);
   buffer_ptr_[size_t(id)] = block.get();
+  packed_.push_back({md, src_md, id});
+  packed_from_.emplace(src, packed_.size() - 1);
   return MemRef{md, id, -1};
+}
+
+// A weight whose every reader is lowered, that no step reads plain at run time
+// and that was packed whole (an f32 source of exactly its bytes) is freed here,
+// and in the lender when it holds the same buffer: the packed copy is the only one.
+void Program::release_weight_if_packed_only(const std::string& name) {
+  auto it = graph_->initializers.find(name);
+  if (it == graph_->initializers.end() || it->second.dtype() != DType::Float32) return;
+  if (std::find(graph_->outputs.begin(), graph_->outputs.end(), name) != graph_->outputs.end()) return;
+  const Tensor& t = it->second;
+  auto packed = packed_from_.find(t.raw());
+  auto id = plain_.find(name);
+  if (packed == packed_from_.end() || id == plain_.end() || runtime_read_[size_t(id->second)]) return;
+  const Packed& pk = packed_[packed->second];
+  if (pk.src_md.get_size() != t.nbytes() || pk.src_md.data_type() != memory::data_type::f32) return;
+  released_[name] = {t.dtype(), t.dims(), packed->second};
+  if (lender_)
+    if (auto l = lender_->find(name); l != lender_->end() && l->second.same_buffer(t)) lender_->erase(l);
+  tensors_[size_t(id->second)] = Tensor();
+  graph_->initializers.erase(it);
+}
+
+std::vector<std::string> Program::released_weights() const {
+  std::vector<std::string> names;
+  for (const auto& [name, _] : released_) names.push_back(name);
+  return names;
+}
+
+Tensor Program::recover_weight(const std::string& name) {
+  auto it = released_.find(name);
+  check(it != released_.end(), "cpu backend: weight '", name, "' was not released by this program");
+  const Packed& pk = packed_[it->second.packed];
+  Tensor t(it->second.dtype, it->second.dims);
+  memory from(pk.md, engine_, buffer_ptr_[size_t(pk.buffer)]);
+  memory to(pk.src_md, engine_, t.raw());
+  dnnl::reorder(from, to).execute(stream_, from, to);
+  stream_.wait();
+  return t;
 }
 
 // Greedy liveness-based assignment of planned buffers to blocks: a block is
 // reused by a later buffer once its last reader has run (best fit by size).
+// Plain tensors that fast steps write are planned buffers too (graph outputs
+// excepted: each run hands fresh ones to the caller); a view's reads extend the
+// live range of the tensor whose storage it shares.
 void Program::plan_memory() {
+  std::vector<char> is_output(tensors_.size(), 0);
+  for (int o : output_ids_) is_output[size_t(o)] = 1;
+  std::vector<int> first(tensors_.size(), -1), last(tensors_.size(), -1);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    for (int t : steps_[i].alloc_tensors)
+      if (first[size_t(t)] < 0) first[size_t(t)] = int(i);
+    for (int t : steps_[i].uses) {
+      int r = root_of(t);
+      last[size_t(r)] = std::max(last[size_t(r)], int(i));
+    }
+  }
+  std::vector<int> tensor_buffer(tensors_.size(), -1);
+  for (size_t t = 0; t < tensors_.size(); ++t) {
+    const TensorInfo& info = tensor_info_[t];
+    if (first[t] < 0 || is_output[t] || info.persistent || info.alias_of >= 0) continue;
+    int b = new_buffer(size_t(element_count(info.dims)) * dtype_size(info.dtype));
+    buffer_first_[size_t(b)] = first[t];
+    buffer_last_[size_t(b)] = std::max(first[t], last[t]);
+    tensor_buffer[t] = b;
+    tensor_info_[t].planned = true;
+  }
+  for (auto& s : steps_) std::erase_if(s.alloc_tensors, [&](int t) { return tensor_info_[size_t(t)].planned; });
+
   buffer_ptr_.resize(buffer_bytes_.size(), nullptr);
   std::vector<std::vector<int>> starts(steps_.size() + 1), ends(steps_.size() + 1);
   for (size_t b = 0; b < buffer_bytes_.size(); ++b) {
@@ -344,32 +476,47 @@ void Program::plan_memory() {
       free_blocks.emplace(blocks[size_t(blk)].bytes, blk);
     }
   }
-  std::vector<void*> block_ptr;
+  size_t first_block = blocks_.size();
   for (const auto& blk : blocks) {
     auto mem = std::shared_ptr<std::byte[]>(new (std::align_val_t(64)) std::byte[blk.bytes],
                                             [](std::byte* p) { ::operator delete[](p, std::align_val_t(64)); });
     planned_bytes_ += blk.bytes;
-    block_ptr.push_back(mem.get());
     blocks_.push_back(std::move(mem));
   }
   for (size_t b = 0; b < buffer_bytes_.size(); ++b)
-    if (block_of[b] >= 0) buffer_ptr_[b] = block_ptr[size_t(block_of[b])];
+    if (block_of[b] >= 0) buffer_ptr_[b] = blocks_[first_block + size_t(block_of[b])].get();
+  for (size_t t = 0; t < tensors_.size(); ++t)
+    if (int b = tensor_buffer[t]; b >= 0)
+      tensors_[t] = Tensor::view(blocks_[first_block + size_t(block_of[size_t(b)])], 0, tensor_info_[t].dtype,
+                                 tensor_info_[t].dims);
 }
 
 void Program::finalize() {
-  // oneDNN memory objects over planned buffers are made once; those over plain
-  // tensors get their data handle at run time.
+  // oneDNN memory objects over planned buffers and planned tensors are made
+  // once; those over per-run tensors (inputs, outputs, reference results) get
+  // their data handle at run time. Argument maps are built once too.
   for (auto& s : steps_) {
-    for (auto& [_, ref] : s.args)
-      s.mems.emplace_back(ref.md, engine_, ref.buffer >= 0 ? buffer_ptr_[size_t(ref.buffer)] : DNNL_MEMORY_NONE);
+    for (size_t a = 0; a < s.args.size(); ++a) {
+      const MemRef& ref = s.args[a].second;
+      void* ptr = DNNL_MEMORY_NONE;
+      if (ref.buffer >= 0)
+        ptr = buffer_ptr_[size_t(ref.buffer)];
+      else if (ref.tensor >= 0 && tensor_info_[size_t(ref.tensor)].planned)
+        ptr = tensors_[size_t(ref.tensor)].raw();
+      else if (ref.tensor >= 0)
+        s.dynamic_args.push_back(a);
+      s.mems.emplace_back(ref.md, engine_, ptr);
+      if (s.prim) s.exec_args.emplace(s.args[a].first, s.mems.back());
+    }
   }
-  // Release each plain tensor after its last use (inputs, outputs and initializers excepted).
+  // Release each per-run plain tensor after its last use (inputs, outputs, initializers and planned ones excepted).
   std::vector<int> last(tensors_.size(), -1);
   for (size_t i = 0; i < steps_.size(); ++i)
     for (int t : steps_[i].uses) last[size_t(t)] = int(i);
   for (int o : output_ids_) last[size_t(o)] = -1;
   for (size_t t = 0; t < last.size(); ++t)
-    if (last[t] >= 0 && !tensor_info_[t].persistent) steps_[size_t(last[t])].release.push_back(int(t));
+    if (last[t] >= 0 && !tensor_info_[t].persistent && !tensor_info_[t].planned)
+      steps_[size_t(last[t])].release.push_back(int(t));
 }
 
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
@@ -380,24 +527,19 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   }
   check(inputs.size() == input_ids_.size(), "cpu backend: expected ", input_ids_.size(), " inputs, got ",
         inputs.size());
+  // Copy assignment into tensors that kept their dims (release_storage): no allocation.
   for (size_t i = 0; i < inputs.size(); ++i) tensors_[size_t(input_ids_[i])] = inputs[i];
-  std::unordered_map<int, dnnl::memory> args;
   for (auto& s : steps_) {
     auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     for (int t : s.alloc_tensors)
       tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
     if (s.prim) {
-      args.clear();
-      for (size_t a = 0; a < s.args.size(); ++a) {
-        const MemRef& ref = s.args[a].second;
-        if (ref.tensor >= 0) s.mems[a].set_data_handle(tensors_[size_t(ref.tensor)].raw());
-        args.emplace(s.args[a].first, s.mems[a]);
-      }
-      s.prim->execute(stream_, args);
+      for (size_t a : s.dynamic_args) s.mems[a].set_data_handle(tensors_[size_t(s.args[a].second.tensor)].raw());
+      s.prim->execute(stream_, s.exec_args);
     } else {
       s.fn();
     }
-    for (int t : s.release) tensors_[size_t(t)] = Tensor();
+    for (int t : s.release) tensors_[size_t(t)].release_storage();
     if (profile_) {
       auto& slot = profile_ms_[(s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '))];
       slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -406,10 +548,11 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   }
   stream_.wait();
   std::vector<Tensor> outs;
+  outs.reserve(output_ids_.size());
   for (int o : output_ids_) outs.push_back(tensors_[size_t(o)]);
   for (int o : output_ids_)
-    if (!tensor_info_[size_t(o)].persistent) tensors_[size_t(o)] = Tensor();
-  for (int i : input_ids_) tensors_[size_t(i)] = Tensor();
+    if (!tensor_info_[size_t(o)].persistent) tensors_[size_t(o)].release_storage();
+  for (int i : input_ids_) tensors_[size_t(i)].release_storage();
   return outs;
 }
 

@@ -2,8 +2,17 @@
 // list of steps. Each graph value lives either as a plain Tensor (row-major,
 // what reference kernels read) or in a oneDNN buffer with the layout and
 // element type oneDNN chose (blocked, bf16); reorders are inserted only where a
-// consumer needs another form. oneDNN buffers come from a static memory plan
-// (liveness-based reuse), allocated once at compile time.
+// consumer needs another form.
+//
+// Memory: every intermediate a fast step writes, oneDNN buffer or plain tensor,
+// lives in a static plan (liveness-based reuse of blocks, allocated once at
+// compile time); Reshape-like ops are views sharing their source's storage. A
+// run after the first allocates only its outputs (fresh tensors handed to the
+// caller, never planned blocks the next run overwrites) and whatever the
+// reference-kernel fallback steps allocate for their results.
+// Weights packed into oneDNN layouts are not kept in plain form as well: once
+// every reader of an initializer is lowered and none reads it plain at run
+// time, the program frees it (recover_weight() rebuilds it from the packed copy).
 #pragma once
 
 #include <functional>
@@ -39,7 +48,9 @@ struct Step {
   std::vector<dnnl::memory> mems;  // built by finalize(), parallel to args
   // a function (reference fallback, vectorized kernels).
   std::function<void()> fn;
-  std::vector<int> alloc_tensors;  // plain tensors this step writes (allocated before it runs)
+  std::unordered_map<int, dnnl::memory> exec_args;  // built by finalize(): what execute() gets
+  std::vector<size_t> dynamic_args;                 // args over per-run tensors: data handle set each run
+  std::vector<int> alloc_tensors;  // per-run plain tensors this step writes (graph outputs; allocated before it runs)
   std::vector<int> uses;           // plain tensors the step reads or writes (for release)
   std::vector<int> release;        // plain tensors dead after this step
 };
@@ -55,11 +66,16 @@ struct TensorInfo {
   DType dtype = DType::Float32;
   Dims dims;
   bool persistent = false;  // initializer: never released
+  bool planned = false;     // lives in a planned block (never released)
+  int alias_of = -1;        // a view: the tensor whose storage it shares
 };
 
 class Program {
  public:
-  Program(std::unique_ptr<Graph> graph, const CompileOptions& options);
+  // `lender`: initializers also held by the caller (the executable's graph); the program
+  // erases from it each weight whose plain form it frees (same buffer only), and if
+  // construction fails it puts them back, rebuilt from their packed form.
+  Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender = nullptr);
   ~Program();
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
 
@@ -68,6 +84,10 @@ class Program {
   size_t planned_bytes() const { return planned_bytes_; }
   // Labels of the lowered steps in run order (conversions read "reorder V" / "to plain V").
   std::vector<std::string> step_labels() const;
+  // Initializers whose plain form the program freed after packing them.
+  std::vector<std::string> released_weights() const;
+  // A released initializer rebuilt from its packed form (exact for f32 packing; bf16-rounded otherwise).
+  Tensor recover_weight(const std::string& name);
 
   // --- used by the kernel builders ---
   const Graph& graph() const { return *graph_; }
@@ -136,6 +156,9 @@ class Program {
   MemRef define(const std::string& v, const dnnl::memory::desc& md);
   int new_buffer(size_t bytes);
   int new_tensor(DType dtype, Dims dims);
+  // Defines `out` as a view of `in` (same bytes, out's dims): no copy, the storage is shared and
+  // kept alive as long as the view is used. A graph output gets a copy instead (outputs are fresh).
+  void define_view(const std::string& label, const std::string& in, const std::string& out);
   void add_step(Step step);
   // A oneDNN reorder step from one buffer (layout) into another.
   void add_copy(const std::string& label, const MemRef& from, const MemRef& to);
@@ -150,6 +173,9 @@ class Program {
  private:
   void lower_node(const Node& node);
   void fallback(const Node& node);
+  void build();
+  void release_weight_if_packed_only(const std::string& name);
+  int root_of(int t) const;
   void plan_memory();
   void finalize();
 
@@ -175,6 +201,21 @@ class Program {
   std::vector<void*> buffer_ptr_;
   std::vector<std::shared_ptr<std::byte[]>> blocks_;
   std::vector<std::shared_ptr<std::byte[]>> constants_;
+  // Packed constants by source address (weights released after packing are rebuilt from them).
+  struct Packed {
+    dnnl::memory::desc md, src_md;
+    int buffer = -1;
+  };
+  std::vector<Packed> packed_;
+  std::unordered_map<const void*, size_t> packed_from_;
+  struct Released {
+    DType dtype;
+    Dims dims;
+    size_t packed;
+  };
+  std::map<std::string, Released> released_;
+  std::map<std::string, Tensor>* lender_ = nullptr;
+  std::vector<char> runtime_read_;  // per tensor: some step reads or writes it at run time
   size_t planned_bytes_ = 0;
   std::vector<std::string> fallback_;
   bool interpret_whole_graph_ = false;
@@ -212,5 +253,7 @@ bool lower_attention(Program& p, const Node& node);
 // plans wafer.Attention's operand views and absorbs the chain nodes. Returns
 // true when it planned the node, which lower_attention() then always lowers.
 bool plan_attention(Program& p, const Node& node);
+bool lower_view(Program& p, const Node& node);
+bool lower_copy(Program& p, const Node& node);
 
 }  // namespace wafer::cpu

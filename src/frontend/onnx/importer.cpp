@@ -1,9 +1,13 @@
 #include "frontend/onnx/importer.h"
 
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
 
+#include <cstring>
 #include <filesystem>
 #include <set>
 
@@ -71,7 +75,9 @@ class Importer {
  public:
   Importer(std::string file, std::string base_dir) : file_(std::move(file)), base_dir_(std::move(base_dir)) {}
 
-  Model run(const onnx::ModelProto& mp) {
+  // Takes the proto by reference to release each initializer's bytes as soon as
+  // its Tensor exists, so the model's weights are never held twice.
+  Model run(onnx::ModelProto& mp) {
     Model m;
     m.path = file_;
     m.producer = mp.producer_name();
@@ -88,7 +94,7 @@ class Importer {
             "' is imported twice");
     }
     if (mp.opset_import_size() == 0) opsets_[""] = 1;  // IR version < 3 models had no opset_import
-    m.graph = convert_graph(mp.graph(), nullptr, "", 0);
+    m.graph = convert_graph(*mp.mutable_graph(), nullptr, "", 0);
     check(!m.graph->outputs.empty(), where("graph '" + m.graph->name + "'"), ": the model has no outputs");
     m.graph->opsets = opsets_;
     return m;
@@ -129,7 +135,7 @@ class Importer {
     return vt;
   }
 
-  Attribute convert_attr(const onnx::AttributeProto& a, Graph* owner, const std::string& ctx, int depth) {
+  Attribute convert_attr(onnx::AttributeProto& a, Graph* owner, const std::string& ctx, int depth) {
     using A = onnx::AttributeProto;
     Attribute out;
     check(!a.has_ref_attr_name(), where(ctx), ": refers to function attribute '", a.ref_attr_name(),
@@ -156,16 +162,30 @@ class Importer {
               "' is not set");
     }
     switch (t) {
-      case A::FLOAT: out.value = a.f(); break;
-      case A::INT: out.value = int64_t(a.i()); break;
-      case A::STRING: out.value = a.s(); break;
-      case A::TENSOR: out.value = tensor_from_proto(a.t(), where(ctx), base_dir_); break;
-      case A::GRAPH:
-        out.value = std::shared_ptr<Graph>(convert_graph(a.g(), owner, ctx, depth + 1));
+      case A::FLOAT:
+        out.value = a.f();
         break;
-      case A::FLOATS: out.value = std::vector<float>(a.floats().begin(), a.floats().end()); break;
-      case A::INTS: out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end()); break;
-      case A::STRINGS: out.value = std::vector<std::string>(a.strings().begin(), a.strings().end()); break;
+      case A::INT:
+        out.value = int64_t(a.i());
+        break;
+      case A::STRING:
+        out.value = a.s();
+        break;
+      case A::TENSOR:
+        out.value = tensor_from_proto(a.t(), where(ctx), base_dir_);
+        break;
+      case A::GRAPH:
+        out.value = std::shared_ptr<Graph>(convert_graph(*a.mutable_g(), owner, ctx, depth + 1));
+        break;
+      case A::FLOATS:
+        out.value = std::vector<float>(a.floats().begin(), a.floats().end());
+        break;
+      case A::INTS:
+        out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end());
+        break;
+      case A::STRINGS:
+        out.value = std::vector<std::string>(a.strings().begin(), a.strings().end());
+        break;
       default:
         throw UnsupportedError(where(ctx) + ": attribute type " + A::AttributeType_Name(t) + " is not supported");
     }
@@ -184,7 +204,7 @@ class Importer {
     return schema ? schema->SinceVersion() : opset;
   }
 
-  std::unique_ptr<Graph> convert_graph(const onnx::GraphProto& gp, Graph* parent, const std::string& outer, int depth) {
+  std::unique_ptr<Graph> convert_graph(onnx::GraphProto& gp, Graph* parent, const std::string& outer, int depth) {
     auto g = std::make_unique<Graph>();
     g->parent = parent;
     g->name = gp.name();
@@ -192,13 +212,15 @@ class Importer {
     check(depth <= kMaxSubgraphDepth, where(gctx), ": subgraphs are nested more than ", kMaxSubgraphDepth,
           " levels deep");
 
-    if (gp.sparse_initializer_size())
-      throw UnsupportedError(where(gctx + ": sparse initializers are not supported"));
-    for (const auto& init : gp.initializer()) {
+    if (gp.sparse_initializer_size()) throw UnsupportedError(where(gctx + ": sparse initializers are not supported"));
+    for (auto& init : *gp.mutable_initializer()) {
       check(!init.name().empty(), where(gctx), ": an initializer has no name");
       check(!g->initializers.count(init.name()), where(gctx), ": initializer '", init.name(), "' appears twice");
       g->initializers[init.name()] =
           tensor_from_proto(init, where(gctx + ": initializer '" + init.name() + "'"), base_dir_);
+      // Free the proto's copy now (Clear() would keep the strings' capacity): swapping with an
+      // empty message hands the bytes to a temporary that dies here.
+      onnx::TensorProto().Swap(&init);
     }
     std::set<std::string> seen_inputs;
     for (const auto& in : gp.input()) {
@@ -231,7 +253,7 @@ class Importer {
     for (const auto& np : gp.node())
       if (!np.name().empty()) explicit_names.insert(np.name());
     int index = 0;
-    for (const auto& np : gp.node()) {
+    for (auto& np : *gp.mutable_node()) {
       auto n = std::make_unique<Node>();
       n->op_type = np.op_type();
       n->domain = normal_domain(np.domain());
@@ -248,7 +270,7 @@ class Importer {
       n->op_version = op_version(n->op_type, n->domain, nctx);
       n->inputs.assign(np.input().begin(), np.input().end());
       n->outputs.assign(np.output().begin(), np.output().end());
-      for (const auto& a : np.attribute()) {
+      for (auto& a : *np.mutable_attribute()) {
         check(!a.name().empty(), where(nctx), ": attribute without a name");
         check(!n->attrs.count(a.name()), where(nctx), ": attribute '", a.name(), "' appears twice");
         n->attrs[a.name()] = convert_attr(a, g.get(), nctx + " attribute '" + a.name() + "'", depth);
@@ -325,19 +347,25 @@ std::string format_unsupported(const std::vector<UnsupportedOp>& ops) {
   return s;
 }
 
-Model import_onnx_bytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
-                        const ImportOptions& options) {
-  onnx::ModelProto mp;
+namespace {
+
+// Parses a ModelProto of `size` bytes from `in` under the size and nesting limits.
+void parse_model(google::protobuf::io::ZeroCopyInputStream& in, uint64_t size, const std::string& name,
+                 const ImportOptions& options, onnx::ModelProto& mp) {
   uint64_t limit = std::min<uint64_t>(options.max_file_bytes, INT32_MAX);
-  if (bytes.size() > limit) fail(name, ": model is ", bytes.size(), " bytes, over the limit of ", limit);
-  check(!bytes.empty(), name, ": file is empty, not an ONNX model");
-  google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()), int(bytes.size()));
+  if (size > limit) fail(name, ": model is ", size, " bytes, over the limit of ", limit);
+  check(size != 0, name, ": file is empty, not an ONNX model");
+  google::protobuf::io::CodedInputStream stream(&in);
   stream.SetTotalBytesLimit(int(limit));
   // Each subgraph level costs 3 message levels (graph, node, attribute); this
   // admits kMaxSubgraphDepth levels and bounds the parser's recursion.
   stream.SetRecursionLimit(3 * kMaxSubgraphDepth + 16);
   if (!mp.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
     fail(name, ": not a valid ONNX model (protobuf parse failed: truncated, corrupt or too deeply nested)");
+}
+
+Model convert_model(onnx::ModelProto& mp, const std::string& name, const std::string& base_dir,
+                    const ImportOptions& options) {
   Model m = Importer(name, base_dir).run(mp);
   if (options.reject_unsupported) {
     auto unsupported = find_unsupported_ops(*m.graph);
@@ -346,10 +374,36 @@ Model import_onnx_bytes(const std::string& bytes, const std::string& name, const
   return m;
 }
 
+}  // namespace
+
+Model import_onnx_bytes(const std::string& bytes, const std::string& name, const std::string& base_dir,
+                        const ImportOptions& options) {
+  onnx::ModelProto mp;
+  google::protobuf::io::ArrayInputStream in(bytes.data(), int(std::min<size_t>(bytes.size(), INT32_MAX)));
+  parse_model(in, bytes.size(), name, options, mp);
+  return convert_model(mp, name, base_dir, options);
+}
+
+// The file is parsed as a stream (never held whole in memory), and the importer
+// frees each initializer's proto bytes once converted: peak memory is about one
+// copy of the weights, not three.
 Model import_onnx_file(const std::string& path, const ImportOptions& options) {
-  std::string bytes = read_file_bytes(path, options.max_file_bytes);
+  uint64_t size = checked_file_size(path, options.max_file_bytes);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail(path, ": cannot open for reading");
+  onnx::ModelProto mp;
+  {
+    google::protobuf::io::FileInputStream in(fd, 1 << 20);
+    in.SetCloseOnDelete(true);
+    try {
+      parse_model(in, size, path, options, mp);
+    } catch (const Error&) {
+      if (in.GetErrno() != 0) fail(path, ": read failed: ", std::strerror(in.GetErrno()));
+      throw;
+    }
+  }
   std::string dir = std::filesystem::path(path).parent_path().string();
-  return import_onnx_bytes(bytes, path, dir.empty() ? "." : dir, options);
+  return convert_model(mp, path, dir.empty() ? "." : dir, options);
 }
 
 }  // namespace wafer

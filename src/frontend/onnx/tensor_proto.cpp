@@ -12,13 +12,18 @@ namespace wafer {
 
 namespace fs = std::filesystem;
 
-std::string read_file_bytes(const std::string& path, uint64_t max_bytes) {
+uint64_t checked_file_size(const std::string& path, uint64_t max_bytes) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail(path, ": no such file");
   if (fs::is_directory(path, ec)) fail(path, ": is a directory, expected a file");
   uint64_t size = fs::file_size(path, ec);
   if (ec) fail(path, ": cannot read size: ", ec.message());
   if (size > max_bytes) fail(path, ": file is ", size, " bytes, over the limit of ", max_bytes);
+  return size;
+}
+
+std::string read_file_bytes(const std::string& path, uint64_t max_bytes) {
+  uint64_t size = checked_file_size(path, max_bytes);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, ": cannot open for reading");
   std::string data(size, '\0');

@@ -25,6 +25,8 @@ struct NamedTensor {
 NamedTensor read_tensor_pb(const std::string& path);
 void write_tensor_pb(const std::string& path, const Tensor& t, const std::string& name);
 
+// Size of a regular file, refusing a missing file, a folder or anything over `max_bytes` (errors name the file).
+uint64_t checked_file_size(const std::string& path, uint64_t max_bytes);
 // Reads the whole file, refusing anything over `max_bytes` and naming the file on error.
 std::string read_file_bytes(const std::string& path, uint64_t max_bytes);
 
