@@ -1,6 +1,7 @@
 // Conv and wafer.FusedConv on oneDNN: layouts chosen by oneDNN (format any),
 // so chains of convolutions stay blocked; weights reordered once at compile time;
-// bias, residual Sum and activation fused as post-ops.
+// bias, residual Sum and activation fused as post-ops (the Sum in place when
+// the residual is dead afterwards).
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/program.h"
@@ -74,7 +75,12 @@ bool lower_conv(Program& p, const Node& node) {
   } else {
     w_plain = plain_md(wt->dims());
   }
-  memory::desc src_md(src_dims, act, tag::any), dst_md(dst_dims, act, tag::any), w_md(w_dims, act, tag::any);
+  // oneDNN picks the layouts (blocked activations, packed weights) unless an ablation switch pins them plain.
+  const Ablation& off = p.ablation();
+  Dims sd(src_dims.begin(), src_dims.end()), dd(dst_dims.begin(), dst_dims.end()), wd(w_dims.begin(), w_dims.end());
+  memory::desc src_md = off.blocked ? plain_md(sd, act) : memory::desc(src_dims, act, tag::any);
+  memory::desc dst_md = off.blocked ? plain_md(dd, act) : memory::desc(dst_dims, act, tag::any);
+  memory::desc w_md = off.prepack ? plain_md(wd, act) : memory::desc(w_dims, act, tag::any);
   memory::desc b_md = bias ? memory::desc({(*yd)[1]}, dt::f32, tag::a) : memory::desc();
   dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
                                        w_md, b_md, dst_md, st, di, pl, pr);
@@ -91,9 +97,12 @@ bool lower_conv(Program& p, const Node& node) {
   MemRef src = p.operand(x, pd.src_desc());
   MemRef sum;
   if (has_sum) sum = p.current(epi.sum);
-  MemRef dst = p.define(epi.output, pd.dst_desc());
-  // The sum post-op accumulates into dst: start dst as a copy of the residual.
-  if (has_sum) p.add_copy(node.label() + " residual", sum, dst);
+  // The sum post-op accumulates into dst: dst is the residual's own buffer when
+  // nothing reads the residual later, else it starts as a copy of it.
+  std::optional<MemRef> in_place;
+  if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, pd.dst_desc(), {src}, epi.absorbed);
+  MemRef dst = in_place ? *in_place : p.define(epi.output, pd.dst_desc());
+  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst);
   Step s;
   s.label = node.label();
   s.prim = dnnl::convolution_forward(pd);

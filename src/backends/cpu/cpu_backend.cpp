@@ -16,7 +16,8 @@ namespace {
 
 class CpuExecutable : public Executable {
  public:
-  CpuExecutable(std::unique_ptr<Graph> g, CompileOptions o) : graph_(std::move(g)), options_(std::move(o)) {
+  CpuExecutable(std::unique_ptr<Graph> g, CompileOptions o)
+      : graph_(std::move(g)), options_(std::move(o)), ablation_(ablation_from_env()) {
     // With every symbolic input dim bound up front, compile now (compile-time work stays out of run()).
     bool all_static = true;
     Shapes shapes;
@@ -76,6 +77,7 @@ class CpuExecutable : public Executable {
     CpuPipelineOptions opts;
     opts.optimize.symbols = options_.symbols;
     opts.fuse_attention = false;
+    apply_ablation(ablation_, opts);
     try {
       auto trial = g->clone();
       cpu_pipeline(*trial, opts);
@@ -83,12 +85,13 @@ class CpuExecutable : public Executable {
     } catch (const Error&) {
       // A graph the optimizer cannot handle still runs, unoptimized, on the reference kernels.
     }
-    auto program = std::make_unique<Program>(std::move(g), options_);
+    auto program = std::make_unique<Program>(std::move(g), options_, ablation_);
     return *cache_.emplace(shapes, std::move(program)).first->second;
   }
 
   std::unique_ptr<Graph> graph_;
   CompileOptions options_;
+  Ablation ablation_;  // WAFER_CPU_DISABLE: optimizations turned off (bench/run --ablation)
   std::mutex mutex_;
   std::map<Shapes, std::unique_ptr<Program>> cache_;
 };

@@ -29,8 +29,8 @@ bool has_subgraphs(const Graph& g) {
 }
 }  // namespace
 
-Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
-    : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, Ablation ablation)
+    : graph_(std::move(graph)), ablation_(ablation), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
   threads_ = options.threads;
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
   profile_ = prof && std::string(prof) == "1";
@@ -57,8 +57,13 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options)
   for (const auto& n : graph_->nodes)
     for (const auto& in : n->inputs)
       if (!in.empty()) consumers_[in].push_back(n.get());
-  for (const auto& n : graph_->nodes)
-    if (!absorbed_.count(n.get())) lower_node(*n);
+  for (const auto& n : graph_->nodes) {
+    if (absorbed_.count(n.get())) continue;
+    lowering_ = n.get();
+    lower_node(*n);
+    lowered_.insert(n.get());
+  }
+  lowering_ = nullptr;
   for (const auto& o : graph_->outputs) output_ids_.push_back(plain(o));
   plan_memory();
   finalize();
@@ -73,6 +78,8 @@ Program::~Program() {
     total += v.first;
   }
   std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "cpu program: %zu steps, %.1f MB planned, fingerprint %016llx\n", steps_.size(),
+               double(planned_bytes_) / 1e6, static_cast<unsigned long long>(fingerprint()));
   std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
   for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
 }
@@ -86,8 +93,9 @@ void Program::lower_node(const Node& node) {
     if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
   if (!fast_ok) return fallback(node);
   try {
+    bool own = !ablation_.vectorized;  // the switch sends elementwise and norm ops to the reference kernels
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
-        lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node))
+        (own && (lower_elementwise(*this, node) || lower_norm(*this, node))) || lower_transpose(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.
@@ -245,6 +253,31 @@ void Program::add_copy(const std::string& label, const MemRef& from, const MemRe
   add_step(std::move(copy));
 }
 
+std::optional<MemRef> Program::define_in_place(const std::string& out, const std::string& sum, const memory::desc& md,
+                                               const std::vector<MemRef>& reads,
+                                               const std::vector<const Node*>& absorbed) {
+  if (ablation_.inplace) return std::nullopt;
+  auto form = dnnl_form(sum);
+  if (!form || form->buffer < 0 || buffer_first_[size_t(form->buffer)] < 0 || !(form->md == md)) return std::nullopt;
+  for (const MemRef& r : reads)
+    if (r.buffer == form->buffer) return std::nullopt;
+  auto done = [&](const Node* n) {
+    return n == lowering_ || lowered_.count(n) || absorbed_.count(n) ||
+           std::find(absorbed.begin(), absorbed.end(), n) != absorbed.end();
+  };
+  // Every value held in that buffer (views of it included) must be dead after this step.
+  for (const auto& [v, ref] : dnnl_) {
+    if (ref.buffer != form->buffer) continue;
+    if (std::find(graph_->outputs.begin(), graph_->outputs.end(), v) != graph_->outputs.end()) return std::nullopt;
+    if (auto it = consumers_.find(v); it != consumers_.end())
+      for (const Node* n : it->second)
+        if (!done(n)) return std::nullopt;
+  }
+  MemRef r{md, form->buffer, -1};
+  dnnl_[out] = r;
+  return r;
+}
+
 void Program::add_step(Step step) {
   int index = int(steps_.size());
   for (auto& [_, ref] : step.args) {
@@ -300,7 +333,7 @@ void Program::plan_memory() {
       size_t need = buffer_bytes_[size_t(b)];
       auto it = free_blocks.lower_bound(need);
       int blk;
-      if (it != free_blocks.end() && it->first <= need * 2) {
+      if (!ablation_.memory_reuse && it != free_blocks.end() && it->first <= need * 2) {
         blk = it->second;
         free_blocks.erase(it);
       } else {
@@ -342,6 +375,44 @@ void Program::finalize() {
     if (last[t] >= 0 && !tensor_info_[t].persistent) steps_[size_t(last[t])].release.push_back(int(t));
 }
 
+namespace {
+// The profile's key for a step: the first word of its label ("wafer.FusedConv", "reorder", "residual").
+std::string step_kind(const Step& s) {
+  return (s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '));
+}
+
+void mix(uint64_t& h, uint64_t v) {
+  h = (h ^ v) * 1099511628211ull;  // FNV-1a style
+}
+}  // namespace
+
+std::map<std::string, int> Program::step_counts() const {
+  std::map<std::string, int> counts;
+  for (const auto& s : steps_) counts[step_kind(s)]++;
+  return counts;
+}
+
+uint64_t Program::fingerprint() const {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& s : steps_) {
+    for (char c : step_kind(s)) mix(h, uint64_t(c));
+    for (const auto& [arg, ref] : s.args) {
+      const auto& d = ref.md.data;
+      mix(h, uint64_t(arg));
+      mix(h, uint64_t(d.data_type));
+      mix(h, uint64_t(d.format_kind));
+      for (int i = 0; i < d.ndims; ++i) {
+        mix(h, uint64_t(d.dims[i]));
+        mix(h, uint64_t(d.format_desc.blocking.strides[i]));
+      }
+      for (int i = 0; i < d.format_desc.blocking.inner_nblks; ++i)
+        mix(h, uint64_t(d.format_desc.blocking.inner_blks[i] * 16 + d.format_desc.blocking.inner_idxs[i]));
+    }
+  }
+  mix(h, uint64_t(planned_bytes_));
+  return h;
+}
+
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   set_threads(threads_);
   if (interpret_whole_graph_) {
@@ -369,7 +440,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
     }
     for (int t : s.release) tensors_[size_t(t)] = Tensor();
     if (profile_) {
-      auto& slot = profile_ms_[(s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '))];
+      auto& slot = profile_ms_[step_kind(s)];
       slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       slot.second++;
     }
