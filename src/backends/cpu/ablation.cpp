@@ -16,6 +16,7 @@ const std::vector<AblationSwitch>& ablation_switches() {
       {"layer_norm", &Ablation::layer_norm, "LayerNorm fusion"},
       {"attention", &Ablation::attention, "attention fusion"},
       {"blocked", &Ablation::blocked, "blocked layouts"},
+      {"nchw16c", &Ablation::nchw16c, "nChw16c conv layout"},
       {"prepack", &Ablation::prepack, "weight pre-packing"},
       {"vectorized", &Ablation::vectorized, "vectorized kernels"},
       {"memory_reuse", &Ablation::memory_reuse, "memory-plan reuse"},

@@ -22,7 +22,8 @@ struct Ablation {
   bool gelu = false;          // the erf GELU pattern as one op
   bool layer_norm = false;    // the decomposed layer norm as one op
   bool attention = false;     // the softmax-attention block as one op
-  bool blocked = false;       // oneDNN picks activation layouts (blocked / NHWC); off: plain NCHW
+  bool blocked = false;       // blocked activation layouts (nChw16c, oneDNN choices); off: plain NCHW
+  bool nchw16c = false;       // fp32 convolutions prefer nChw16c; off: oneDNN choice (NHWC brgconv)
   bool prepack = false;       // weights reordered once into oneDNN's preferred layout; off: as stored
   bool vectorized = false;    // own AVX-512/AVX2 elementwise and norm kernels; off: reference kernels
   bool memory_reuse = false;  // liveness-based reuse of planned buffers; off: one block per buffer
