@@ -1,8 +1,7 @@
 // Conv and wafer.FusedConv on oneDNN: blocked activation layouts (nChw16c for
 // fp32, else oneDNN's choice), so chains of convolutions stay blocked; weights
-// reordered once at compile time;
-// bias, residual Sum and activation fused as post-ops (the Sum in place when
-// the residual is dead afterwards).
+// reordered once at compile time; bias, residual Sum and activation fused as
+// post-ops (the Sum in place when the residual is dead afterwards).
 #include <optional>
 #include <string>
 
