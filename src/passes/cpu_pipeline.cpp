@@ -17,8 +17,9 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   if (options.fuse_attention) pm.add(std::make_unique<FuseAttention>());
   // New initializers and inserted nodes need types before the epilogue rules look at them.
   pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));
-  if (options.fuse_conv) pm.add(std::make_unique<FuseConv>());
-  if (options.fuse_matmul) pm.add(std::make_unique<FuseMatMul>());
+  EpilogueParts parts{options.fuse_bias_activation, options.fuse_residual};
+  if (options.fuse_conv) pm.add(std::make_unique<FuseConv>(parts));
+  if (options.fuse_matmul) pm.add(std::make_unique<FuseMatMul>(parts));
   if (options.simplify_reshape) pm.add(std::make_unique<HoistReshape>());
   pm.add(std::make_unique<DeadCodeElimination>());
   pm.set_max_iterations(options.max_iterations);

@@ -32,6 +32,9 @@ struct CpuPipelineOptions {
   bool fuse_gelu = true;
   bool fuse_attention = true;
   bool simplify_reshape = true;             // unit-dim Transposes and Reshape chains -> one Reshape
+  // What fuse_conv / fuse_matmul absorb (the ablation switches turn these off one at a time).
+  bool fuse_bias_activation = true;         // constant bias Adds and activations
+  bool fuse_residual = true;                // the Add of a same-shape value (Sum)
   int max_iterations = 8;                   // rounds of the rule list
   std::vector<PassStats>* stats = nullptr;  // when set, receives the rules' per-pass timings
 };

@@ -26,11 +26,15 @@ class FoldConvBatchNorm : public RewriteRule {
 // an activation. Every float32 Conv becomes a FusedConv (activation "").
 class FuseConv : public RewriteRule {
  public:
+  explicit FuseConv(EpilogueParts parts = {}) : parts_(parts) {}
   std::string name() const override { return "fuse-conv"; }
 
  protected:
   std::vector<std::pair<std::string, std::string>> anchors() const override;
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
+
+ private:
+  EpilogueParts parts_;
 };
 
 // MatMul / Gemm / wafer.FusedMatMul without an activation absorbs, one step
@@ -41,11 +45,15 @@ class FuseConv : public RewriteRule {
 // FusedMatMul, with trans_b = transB.
 class FuseMatMul : public RewriteRule {
  public:
+  explicit FuseMatMul(EpilogueParts parts = {}) : parts_(parts) {}
   std::string name() const override { return "fuse-matmul"; }
 
  protected:
   std::vector<std::pair<std::string, std::string>> anchors() const override;
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
+
+ private:
+  EpilogueParts parts_;
 };
 
 // Decomposed layer norm -> LayerNormalization (17):

@@ -17,7 +17,7 @@ bool FuseConv::rewrite(RewriteContext& ctx, Node& conv) {
   ValueType y = *yt;
   // A bias-like constant varies along the channel axis (1) only: [M,1,1], [1,M,1,1], or a scalar.
   auto bias_of = [&](const Tensor& c) { return bias_along_axis(c, y, 1); };
-  bool absorbed = absorb_epilogue(ctx, conv, bias_of);
+  bool absorbed = absorb_epilogue(ctx, conv, bias_of, parts_);
   // Every float32 Conv becomes a FusedConv, so the CPU backend has one conv op to run.
   if (conv.domain.empty()) {
     become_wafer_op(conv, "FusedConv");

@@ -60,7 +60,7 @@ bool FuseMatMul::rewrite(RewriteContext& ctx, Node& mm) {
   ValueType y = *yt;
   // A bias varies along the last dim only: [N], [1,N], [1,1,N], or a scalar.
   auto bias_of = [&](const Tensor& c) { return bias_along_axis(c, y, y.shape.rank() - 1); };
-  if (!absorb_epilogue(ctx, mm, bias_of)) return false;
+  if (!absorb_epilogue(ctx, mm, bias_of, parts_)) return false;
   if (mm.domain.empty()) {
     become_wafer_op(mm, "FusedMatMul");
     mm.attrs["trans_b"] = Attribute{int64_t(0)};

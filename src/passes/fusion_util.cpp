@@ -210,7 +210,8 @@ Tensor bias_along_axis(const Tensor& c, const ValueType& y, int64_t axis) {
   return bias;
 }
 
-bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tensor(const Tensor&)>& bias_of) {
+bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tensor(const Tensor&)>& bias_of,
+                     EpilogueParts parts) {
   if (fused.outputs.size() != 1 || fused.inputs.size() < 2) return false;
   if (!fused.attr_string("activation", "").empty()) return false;
   const std::string y = fused.outputs[0];
@@ -224,6 +225,7 @@ bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tenso
     if (o < 0) return false;
     const std::string& other = c->inputs[size_t(o)];
     if (const Tensor* t = ctx.constant(other)) {
+      if (!parts.bias_activation) return false;
       Tensor bias = bias_of(*t);
       if (!bias.defined()) return false;
       if (fused.has_input(2)) {
@@ -236,6 +238,7 @@ bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tenso
       if (fused.inputs.size() < 3) fused.inputs.resize(3);
       fused.inputs[2] = ctx.add_constant(fused.name + "_bias", bias);
     } else {
+      if (!parts.residual) return false;
       if (has_sum || !same_known_type(ctx.type(other), yt) || !same_known_type(ctx.type(c->outputs[0]), yt))
         return false;
       fused.inputs.resize(4);
@@ -243,7 +246,7 @@ bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tenso
     }
   } else {
     Activation act;
-    if (!match_activation(ctx, *c, act)) return false;
+    if (!parts.bias_activation || !match_activation(ctx, *c, act)) return false;
     set_activation(fused, act);
   }
   fused.outputs[0] = c->outputs[0];

@@ -99,7 +99,13 @@ namespace wafer {
 //   an activation (match_activation), after which nothing more is absorbed.
 // Only float32 outputs are fused (what the CPU backend runs). The node takes
 // over the reader's output name; returns true when it absorbed something.
-bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tensor(const Tensor&)>& bias_of);
+// `parts` says which of the three kinds of reader may be absorbed.
+struct EpilogueParts {
+  bool bias_activation = true;  // constant bias Adds and activations
+  bool residual = true;         // the Sum
+};
+bool absorb_epilogue(RewriteContext& ctx, Node& fused, const std::function<Tensor(const Tensor&)>& bias_of,
+                     EpilogueParts parts = {});
 
 // A constant `c` added to an output of type `y` as a bias along `axis`: all
 // dims of c (aligned right) are 1 except the one at `axis`, which is 1 or the

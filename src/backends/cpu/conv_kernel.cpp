@@ -1,6 +1,10 @@
-// Conv and wafer.FusedConv on oneDNN: layouts chosen by oneDNN (format any),
-// so chains of convolutions stay blocked; weights reordered once at compile time;
-// bias, residual Sum and activation fused as post-ops.
+// Conv and wafer.FusedConv on oneDNN: blocked activation layouts (nChw16c for
+// fp32, else oneDNN's choice), so chains of convolutions stay blocked; weights
+// reordered once at compile time; bias, residual Sum and activation fused as
+// post-ops (the Sum in place when the residual is dead afterwards).
+#include <optional>
+#include <string>
+
 #include "backends/cpu/epilogue.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/program.h"
@@ -74,29 +78,58 @@ bool lower_conv(Program& p, const Node& node) {
   } else {
     w_plain = plain_md(wt->dims());
   }
-  memory::desc src_md(src_dims, act, tag::any), dst_md(dst_dims, act, tag::any), w_md(w_dims, act, tag::any);
+  // oneDNN picks the layouts (blocked activations, packed weights) unless an ablation switch pins them plain.
+  const Ablation& off = p.ablation();
+  Dims sd(src_dims.begin(), src_dims.end()), dd(dst_dims.begin(), dst_dims.end()), wd(w_dims.begin(), w_dims.end());
+  memory::desc src_md = off.blocked ? plain_md(sd, act) : memory::desc(src_dims, act, tag::any);
+  memory::desc dst_md = off.blocked ? plain_md(dd, act) : memory::desc(dst_dims, act, tag::any);
+  memory::desc w_md = off.prepack ? plain_md(wd, act) : memory::desc(w_dims, act, tag::any);
   memory::desc b_md = bias ? memory::desc({(*yd)[1]}, dt::f32, tag::a) : memory::desc();
-  dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
-                                       w_md, b_md, dst_md, st, di, pl, pr);
   dnnl::post_ops ops;
   if (has_sum) ops.append_sum(1.f);
   if (fused ? !append_activation(node, ops) : !append_activation(epi.activation, epi.params, ops)) return false;
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, p.engine());
+  auto make_pd = [&](const memory::desc& s_md, const memory::desc& d_md) {
+    dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, s_md,
+                                         w_md, b_md, d_md, st, di, pl, pr);
+    return dnnl::convolution_forward::primitive_desc(desc, attr, p.engine());
+  };
+  // fp32 2-D convolutions ask for nChw16c on each side whose channel count is a multiple
+  // of 16 (the 3-channel image stays `any`): left to itself oneDNN 2.6 picks its NHWC
+  // brgconv kernels, whose ResNet-50 / MobileNetV2 cost ~4-6 % more CPU time on Zen 4
+  // than the nChw16c jit kernels (docs/PERFORMANCE.md). Consecutive convolutions agree,
+  // so the network stays in nChw16c without reorders. Shapes with no nChw16c kernel
+  // (oneDNN fails, or offers only its reference one) keep oneDNN's choice.
+  std::optional<dnnl::convolution_forward::primitive_desc> pd;
+  if (act == dt::f32 && sp == 2 && !off.blocked && !off.nchw16c) {
+    auto blocked16 = [&](const memory::dims& d, const memory::desc& other) {
+      return d[1] % 16 == 0 ? memory::desc(d, act, tag::aBcd16b) : other;
+    };
+    try {
+      auto cand = make_pd(blocked16(src_dims, src_md), blocked16(dst_dims, dst_md));
+      if (std::string(cand.impl_info_str()).rfind("ref", 0) != 0) pd = cand;
+    } catch (const dnnl::error&) {
+      // no kernel for this combination: oneDNN's own choice below
+    }
+  }
+  if (!pd) pd = make_pd(src_md, dst_md);
 
-  MemRef weights = p.constant(pd.weights_desc(), wt->raw(), w_plain);
+  MemRef weights = p.constant(pd->weights_desc(), wt->raw(), w_plain);
   MemRef bias_ref;
   if (bias) bias_ref = p.constant(b_md, bias->raw(), b_md);
-  MemRef src = p.operand(x, pd.src_desc());
+  MemRef src = p.operand(x, pd->src_desc());
   MemRef sum;
   if (has_sum) sum = p.current(epi.sum);
-  MemRef dst = p.define(epi.output, pd.dst_desc());
-  // The sum post-op accumulates into dst: start dst as a copy of the residual.
-  if (has_sum) p.add_copy(node.label() + " residual", sum, dst);
+  // The sum post-op accumulates into dst: dst is the residual's own buffer when
+  // nothing reads the residual later, else it starts as a copy of it.
+  std::optional<MemRef> in_place;
+  if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, pd->dst_desc(), {src}, epi.absorbed);
+  MemRef dst = in_place ? *in_place : p.define(epi.output, pd->dst_desc());
+  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst);
   Step s;
   s.label = node.label();
-  s.prim = dnnl::convolution_forward(pd);
+  s.prim = dnnl::convolution_forward(*pd);
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (bias) s.args.push_back({DNNL_ARG_BIAS, bias_ref});
   p.add_step(std::move(s));

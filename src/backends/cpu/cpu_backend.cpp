@@ -25,7 +25,8 @@ namespace {
 
 class CpuExecutable : public Executable {
  public:
-  CpuExecutable(std::unique_ptr<Graph> g, CompileOptions o) : graph_(std::move(g)), options_(std::move(o)) {
+  CpuExecutable(std::unique_ptr<Graph> g, CompileOptions o)
+      : graph_(std::move(g)), options_(std::move(o)), ablation_(ablation_from_env()) {
     // With every symbolic input dim bound up front, compile now (compile-time work stays out of run()).
     bool all_static = true;
     Shapes shapes;
@@ -85,6 +86,7 @@ class CpuExecutable : public Executable {
     // (attention_kernel.h, reading its operands through views).
     CpuPipelineOptions opts;
     opts.optimize.symbols = options_.symbols;
+    apply_ablation(ablation_, opts);
     try {
       auto trial = g->clone();
       cpu_pipeline(*trial, opts);
@@ -92,13 +94,14 @@ class CpuExecutable : public Executable {
     } catch (const Error&) {
       // A graph the optimizer cannot handle still runs, unoptimized, on the reference kernels.
     }
-    auto program = std::make_unique<Program>(std::move(g), options_, &graph_->initializers);
+    auto program = std::make_unique<Program>(std::move(g), options_, &graph_->initializers, ablation_);
     for (const auto& name : program->released_weights()) released_[name] = program.get();
     return *cache_.emplace(shapes, std::move(program)).first->second;
   }
 
   std::unique_ptr<Graph> graph_;
   CompileOptions options_;
+  Ablation ablation_;  // WAFER_CPU_DISABLE: optimizations turned off (bench/run --ablation)
   std::mutex mutex_;
   std::map<Shapes, std::unique_ptr<Program>> cache_;
   std::map<std::string, Program*> released_;  // weights graph_ lent to a program that freed their plain form

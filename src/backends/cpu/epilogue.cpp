@@ -31,6 +31,7 @@ Epilogue find_epilogue(Program& p, const Node& node, bool allow_bias) {
   e.output = node.outputs[0];
   auto dims = p.dims_of(e.output);
   if (!dims || dims->empty()) return e;
+  const Ablation& off = p.ablation();
   while (e.activation.empty()) {
     const Node* n = p.sole_consumer(e.output);
     if (!n || !n->domain.empty() || n->outputs.size() != 1 || p.dims_of(n->outputs[0]) != dims) break;
@@ -39,13 +40,15 @@ Epilogue find_epilogue(Program& p, const Node& node, bool allow_bias) {
       if (other == e.output || p.dtype_of_value(other) != DType::Float32) break;
       auto od = p.dims_of(other);
       const Tensor* c = p.graph().initializer(other);
-      if (allow_bias && e.bias.empty() && c && od && od->size() == 1 && (*od)[0] == dims->back()) {
+      if (allow_bias && !off.bias_act && e.bias.empty() && c && od && od->size() == 1 && (*od)[0] == dims->back()) {
         e.bias = other;
-      } else if (od == dims && p.available(other)) {
+      } else if (!off.residual && od == dims && p.available(other)) {
         e.sum = other;
       } else {
         break;
       }
+    } else if (off.bias_act) {
+      break;
     } else if (n->op_type == "Relu") {
       e.activation = "Relu";
     } else if (n->op_type == "Clip" && clip_bounds(p, *n, e.params)) {

@@ -25,12 +25,12 @@ memory::desc row_major(const Dims& d, dt t) {
 }
 
 // Row-major `dims` viewed with the last two axes swapped.
-memory::desc transposed_md(const Dims& dims) {
+memory::desc transposed_md(const Dims& dims, dt t = dt::f32) {
   memory::dims d(dims.begin(), dims.end()), st = row_major_strides(dims);
   size_t r = d.size();
   std::swap(d[r - 1], d[r - 2]);
   std::swap(st[r - 1], st[r - 2]);
-  return memory::desc(d, dt::f32, st);
+  return memory::desc(d, t, st);
 }
 
 Dims pad_rank(Dims d, size_t r) {
@@ -111,8 +111,11 @@ bool lower_matmul(Program& p, const Node& node) {
   }
   Dims b_stored(b2.end() - Dims::difference_type(w_eff.size()), b2.end());  // B's bytes, at w_eff's rank
   memory::desc b_src_md = trans_b ? transposed_md(b_stored) : plain_md(b_stored);
-  memory::desc w_md = bconst ? memory::desc(memory::dims(w_eff.begin(), w_eff.end()), act, memory::format_tag::any)
-                             : row_major(w_eff, act);
+  // Constant weights: oneDNN's packed layout, or (ablation switch `prepack`) the layout they are stored in.
+  memory::desc w_md = !bconst ? row_major(w_eff, act)
+                      : p.ablation().prepack
+                          ? (trans_b ? transposed_md(b_stored, act) : row_major(w_eff, act))
+                          : memory::desc(memory::dims(w_eff.begin(), w_eff.end()), act, memory::format_tag::any);
   // dst: bf16, or fp32 when its readers want fp32 (no conversion step after it) or it holds an fp32 residual.
   dt dst_t = p.gemm_dst_type(epi.output, has_sum);
   memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, dst_t);
@@ -159,9 +162,12 @@ bool lower_matmul(Program& p, const Node& node) {
       sum.md = row_major(out_eff, sum.md.data_type());
     }
   }
-  MemRef dst = p.define(epi.output, row_major(out, dst_t));
+  // The sum post-op accumulates into dst: the residual's own buffer when nothing reads it later, else a copy.
+  std::optional<MemRef> in_place;
+  if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, row_major(out, dst_t), {src, weights}, epi.absorbed);
+  MemRef dst = in_place ? *in_place : p.define(epi.output, row_major(out, dst_t));
   dst.md = dst_md;
-  if (has_sum) p.add_copy(node.label() + " residual", sum, dst);  // the sum post-op accumulates into dst
+  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst);
   Step s;
   s.label = node.label();
   s.prim = dnnl::matmul(pd);

@@ -54,7 +54,9 @@ bool lower_pool(Program& p, const Node& node) {
           : (include_pad ? dnnl::algorithm::pooling_avg_include_padding : dnnl::algorithm::pooling_avg_exclude_padding);
   auto form = p.dnnl_form(x);
   memory::desc src_md = form ? form->md : plain_md(*xd);
-  memory::desc dst_md(memory::dims(yd->begin(), yd->end()), src_md.data_type(), memory::format_tag::any);
+  memory::desc dst_md = p.ablation().blocked ? plain_md(*yd, src_md.data_type())
+                                             : memory::desc(memory::dims(yd->begin(), yd->end()), src_md.data_type(),
+                                                            memory::format_tag::any);
   dnnl::pooling_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src_md, dst_md, st, k, pl, pr);
   dnnl::pooling_forward::primitive_desc pd(desc, p.engine());
   MemRef src = p.operand(x, pd.src_desc());

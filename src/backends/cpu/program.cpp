@@ -40,8 +40,10 @@ bool has_subgraphs(const Graph& g) {
 }
 }  // namespace
 
-Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender)
-    : graph_(std::move(graph)), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_), lender_(lender) {
+Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender,
+                 Ablation ablation)
+    : graph_(std::move(graph)), ablation_(ablation), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
+      lender_(lender) {
   threads_ = options.threads;
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
   profile_ = prof && std::string(prof) == "1";
@@ -92,11 +94,16 @@ void Program::build() {
   const auto pre_absorbed = absorbed_;
   for (size_t i = 0; i < graph_->nodes.size(); ++i) {
     const Node& n = *graph_->nodes[i];
-    if (!absorbed_.count(&n)) lower_node(n);
+    if (!absorbed_.count(&n)) {
+      lowering_ = &n;
+      lower_node(n);
+      lowered_.insert(&n);
+    }
     if (pre_absorbed.count(&n)) continue;
     for (const auto& in : n.inputs)
       if (auto it = last_reader.find(in); it != last_reader.end() && it->second == i) release_weight_if_packed_only(in);
   }
+  lowering_ = nullptr;
   for (const auto& [name, _] : last_reader) release_weight_if_packed_only(name);
   for (const auto& o : graph_->outputs) output_ids_.push_back(plain(o));
   plan_memory();
@@ -112,6 +119,8 @@ Program::~Program() {
     total += v.first;
   }
   std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "cpu program: %zu steps, %.1f MB planned, fingerprint %016llx\n", steps_.size(),
+               double(planned_bytes_) / 1e6, static_cast<unsigned long long>(fingerprint()));
   std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
   for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
 }
@@ -136,8 +145,9 @@ void Program::lower_node(const Node& node) {
   }
   if (!fast_ok) return fallback(node);
   try {
+    bool own = !ablation_.vectorized;  // the switch sends elementwise and norm ops to the reference kernels
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
-        lower_elementwise(*this, node) || lower_norm(*this, node) || lower_transpose(*this, node) ||
+        (own && (lower_elementwise(*this, node) || lower_norm(*this, node))) || lower_transpose(*this, node) ||
         lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node))
       return;
   } catch (const dnnl::error&) {
@@ -340,6 +350,36 @@ void Program::add_copy(const std::string& label, const MemRef& from, const MemRe
   add_step(std::move(copy));
 }
 
+std::optional<MemRef> Program::define_in_place(const std::string& out, const std::string& sum, const memory::desc& md,
+                                               const std::vector<MemRef>& reads,
+                                               const std::vector<const Node*>& absorbed) {
+  if (ablation_.inplace) return std::nullopt;
+  // The residual's oneDNN form, or in bf16 mode the fp32 twin an fp32 residual stream reads.
+  auto form = dnnl_form(sum);
+  if (auto twin = f32_twin_.find(sum); form && !(form->md == md) && twin != f32_twin_.end()) form = twin->second;
+  if (!form || form->buffer < 0 || buffer_first_[size_t(form->buffer)] < 0 || !(form->md == md)) return std::nullopt;
+  for (const MemRef& r : reads)
+    if (r.buffer == form->buffer) return std::nullopt;
+  auto done = [&](const Node* n) {
+    return n == lowering_ || lowered_.count(n) || absorbed_.count(n) ||
+           std::find(absorbed.begin(), absorbed.end(), n) != absorbed.end();
+  };
+  // Every value held in that buffer (views of it included) must be dead after this step.
+  auto dead = [&](const std::string& v) {
+    if (std::find(graph_->outputs.begin(), graph_->outputs.end(), v) != graph_->outputs.end()) return false;
+    if (auto it = consumers_.find(v); it != consumers_.end())
+      for (const Node* n : it->second)
+        if (!done(n)) return false;
+    return true;
+  };
+  for (const auto* forms : {&dnnl_, &f32_twin_})
+    for (const auto& [v, ref] : *forms)
+      if (ref.buffer == form->buffer && !dead(v)) return std::nullopt;
+  MemRef r{md, form->buffer, -1};
+  dnnl_[out] = r;
+  return r;
+}
+
 void Program::add_step(Step step) {
   int index = int(steps_.size());
   for (auto& [_, ref] : step.args) {
@@ -462,7 +502,7 @@ void Program::plan_memory() {
       size_t need = buffer_bytes_[size_t(b)];
       auto it = free_blocks.lower_bound(need);
       int blk;
-      if (it != free_blocks.end() && it->first <= need * 2) {
+      if (!ablation_.memory_reuse && it != free_blocks.end() && it->first <= need * 2) {
         blk = it->second;
         free_blocks.erase(it);
       } else {
@@ -519,6 +559,44 @@ void Program::finalize() {
       steps_[size_t(last[t])].release.push_back(int(t));
 }
 
+namespace {
+// The profile's key for a step: the first word of its label ("wafer.FusedConv", "reorder", "residual").
+std::string step_kind(const Step& s) {
+  return (s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '));
+}
+
+void mix(uint64_t& h, uint64_t v) {
+  h = (h ^ v) * 1099511628211ull;  // FNV-1a style
+}
+}  // namespace
+
+std::map<std::string, int> Program::step_counts() const {
+  std::map<std::string, int> counts;
+  for (const auto& s : steps_) counts[step_kind(s)]++;
+  return counts;
+}
+
+uint64_t Program::fingerprint() const {
+  uint64_t h = 1469598103934665603ull;
+  for (const auto& s : steps_) {
+    for (char c : step_kind(s)) mix(h, uint64_t(c));
+    for (const auto& [arg, ref] : s.args) {
+      const auto& d = ref.md.data;
+      mix(h, uint64_t(arg));
+      mix(h, uint64_t(d.data_type));
+      mix(h, uint64_t(d.format_kind));
+      for (int i = 0; i < d.ndims; ++i) {
+        mix(h, uint64_t(d.dims[i]));
+        mix(h, uint64_t(d.format_desc.blocking.strides[i]));
+      }
+      for (int i = 0; i < d.format_desc.blocking.inner_nblks; ++i)
+        mix(h, uint64_t(d.format_desc.blocking.inner_blks[i] * 16 + d.format_desc.blocking.inner_idxs[i]));
+    }
+  }
+  mix(h, uint64_t(planned_bytes_));
+  return h;
+}
+
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   set_threads(threads_);
   if (interpret_whole_graph_) {
@@ -541,7 +619,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
     }
     for (int t : s.release) tensors_[size_t(t)].release_storage();
     if (profile_) {
-      auto& slot = profile_ms_[(s.reference ? "ref " : "") + s.label.substr(0, s.label.find(' '))];
+      auto& slot = profile_ms_[step_kind(s)];
       slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       slot.second++;
     }

@@ -15,6 +15,7 @@
 // time, the program frees it (recover_weight() rebuilds it from the packed copy).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "backends/backend.h"
+#include "backends/cpu/ablation.h"
 #include "ir/op_registry.h"
 #include "ir/view_chain.h"
 
@@ -75,7 +77,9 @@ class Program {
   // `lender`: initializers also held by the caller (the executable's graph); the program
   // erases from it each weight whose plain form it frees (same buffer only), and if
   // construction fails it puts them back, rebuilt from their packed form.
-  Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender = nullptr);
+  // `ablation`: optimizations turned off (WAFER_CPU_DISABLE, read by the cpu backend).
+  Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender = nullptr,
+          Ablation ablation = {});
   ~Program();
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
 
@@ -88,11 +92,17 @@ class Program {
   std::vector<std::string> released_weights() const;
   // A released initializer rebuilt from its packed form (exact for f32 packing; bf16-rounded otherwise).
   Tensor recover_weight(const std::string& name);
+  // Steps per kind (the profile's keys: op type, "reorder", "residual", "ref Op"), for tests and reports.
+  std::map<std::string, int> step_counts() const;
+  // Hash of the lowered program (steps, their layouts, the planned bytes): equal
+  // fingerprints mean an ablation switch changed nothing for this model.
+  uint64_t fingerprint() const;
 
   // --- used by the kernel builders ---
   const Graph& graph() const { return *graph_; }
   dnnl::engine& engine() { return engine_; }
   bool bf16() const { return bf16_; }
+  const Ablation& ablation() const { return ablation_; }
   // Static dims of a value, if known.
   std::optional<Dims> dims_of(const std::string& v) const;
   DType dtype_of_value(const std::string& v) const;
@@ -162,6 +172,14 @@ class Program {
   void add_step(Step step);
   // A oneDNN reorder step from one buffer (layout) into another.
   void add_copy(const std::string& label, const MemRef& from, const MemRef& to);
+  // Defines `out` (layout md) over the buffer of the residual `sum`, so a sum
+  // post-op accumulates in place instead of into a copy. Legal when `sum` lives
+  // in a planned buffer of exactly layout md, none of `reads` (the step's other
+  // operands) is that buffer, and nothing after the node being lowered (and the
+  // nodes it absorbs) reads `sum` or another value in that buffer, nor is one a
+  // graph output. Returns nullopt (defining nothing) otherwise.
+  std::optional<MemRef> define_in_place(const std::string& out, const std::string& sum, const dnnl::memory::desc& md,
+                                        const std::vector<MemRef>& reads, const std::vector<const Node*>& absorbed);
   // A constant kept alive for the program (pre-packed weights).
   MemRef constant(const dnnl::memory::desc& md, const void* src, const dnnl::memory::desc& src_md);
   void* tensor_data(int id) { return tensors_[size_t(id)].raw(); }
@@ -180,6 +198,7 @@ class Program {
   void finalize();
 
   std::unique_ptr<Graph> graph_;
+  Ablation ablation_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   bool bf16_ = false;
@@ -225,6 +244,8 @@ class Program {
   std::unordered_map<const Node*, OperandViews> views_;
   // Values a fused step reads through absorbed view chains (it takes fp32 or bf16 as they are).
   std::unordered_set<std::string> view_sources_;
+  std::unordered_set<const Node*> lowered_;  // nodes whose steps exist (for define_in_place)
+  const Node* lowering_ = nullptr;           // the node being lowered
   // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.
   bool profile_ = false;
   std::map<std::string, std::pair<double, int>> profile_ms_;
