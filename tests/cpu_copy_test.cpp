@@ -3,11 +3,13 @@
 // indices and steps: copies are exact, so results must be bit-identical.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
+#include "backends/cpu/threading.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
@@ -165,6 +167,35 @@ TEST(CpuCopyKernels, ViewsMatchReference) {
   g.add_node("Relu", {"i"}, {"out"}).op_version = 14;
   g.outputs = {"out", "v"};
   expect_identical(g, {random_tensor({3, 1, 4, 5}, rng)}, "views");
+}
+
+// In bf16 mode a copy whose readers need no fp32 tensor (a bf16 GEMM) writes a planned
+// buffer, not a tensor (ViT's class-token Concat crashed on that before).
+TEST(CpuCopyKernels, Bf16ConcatFeedingAMatMulWritesAPlannedBuffer) {
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  std::mt19937 rng(29);
+  Graph g;
+  g.inputs = {"x"};
+  g.types["x"] = ValueType{DType::Float32, Shape::from({5, 16})};
+  g.initializers["c"] = random_tensor({1, 16}, rng);
+  g.initializers["w"] = random_tensor({16, 8}, rng);
+  g.add_node("Concat", {"c", "x"}, {"cat"}).attrs["axis"] = Attribute{int64_t(0)};
+  g.nodes.back()->op_version = 13;
+  g.add_node("MatMul", {"cat", "w"}, {"y"}).op_version = 13;
+  g.outputs = {"y"};
+  Tensor x = random_tensor({5, 16}, rng);
+  CompileOptions bf16;
+  bf16.precision = "bf16";
+  auto want = make_backend("reference")->compile(g, {})->run({x});
+  auto got = make_backend("cpu")->compile(g, bf16)->run({x});
+  ASSERT_EQ(got[0].dims(), want[0].dims());
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < want[0].numel(); ++i) {
+    double d = got[0].data<float>()[i] - want[0].data<float>()[i];
+    err += d * d;
+    norm += double(want[0].data<float>()[i]) * want[0].data<float>()[i];
+  }
+  EXPECT_LT(std::sqrt(err / norm), 2e-2);
 }
 
 }  // namespace

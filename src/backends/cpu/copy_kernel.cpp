@@ -32,7 +32,7 @@ void add_copy_step(Program& p, const Node& node, const std::vector<std::string>&
   s.uses = ids;
   int64_t total = element_count(yd);
   s.fn = [&p, ids, out, runs = std::move(runs), total] {
-    auto* dst = static_cast<float*>(p.tensor_data(out.tensor));
+    auto* dst = static_cast<float*>(p.data(out));  // a tensor, or in bf16 mode possibly a planned buffer
     int64_t n = int64_t(runs.size());
     // Threads only for big copies: below a few MB one core's memcpy is faster than waking the
     // pool (on a loaded machine a fork/join cost ViT's Slices 18 ms each instead of 0.06).
