@@ -14,46 +14,20 @@
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
 #include "backends/reference/interpreter.h"
+#include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
 
+using namespace wafer::test;
 using testing::HasSubstr;
-
-ValueType f32(const Dims& d) {
-  return ValueType{DType::Float32, Shape::from(d)};
-}
-
-Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  return n;
-}
 
 void conv(Graph& g, std::mt19937& rng, const std::string& in, const std::string& out, int64_t ic, int64_t oc) {
   std::string w = out + "_w", b = out + "_b";
   g.initializers[w] = random_tensor({oc, ic, 3, 3}, rng, 0.15f);
   g.initializers[b] = random_tensor({oc}, rng, 0.1f);
   add(g, "Conv", {in, w, b}, {out}, 11).attrs["pads"] = Attribute{Dims{1, 1, 1, 1}};
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dims(), b.dims());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
 }
 
 // What the cpu backend does with a graph (pipeline with the switches applied, then lowering).
@@ -79,15 +53,19 @@ int residual_copies(const cpu::Program& p) {
   return counts.count("residual") ? counts.at("residual") : 0;
 }
 
-// A ResNet-style block: r = relu(conv(x)); y = relu(conv(relu(conv(r))) + r). With `r_read_later`
-// r is also read after the block (its buffer must survive), with `r_output` it is a graph output.
-Graph residual_block(std::mt19937& rng, bool r_read_later, bool r_output) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({2, 32, 10, 10});
+// The start of both residual graphs below: r = relu(conv(x)), then c1 = conv(r), 32 channels.
+Graph relu_conv_then_conv(std::mt19937& rng, const Dims& x) {
+  Graph g = input_graph(x);
   conv(g, rng, "x", "c0", 32, 32);
   add(g, "Relu", {"c0"}, {"r"}, 14);
   conv(g, rng, "r", "c1", 32, 32);
+  return g;
+}
+
+// A ResNet-style block: r = relu(conv(x)); y = relu(conv(relu(conv(r))) + r). With `r_read_later`
+// r is also read after the block (its buffer must survive), with `r_output` it is a graph output.
+Graph residual_block(std::mt19937& rng, bool r_read_later, bool r_output) {
+  Graph g = relu_conv_then_conv(rng, {2, 32, 10, 10});
   add(g, "Relu", {"c1"}, {"t"}, 14);
   conv(g, rng, "t", "c2", 32, 32);
   add(g, "Add", {"c2", "r"}, {"s"}, 14);
@@ -134,12 +112,7 @@ TEST(CpuInPlaceResidual, LiveResidualIsCopied) {
 TEST(CpuInPlaceResidual, ConvReadingItsOwnResidualKeepsTheCopy) {
   // y = conv(r) + r: the conv reads r while the sum writes, so r's buffer cannot be the output.
   std::mt19937 rng(7);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({1, 32, 9, 11});
-  conv(g, rng, "x", "c0", 32, 32);
-  add(g, "Relu", {"c0"}, {"r"}, 14);
-  conv(g, rng, "r", "c1", 32, 32);
+  Graph g = relu_conv_then_conv(rng, {1, 32, 9, 11});
   add(g, "Add", {"r", "c1"}, {"y"}, 14);
   g.outputs = {"y"};
   auto p = compile(g, {});
@@ -173,8 +146,7 @@ TEST(CpuInPlaceResidual, PlainGraphEpilogueAndBf16MatMul) {
   add(m, "Add", {"u", "h"}, {"y"}, 14);
   add(m, "MatMul", {"y", "w4"}, {"z"});
   m.outputs = {"z"};
-  CompileOptions bf16;
-  bf16.precision = "bf16";
+  CompileOptions bf16 = bf16_options();
   Tensor a = random_tensor({6, 40}, rng);
   auto p = compile(m, {}, bf16);
   EXPECT_EQ(residual_copies(*p), 0);

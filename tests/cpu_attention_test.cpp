@@ -14,46 +14,14 @@
 #include "backends/cpu/attention_kernel.h"
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
+#include "graph_test_util.h"
 #include "ir/op_registry.h"
 #include "passes/cpu_pipeline.h"
 
 namespace wafer {
 namespace {
 
-ValueType f32(const Dims& d) {
-  return ValueType{DType::Float32, Shape::from(d)};
-}
-
-Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  n.name = op + "_" + n.outputs[0];
-  return n;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dims(), b.dims());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
-}
-
-std::vector<Tensor> run_on(const std::string& backend, const Graph& g, const std::vector<Tensor>& inputs,
-                           CompileOptions opts = {}) {
-  auto exe = make_backend(backend, &opts)->compile(g, opts);
-  return exe->run(inputs);
-}
+using namespace wafer::test;
 
 struct Case {
   int64_t b, h, s, sk, d, dv;
@@ -87,7 +55,7 @@ Graph attention_node_graph(const Case& c) {
     g.types["mask"] = f32(c.mask);
     ins.push_back("mask");
   }
-  Node& n = add(g, "Attention", ins, {"y"}, 1);
+  Node& n = add_named(g, "Attention", ins, {"y"}, 1);
   n.domain = "wafer";
   n.attrs["scale"] = Attribute{c.scale};
   g.opsets["wafer"] = 1;
@@ -228,45 +196,43 @@ TEST(CpuAttention, EveryInstructionSetMatchesTheReferenceKernel) {
 //   -Gemm(out proj)-> -Reshape-> [S,B,E] -Transpose-> [B,S,E] + x
 Graph torch_mha_graph(int64_t b, int64_t s, int64_t heads, int64_t dh, std::mt19937& rng) {
   const int64_t e = heads * dh;
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({b, s, e});
+  Graph g = input_graph({b, s, e});
   g.initializers["w_qkv"] = random_tensor({e, 3 * e}, rng, 0.2f);
   g.initializers["b_qkv"] = random_tensor({3 * e}, rng, 0.2f);
   g.initializers["w_o"] = random_tensor({e, e}, rng, 0.2f);
   g.initializers["b_o"] = random_tensor({e}, rng, 0.2f);
   g.initializers["div"] = Tensor::scalar(std::sqrt(float(dh)));
-  g.initializers["axis"] = Tensor::from_vector<int64_t>({1}, {-1});
+  g.initializers["axis"] = ints({-1});
   auto shape = [&](const std::string& name, const Dims& d) {
-    g.initializers[name] = Tensor::from_vector<int64_t>({int64_t(d.size())}, d);
+    g.initializers[name] = ints(d);
     return name;
   };
   auto transpose = [&](const std::string& in, const std::string& out, Dims perm) {
-    add(g, "Transpose", {in}, {out}).attrs["perm"] = Attribute{perm};
+    add_named(g, "Transpose", {in}, {out}).attrs["perm"] = Attribute{perm};
   };
   transpose("x", "xt", {1, 0, 2});
-  add(g, "MatMul", {"xt", "w_qkv"}, {"qkv0"});
-  add(g, "Add", {"b_qkv", "qkv0"}, {"qkv"}, 14);
+  add_named(g, "MatMul", {"xt", "w_qkv"}, {"qkv0"});
+  add_named(g, "Add", {"b_qkv", "qkv0"}, {"qkv"}, 14);
   const char* parts[] = {"q", "k", "v"};
   for (int64_t i = 0; i < 3; ++i) {
     std::string p = parts[i];
-    g.initializers["st_" + p] = Tensor::from_vector<int64_t>({1}, {i * e});
-    g.initializers["en_" + p] = Tensor::from_vector<int64_t>({1}, {(i + 1) * e});
-    add(g, "Slice", {"qkv", "st_" + p, "en_" + p, "axis"}, {p + "_s"});
-    add(g, "Reshape", {p + "_s", shape("sh_" + p, {s, b * heads, dh})}, {p + "_r"}, 14);
+    g.initializers["st_" + p] = ints({i * e});
+    g.initializers["en_" + p] = ints({(i + 1) * e});
+    add_named(g, "Slice", {"qkv", "st_" + p, "en_" + p, "axis"}, {p + "_s"});
+    add_named(g, "Reshape", {p + "_s", shape("sh_" + p, {s, b * heads, dh})}, {p + "_r"}, 14);
     transpose(p + "_r", p + "_h", i == 1 ? Dims{1, 2, 0} : Dims{1, 0, 2});
   }
-  add(g, "Div", {"q_h", "div"}, {"q_d"}, 14);
-  add(g, "MatMul", {"q_d", "k_h"}, {"scores"});
-  add(g, "Softmax", {"scores"}, {"probs"});
-  add(g, "MatMul", {"probs", "v_h"}, {"ctx"});
+  add_named(g, "Div", {"q_h", "div"}, {"q_d"}, 14);
+  add_named(g, "MatMul", {"q_d", "k_h"}, {"scores"});
+  add_named(g, "Softmax", {"scores"}, {"probs"});
+  add_named(g, "MatMul", {"probs", "v_h"}, {"ctx"});
   transpose("ctx", "ctx_t", {1, 0, 2});
-  add(g, "Reshape", {"ctx_t", shape("sh_m", {s * b, e})}, {"merged"}, 14);
-  Node& gemm = add(g, "Gemm", {"merged", "w_o", "b_o"}, {"proj"}, 13);
+  add_named(g, "Reshape", {"ctx_t", shape("sh_m", {s * b, e})}, {"merged"}, 14);
+  Node& gemm = add_named(g, "Gemm", {"merged", "w_o", "b_o"}, {"proj"}, 13);
   gemm.attrs["transB"] = Attribute{int64_t(1)};
-  add(g, "Reshape", {"proj", shape("sh_o", {s, b, e})}, {"proj3"}, 14);
+  add_named(g, "Reshape", {"proj", shape("sh_o", {s, b, e})}, {"proj3"}, 14);
   transpose("proj3", "attn", {1, 0, 2});
-  add(g, "Add", {"x", "attn"}, {"y"}, 14);
+  add_named(g, "Add", {"x", "attn"}, {"y"}, 14);
   g.outputs = {"y"};
   return g;
 }
@@ -328,8 +294,7 @@ TEST(CpuAttention, Bf16BlockIsCloseAndNeedsNoReorders) {
   std::mt19937 rng(59);
   Graph g = torch_mha_graph(1, 33, 4, 16, rng);
   Tensor x = random_tensor({1, 33, 64}, rng);
-  CompileOptions bf;
-  bf.precision = "bf16";
+  CompileOptions bf = bf16_options();
   auto want = run_on("reference", g, {x}), got = run_on("cpu", g, {x}, bf);
   double err = rel_l2(got[0], want[0]);
   EXPECT_LE(err, 2e-2);

@@ -9,46 +9,13 @@
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
+#include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
 
-ValueType f32(const Dims& d) {
-  return ValueType{DType::Float32, Shape::from(d)};
-}
-
-Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = u(rng);
-  return t;
-}
-
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  return n;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dims(), b.dims());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
-}
-
-std::vector<Tensor> run_on(const std::string& backend, const Graph& g, const std::vector<Tensor>& inputs,
-                           CompileOptions opts = {}) {
-  auto b = make_backend(backend, &opts);
-  auto exe = b->compile(g, opts);
-  return exe->run(inputs);
-}
+using namespace wafer::test;
 
 // Runs on both backends (the expected graph may differ: fused ops vs their composition).
 void expect_close(const Graph& cpu_graph, const Graph& ref_graph, const std::vector<Tensor>& inputs,
@@ -108,9 +75,7 @@ TEST(CpuBackend, ConvChainWithPoolReluAndResidualAdd) {
   // conv -> relu -> conv -> add(residual) -> maxpool -> conv -> globalavgpool: blocked layouts flow
   // between the oneDNN kernels and the layout-agnostic elementwise ones.
   std::mt19937 rng(11);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({2, 16, 14, 14});
+  Graph g = input_graph({2, 16, 14, 14});
   for (const char* w : {"w1", "w2", "w3"}) g.initializers[w] = random_tensor({16, 16, 3, 3}, rng, 0.2f);
   auto conv = [&](const std::string& in, const std::string& w, const std::string& out) {
     Node& n = add(g, "Conv", {in, w}, {out}, 11);
@@ -134,9 +99,7 @@ TEST(CpuBackend, AveragePoolVariants) {
   std::mt19937 rng(3);
   for (int include_pad : {0, 1})
     for (int ceil : {0, 1}) {
-      Graph g;
-      g.inputs = {"x"};
-      g.types["x"] = f32({2, 3, 10, 11});
+      Graph g = input_graph({2, 3, 10, 11});
       Node& n = add(g, "AveragePool", {"x"}, {"y"}, 19);
       n.attrs["kernel_shape"] = Attribute{Dims{3, 2}};
       n.attrs["strides"] = Attribute{Dims{2, 2}};
@@ -278,9 +241,7 @@ TEST(CpuBackend, FusedMatMulWithBiasSumGelu) {
 TEST(CpuBackend, LayerNormAndSoftmaxOverLastAxes) {
   std::mt19937 rng(29);
   for (int64_t axis : {-1, -2}) {
-    Graph g;
-    g.inputs = {"x"};
-    g.types["x"] = f32({3, 5, 37});
+    Graph g = input_graph({3, 5, 37});
     Dims nd = axis == -1 ? Dims{37} : Dims{5, 37};
     g.initializers["s"] = random_tensor(nd, rng);
     g.initializers["b"] = random_tensor(nd, rng);
@@ -299,9 +260,7 @@ TEST(CpuBackend, LayerNormAndSoftmaxOverLastAxes) {
 
 TEST(CpuBackend, ElementwiseBroadcastRowsAndScalars) {
   std::mt19937 rng(31);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({2, 3, 5});
+  Graph g = input_graph({2, 3, 5});
   g.initializers["row"] = random_tensor({5}, rng);
   g.initializers["row1"] = random_tensor({1, 5}, rng);
   g.initializers["k"] = Tensor::scalar(2.5f);
@@ -320,9 +279,7 @@ TEST(CpuBackend, ElementwiseBroadcastRowsAndScalars) {
 TEST(CpuBackend, TransposeAsReorder) {
   std::mt19937 rng(37);
   for (Dims perm : {Dims{0, 2, 1, 3}, Dims{3, 1, 0, 2}, Dims{}}) {
-    Graph g;
-    g.inputs = {"x"};
-    g.types["x"] = f32({2, 3, 5, 7});
+    Graph g = input_graph({2, 3, 5, 7});
     Node& t = add(g, "Transpose", {"x"}, {"y"});
     if (!perm.empty()) t.attrs["perm"] = Attribute{perm};
     g.outputs = {"y"};
@@ -404,8 +361,7 @@ TEST(CpuBackend, Bf16ConvIsCloseButNotExact) {
   ConvCase c{{1, 32, 12, 12}, 32, 3, 3, 1, 1, 1, {1, 1, 1, 1}, true};
   auto g = conv_graph(c, rng);
   Tensor x = random_tensor(c.x, rng);
-  CompileOptions bf;
-  bf.precision = "bf16";
+  CompileOptions bf = bf16_options();
   auto got = run_on("cpu", *g, {x}, bf), want = run_on("reference", *g, {x});
   double err = rel_l2(got[0], want[0]);
   EXPECT_LE(err, 2e-2);

@@ -17,24 +17,16 @@
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
 #include "core/float16.h"
+#include "graph_test_util.h"
 #include "passes/cpu_pipeline.h"
 
 namespace wafer {
 namespace {
 
+using namespace wafer::test;
+
 float rb(float f) {
   return float(BFloat16(f));
-}
-
-ValueType f32(const Dims& d) {
-  return ValueType{DType::Float32, Shape::from(d)};
-}
-
-Tensor random_tensor(const Dims& d, std::mt19937& rng, float lo, float hi) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(lo, hi);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
 }
 
 Tensor identity(int64_t n) {
@@ -43,33 +35,10 @@ Tensor identity(int64_t n) {
   return t;
 }
 
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 14) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  return n;
-}
-
-CompileOptions bf16_options() {
-  CompileOptions o;
-  o.precision = "bf16";
-  return o;
-}
-
 int count_prefix(const std::vector<std::string>& labels, const std::string& prefix) {
   int n = 0;
   for (const auto& l : labels) n += l.rfind(prefix, 0) == 0;
   return n;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dims(), b.dims());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
 }
 
 TEST(CpuBf16, ConversionsMatchCoreBFloat16) {
@@ -120,12 +89,12 @@ TEST(CpuBf16, ElementwiseKernelsReadAndWriteBf16) {
     g->initializers["k"] = Tensor::scalar(1.75f);
     g->initializers["k2"] = Tensor::scalar(0.375f);
     add(*g, "MatMul", {"x", "I"}, {"r"}, 13);
-    add(*g, "Add", {"r", "row"}, {"a"});
-    add(*g, "Mul", {"a", "k"}, {"b"});
-    add(*g, "Sub", {"b", "r"}, {"c"});
-    add(*g, "Sub", {"k2", "c"}, {"d"});
-    add(*g, "Div", {"d", "row1"}, {"e"});
-    add(*g, "Relu", {"e"}, {"f"});
+    add(*g, "Add", {"r", "row"}, {"a"}, 14);
+    add(*g, "Mul", {"a", "k"}, {"b"}, 14);
+    add(*g, "Sub", {"b", "r"}, {"c"}, 14);
+    add(*g, "Sub", {"k2", "c"}, {"d"}, 14);
+    add(*g, "Div", {"d", "row1"}, {"e"}, 14);
+    add(*g, "Relu", {"e"}, {"f"}, 14);
     add(*g, "MatMul", {"f", "I"}, {"y"}, 13);
     g->outputs = {"y"};
     Tensor x = random_tensor(xd, rng, -2.f, 2.f), row = g->initializers["row"], row1 = g->initializers["row1"];
@@ -223,9 +192,7 @@ TEST(CpuBf16, LayerNormAndSoftmaxReadAndWriteBf16) {
 // fp32 LayerNorm on rows long and many enough for the threaded path, against the reference kernel.
 TEST(CpuBf16, LayerNormFp32ThreadedRows) {
   std::mt19937 rng(53);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({41, 1001});
+  Graph g = input_graph({41, 1001});
   g.initializers["s"] = random_tensor({1001}, rng, -2.f, 2.f);
   g.initializers["b"] = random_tensor({1001}, rng, -1.f, 1.f);
   add(g, "LayerNormalization", {"x", "s", "b"}, {"y"}, 17);
@@ -243,17 +210,15 @@ TEST(CpuBf16, LayerNormFp32ThreadedRows) {
 TEST(CpuBf16, GemmLayerNormChainHasNoConversionSteps) {
   if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
   std::mt19937 rng(59);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = f32({1, 24, 64});
+  Graph g = input_graph({1, 24, 64});
   for (const char* w : {"w1", "w2", "w3"}) g.initializers[w] = random_tensor({64, 64}, rng, -0.2f, 0.2f);
   for (const char* b : {"b1", "b2", "s1", "s2", "t1", "t2"}) g.initializers[b] = random_tensor({64}, rng, -1.f, 1.f);
   add(g, "MatMul", {"x", "w1"}, {"m1"}, 13);
-  add(g, "Add", {"m1", "b1"}, {"h1"});
+  add(g, "Add", {"m1", "b1"}, {"h1"}, 14);
   add(g, "LayerNormalization", {"h1", "s1", "t1"}, {"n1"}, 17);
   add(g, "MatMul", {"n1", "w2"}, {"m2"}, 13);
-  add(g, "Add", {"m2", "b2"}, {"h2"});
-  add(g, "Add", {"h2", "n1"}, {"r2"});
+  add(g, "Add", {"m2", "b2"}, {"h2"}, 14);
+  add(g, "Add", {"h2", "n1"}, {"r2"}, 14);
   add(g, "LayerNormalization", {"r2", "s2", "t2"}, {"n2"}, 17);
   add(g, "MatMul", {"n2", "w3"}, {"y"}, 13);
   g.outputs = {"y"};

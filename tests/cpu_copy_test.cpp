@@ -10,26 +10,18 @@
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
+#include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
 
-Tensor random_tensor(const Dims& d, std::mt19937& rng) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
+using namespace wafer::test;
 
 Dims random_dims(std::mt19937& rng, int rank, int64_t lo = 1, int64_t hi = 7) {
   Dims d;
   for (int i = 0; i < rank; ++i) d.push_back(std::uniform_int_distribution<int64_t>(lo, hi)(rng));
   return d;
-}
-
-Tensor ints(const std::vector<int64_t>& v) {
-  return Tensor::from_vector<int64_t>({int64_t(v.size())}, v);
 }
 
 // Runs g on both backends and expects identical results; unless an output is empty or a
@@ -79,9 +71,7 @@ TEST(CpuCopyKernels, SliceMatchesReference) {
       steps.push_back(step);
     }
     if (axes.empty()) continue;
-    Graph g;
-    g.inputs = {"x"};
-    g.types["x"] = ValueType{DType::Float32, Shape::from(xd)};
+    Graph g = input_graph(xd);
     g.initializers["starts"] = ints(starts);
     g.initializers["ends"] = ints(ends);
     g.initializers["axes"] = ints(axes);
@@ -134,9 +124,7 @@ TEST(CpuCopyKernels, GatherMatchesReference) {
     std::vector<int64_t> idx;
     for (int64_t i = 0; i < element_count(id); ++i)
       idx.push_back(std::uniform_int_distribution<int64_t>(-dim, dim - 1)(rng));  // negative indices too
-    Graph g;
-    g.inputs = {"x"};
-    g.types["x"] = ValueType{DType::Float32, Shape::from(xd)};
+    Graph g = input_graph(xd);
     g.initializers["i"] = Tensor::from_vector<int64_t>(id, idx);
     Node& n = g.add_node("Gather", {"x", "i"}, {"y"});
     n.op_version = 13;
@@ -150,9 +138,7 @@ TEST(CpuCopyKernels, ViewsMatchReference) {
   // Reshape (with 0 and -1), Flatten (negative axis), Squeeze, Unsqueeze, Identity chained
   // over a planned intermediate; every one a view.
   std::mt19937 rng(43);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({3, 1, 4, 5})};
+  Graph g = input_graph({3, 1, 4, 5});
   g.initializers["shape"] = ints({0, -1, 5});
   g.initializers["ax1"] = ints({1});
   g.initializers["ax2"] = ints({-1, 0});
@@ -174,9 +160,7 @@ TEST(CpuCopyKernels, ViewsMatchReference) {
 TEST(CpuCopyKernels, Bf16ConcatFeedingAMatMulWritesAPlannedBuffer) {
   if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
   std::mt19937 rng(29);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({5, 16})};
+  Graph g = input_graph({5, 16});
   g.initializers["c"] = random_tensor({1, 16}, rng);
   g.initializers["w"] = random_tensor({16, 8}, rng);
   g.add_node("Concat", {"c", "x"}, {"cat"}).attrs["axis"] = Attribute{int64_t(0)};
@@ -184,18 +168,11 @@ TEST(CpuCopyKernels, Bf16ConcatFeedingAMatMulWritesAPlannedBuffer) {
   g.add_node("MatMul", {"cat", "w"}, {"y"}).op_version = 13;
   g.outputs = {"y"};
   Tensor x = random_tensor({5, 16}, rng);
-  CompileOptions bf16;
-  bf16.precision = "bf16";
+  CompileOptions bf16 = bf16_options();
   auto want = make_backend("reference")->compile(g, {})->run({x});
   auto got = make_backend("cpu")->compile(g, bf16)->run({x});
   ASSERT_EQ(got[0].dims(), want[0].dims());
-  double err = 0, norm = 0;
-  for (int64_t i = 0; i < want[0].numel(); ++i) {
-    double d = got[0].data<float>()[i] - want[0].data<float>()[i];
-    err += d * d;
-    norm += double(want[0].data<float>()[i]) * want[0].data<float>()[i];
-  }
-  EXPECT_LT(std::sqrt(err / norm), 2e-2);
+  EXPECT_LT(rel_l2(got[0], want[0]), 2e-2);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
+#include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
 namespace {
@@ -79,6 +80,8 @@ void operator delete[](void* p, size_t, std::align_val_t) noexcept {
 namespace wafer {
 namespace {
 
+using namespace wafer::test;
+
 struct Allocations {
   int64_t count, bytes, large;
 };
@@ -92,31 +95,6 @@ Allocations count_allocations(F&& f) {
   f();
   g_counting = false;
   return {g_count.load(), g_bytes.load(), g_large.load()};
-}
-
-Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-scale, scale);
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) p[i] = u(rng);
-  return t;
-}
-
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  return n;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.dims(), b.dims());
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
 }
 
 // Conv (blocked layouts) -> Relu -> Conv + residual -> Flatten (a view) -> MatMul + bias.
@@ -213,11 +191,9 @@ TEST(CpuMemory, ReshapesAreViewsAndPlainTensorsArePlanned) {
 TEST(CpuMemory, ViewsOfInputsOutputsAndFallbackResults) {
   // A view of an input, a view that is a graph output (copied: outputs are fresh), a view of a
   // reference-kernel result, and a view of a graph output read by a later step.
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({4, 6})};
+  Graph g = input_graph({4, 6});
   g.initializers["s1"] = Tensor::from_vector<int64_t>({3}, {2, 2, 6});
-  g.initializers["ax"] = Tensor::from_vector<int64_t>({1}, {0});
+  g.initializers["ax"] = ints({0});
   add(g, "Reshape", {"x", "s1"}, {"v"}, 14);    // view of an input
   add(g, "Neg", {"v"}, {"n"});                  // reference kernel
   add(g, "Unsqueeze", {"n", "ax"}, {"u"}, 13);  // view of a reference result

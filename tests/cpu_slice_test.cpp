@@ -10,26 +10,13 @@
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
+#include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
 
-Tensor random_tensor(const Dims& d, std::mt19937& rng) {
-  Tensor t(DType::Float32, d);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
-Tensor ints(const std::vector<int64_t>& v) {
-  return Tensor::from_vector<int64_t>({int64_t(v.size())}, v);
-}
-
-std::vector<Tensor> run_on(const std::string& backend, const Graph& g, const std::vector<Tensor>& in,
-                           CompileOptions opts = {}) {
-  return make_backend(backend, &opts)->compile(g, opts)->run(in);
-}
+using namespace wafer::test;
 
 struct SliceCase {
   std::vector<int64_t> starts, ends, axes, steps;  // axes/steps empty: omitted
@@ -46,9 +33,7 @@ TEST(CpuSlice, MatchesReferenceExactly) {
       {{-100}, {2}, {1}, {}},          // start clamped to 0
   };
   for (const auto& c : cases) {
-    Graph g;
-    g.inputs = {"x"};
-    g.types["x"] = ValueType{DType::Float32, Shape::from(xd)};
+    Graph g = input_graph(xd);
     g.initializers["st"] = ints(c.starts);
     g.initializers["en"] = ints(c.ends);
     std::vector<std::string> ins = {"x", "st", "en"};
@@ -76,9 +61,7 @@ TEST(CpuSlice, MatchesReferenceExactly) {
 TEST(CpuSlice, StepsAndAttributesFormsStillMatch) {
   std::mt19937 rng(67);
   // Step 2: not a strided reorder; the copy kernel (copy_kernel.cpp) runs it.
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({4, 9})};
+  Graph g = input_graph({4, 9});
   g.initializers["st"] = ints({1});
   g.initializers["en"] = ints({9});
   g.initializers["ax"] = ints({1});
@@ -106,9 +89,7 @@ TEST(CpuSlice, StepsAndAttributesFormsStillMatch) {
 TEST(CpuSlice, ReadsABf16MatmulOutputDirectly) {
   if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
   std::mt19937 rng(71);
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({5, 16})};
+  Graph g = input_graph({5, 16});
   g.initializers["w"] = random_tensor({16, 48}, rng);
   g.initializers["st"] = ints({16});
   g.initializers["en"] = ints({32});
@@ -117,17 +98,11 @@ TEST(CpuSlice, ReadsABf16MatmulOutputDirectly) {
   g.add_node("Slice", {"m", "st", "en", "ax"}, {"y"}, "mid").op_version = 13;
   g.outputs = {"y"};
   Tensor x = random_tensor({5, 16}, rng);
-  CompileOptions bf;
-  bf.precision = "bf16";
+  CompileOptions bf = bf16_options();
   auto want = run_on("reference", g, {x}), got = run_on("cpu", g, {x}, bf);
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < want[0].numel(); ++i) {
-    double d = got[0].data<float>()[i] - want[0].data<float>()[i];
-    num += d * d;
-    den += double(want[0].data<float>()[i]) * want[0].data<float>()[i];
-  }
-  EXPECT_LE(std::sqrt(num / den), 2e-2);
-  EXPECT_GT(std::sqrt(num / den), 1e-6);  // the matmul really ran in bf16
+  double err = rel_l2(got[0], want[0]);
+  EXPECT_LE(err, 2e-2);
+  EXPECT_GT(err, 1e-6);  // the matmul really ran in bf16
   auto copy = g.clone();
   optimize(*copy);
   for (const auto& l : cpu::Program(std::move(copy), bf).step_labels()) EXPECT_NE(l, "to plain m");

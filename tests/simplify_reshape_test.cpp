@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backends/reference/interpreter.h"
+#include "graph_test_util.h"
 #include "passes/cpu_rules.h"
 #include "passes/pass_manager.h"
 #include "passes/shape_propagation.h"
@@ -15,29 +16,12 @@
 namespace wafer {
 namespace {
 
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  n.name = op + "_" + n.outputs[0];
-  return n;
-}
+using namespace wafer::test;
 
+// Random values in [-1, 1) from their own seed.
 Tensor random_floats(const Dims& d, uint32_t seed) {
-  Tensor t(DType::Float32, d);
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1, 1);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-  double num = 0, den = 0;
-  for (int64_t i = 0; i < a.numel() && i < b.numel(); ++i) {
-    double d = a.get_double(i) - b.get_double(i);
-    num += d * d;
-    den += b.get_double(i) * b.get_double(i);
-  }
-  return std::sqrt(num / std::max(den, 1e-30));
+  return random_tensor(d, rng);
 }
 
 int count_op(const Graph& g, const std::string& op) {
@@ -85,7 +69,7 @@ TEST(SimplifyReshape, TransposeOfUnitDimsBecomesReshape) {
     g.inputs = {"x"};
     Dims xd = perm.size() == 3 ? Dims{1, 5, 6} : Dims{1, 5, 1, 6};  // only unit dims move
     g.types["x"] = ValueType{DType::Float32, Shape::from(xd)};
-    add(g, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{perm};
+    add_named(g, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{perm};
     g.outputs = {"y"};
     SCOPED_TRACE(dims_to_string(perm));
     auto out = simplify_and_compare(g);
@@ -95,11 +79,9 @@ TEST(SimplifyReshape, TransposeOfUnitDimsBecomesReshape) {
 }
 
 TEST(SimplifyReshape, RealTransposesStay) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({2, 1, 3})};
-  add(g, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{Dims{2, 1, 0}};  // swaps 2 and 3
-  add(g, "Transpose", {"x"}, {"z"});                                           // default perm: reverse
+  Graph g = input_graph({2, 1, 3});
+  add_named(g, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{Dims{2, 1, 0}};  // swaps 2 and 3
+  add_named(g, "Transpose", {"x"}, {"z"});                                           // default perm: reverse
   g.outputs = {"y", "z"};
   auto out = simplify_and_compare(g);
   EXPECT_EQ(count_op(*out, "Transpose"), 2);
@@ -107,7 +89,7 @@ TEST(SimplifyReshape, RealTransposesStay) {
   Graph s;
   s.inputs = {"x"};
   s.types["x"] = ValueType{DType::Float32, Shape({Dim::named("n"), 1, 4})};
-  add(s, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
+  add_named(s, "Transpose", {"x"}, {"y"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
   s.outputs = {"y"};
   auto copy = s.clone();
   SimplifyReshape rule;
@@ -115,14 +97,12 @@ TEST(SimplifyReshape, RealTransposesStay) {
 }
 
 TEST(SimplifyReshape, ReshapeChainsCollapseUnlessTheMiddleIsRead) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({4, 6})};
+  Graph g = input_graph({4, 6});
   g.initializers["s1"] = Tensor::from_vector<int64_t>({3}, {2, 2, 6});
   g.initializers["s2"] = Tensor::from_vector<int64_t>({2}, {0, -1});  // 0 copies the input dim: depends on the input
-  add(g, "Reshape", {"x", "s1"}, {"a"}, 14);
-  add(g, "Reshape", {"a", "s2"}, {"b"}, 14);
-  add(g, "Reshape", {"b", "s1"}, {"c"}, 14);
+  add_named(g, "Reshape", {"x", "s1"}, {"a"}, 14);
+  add_named(g, "Reshape", {"a", "s2"}, {"b"}, 14);
+  add_named(g, "Reshape", {"b", "s1"}, {"c"}, 14);
   g.outputs = {"c", "b"};  // b is also an output: c's chain starts there
   auto out = simplify_and_compare(g);
   EXPECT_EQ(count_op(*out, "Reshape"), 2);
@@ -143,15 +123,15 @@ TEST(HoistReshape, ReshapeAfterMatmulMovesToItsInput) {
   g.initializers["wb"] = random_floats({2, 8, 5}, 10);
   g.initializers["rows"] = Tensor::from_vector<int64_t>({3}, {1, 6, 5});
   g.initializers["cols"] = Tensor::from_vector<int64_t>({2}, {3, 10});
-  add(g, "MatMul", {"a", "w"}, {"m"});
-  add(g, "Reshape", {"m", "rows"}, {"y"}, 14);  // moves up
-  add(g, "MatMul", {"a", "w"}, {"m2"});
-  add(g, "Reshape", {"m2", "cols"}, {"y2"}, 14);  // changes the last dim: stays
+  add_named(g, "MatMul", {"a", "w"}, {"m"});
+  add_named(g, "Reshape", {"m", "rows"}, {"y"}, 14);  // moves up
+  add_named(g, "MatMul", {"a", "w"}, {"m2"});
+  add_named(g, "Reshape", {"m2", "cols"}, {"y2"}, 14);  // changes the last dim: stays
   g.initializers["a4rows"] = Tensor::from_vector<int64_t>({3}, {2, 3, 8});
-  add(g, "Reshape", {"a", "a4rows"}, {"ab"}, 14);
-  add(g, "MatMul", {"ab", "wb"}, {"m3"});
+  add_named(g, "Reshape", {"a", "a4rows"}, {"ab"}, 14);
+  add_named(g, "MatMul", {"ab", "wb"}, {"m3"});
   g.initializers["flat"] = Tensor::from_vector<int64_t>({2}, {6, 5});
-  add(g, "Reshape", {"m3", "flat"}, {"y3"}, 14);  // W has batch dims: stays
+  add_named(g, "Reshape", {"m3", "flat"}, {"y3"}, 14);  // W has batch dims: stays
   g.outputs = {"y", "y2", "y3"};
   auto out = simplify_and_compare(g, true);
   for (const auto& n : out->nodes) {

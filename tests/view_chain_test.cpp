@@ -7,21 +7,17 @@
 #include <numeric>
 
 #include "backends/backend.h"
+#include "graph_test_util.h"
 #include "ir/view_chain.h"
 #include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
 
-Node& add(Graph& g, const std::string& op, std::vector<std::string> in, std::vector<std::string> out, int v = 13) {
-  Node& n = g.add_node(op, std::move(in), std::move(out));
-  n.op_version = v;
-  n.name = op + "_" + n.outputs[0];
-  return n;
-}
+using namespace wafer::test;
 
 std::string shape_const(Graph& g, const std::string& name, const Dims& d) {
-  g.initializers[name] = Tensor::from_vector<int64_t>({int64_t(d.size())}, d);
+  g.initializers[name] = ints(d);
   return name;
 }
 
@@ -54,7 +50,9 @@ std::map<std::string, Tensor> evaluate(const Graph& g, const Tensor& x) {
   return m;
 }
 
-void expect_view_matches(const std::map<std::string, Tensor>& vals, const std::string& value, const ViewChain& c) {
+// Runs g on an iota input "x" and expects `value` to read, element by element, as c's source through c's view.
+void expect_view_matches(const Graph& g, const std::string& value, const ViewChain& c) {
+  auto vals = evaluate(g, iota_tensor(g.types.at("x").shape.concrete()));
   const Tensor& want = vals.at(value);
   const Tensor& src = vals.at(c.source);
   ASSERT_EQ(c.view.dims, want.dims()) << c.view.str();
@@ -99,18 +97,16 @@ TEST(StridedView, SliceAndTransposeCheckTheirArguments) {
 
 // torch's seq-first multi-head split of a packed QKV projection.
 TEST(ViewChain, TorchQkvSplitIsOneViewOfTheProjection) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({5, 1, 36})};  // [S, B, 3*H*D], H=3, D=4
-  g.initializers["st"] = Tensor::from_vector<int64_t>({1}, {12});
-  g.initializers["en"] = Tensor::from_vector<int64_t>({1}, {24});
-  g.initializers["ax"] = Tensor::from_vector<int64_t>({1}, {-1});
-  g.initializers["ax0"] = Tensor::from_vector<int64_t>({1}, {0});
-  add(g, "Slice", {"x", "st", "en", "ax"}, {"k"});
-  add(g, "Reshape", {"k", shape_const(g, "s1", {5, 3, 4})}, {"kr"});
-  add(g, "Transpose", {"kr"}, {"kh"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
-  add(g, "Unsqueeze", {"kh", "ax0"}, {"k4"});
-  add(g, "Neg", {"k4"}, {"y"});
+  Graph g = input_graph({5, 1, 36});  // [S, B, 3*H*D], H=3, D=4
+  g.initializers["st"] = ints({12});
+  g.initializers["en"] = ints({24});
+  g.initializers["ax"] = ints({-1});
+  g.initializers["ax0"] = ints({0});
+  add_named(g, "Slice", {"x", "st", "en", "ax"}, {"k"});
+  add_named(g, "Reshape", {"k", shape_const(g, "s1", {5, 3, 4})}, {"kr"});
+  add_named(g, "Transpose", {"kr"}, {"kh"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
+  add_named(g, "Unsqueeze", {"kh", "ax0"}, {"k4"});
+  add_named(g, "Neg", {"k4"}, {"y"});
   g.outputs = {"y"};
   optimize(g);
   ViewChain c = trace_view_back(g, "k4");
@@ -121,21 +117,19 @@ TEST(ViewChain, TorchQkvSplitIsOneViewOfTheProjection) {
   EXPECT_EQ(c.view.strides[1], 4);
   EXPECT_EQ(c.view.strides[2], 36);
   EXPECT_EQ(c.view.strides[3], 1);
-  expect_view_matches(evaluate(g, iota_tensor({5, 1, 36})), "k4", c);
+  expect_view_matches(g, "k4", c);
 }
 
 // Head merge: [1,H,S,D] -> Squeeze -> Transpose -> Reshape [S, H*D]: the
 // attention output as a view of the merged rows.
 TEST(ViewChain, HeadMergeTracesForward) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({1, 3, 5, 4})};
-  g.initializers["ax0"] = Tensor::from_vector<int64_t>({1}, {0});
-  add(g, "Relu", {"x"}, {"y"});
-  add(g, "Squeeze", {"y", "ax0"}, {"y3"});
-  add(g, "Transpose", {"y3"}, {"yt"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
-  add(g, "Reshape", {"yt", shape_const(g, "s", {5, 12})}, {"z"});
-  add(g, "Neg", {"z"}, {"out"});
+  Graph g = input_graph({1, 3, 5, 4});
+  g.initializers["ax0"] = ints({0});
+  add_named(g, "Relu", {"x"}, {"y"});
+  add_named(g, "Squeeze", {"y", "ax0"}, {"y3"});
+  add_named(g, "Transpose", {"y3"}, {"yt"}).attrs["perm"] = Attribute{Dims{1, 0, 2}};
+  add_named(g, "Reshape", {"yt", shape_const(g, "s", {5, 12})}, {"z"});
+  add_named(g, "Neg", {"z"}, {"out"});
   g.outputs = {"out"};
   optimize(g);
   ViewChain c = trace_view_forward(g, "y");
@@ -145,19 +139,17 @@ TEST(ViewChain, HeadMergeTracesForward) {
   EXPECT_EQ(c.view.strides[1], 4);
   EXPECT_EQ(c.view.strides[2], 12);
   // Reading z through the view gives y back.
-  expect_view_matches(evaluate(g, iota_tensor({1, 3, 5, 4})), "y", c);
+  expect_view_matches(g, "y", c);
 }
 
 // A Reshape that merges dims a Transpose separated cannot be a view: the
 // backward chain starts after it (that value is materialized).
 TEST(ViewChain, InexpressibleReshapeStopsTheChain) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({4, 6})};
-  add(g, "Transpose", {"x"}, {"t"}).attrs["perm"] = Attribute{Dims{1, 0}};
-  add(g, "Reshape", {"t", shape_const(g, "s", {24})}, {"flat"});
-  add(g, "Reshape", {"flat", shape_const(g, "s2", {2, 12})}, {"r"});
-  add(g, "Neg", {"r"}, {"y"});
+  Graph g = input_graph({4, 6});
+  add_named(g, "Transpose", {"x"}, {"t"}).attrs["perm"] = Attribute{Dims{1, 0}};
+  add_named(g, "Reshape", {"t", shape_const(g, "s", {24})}, {"flat"});
+  add_named(g, "Reshape", {"flat", shape_const(g, "s2", {2, 12})}, {"r"});
+  add_named(g, "Neg", {"r"}, {"y"});
   g.outputs = {"y"};
   optimize(g);
   ViewChain c = trace_view_back(g, "r");
@@ -165,38 +157,34 @@ TEST(ViewChain, InexpressibleReshapeStopsTheChain) {
   ASSERT_EQ(c.nodes.size(), 1u);
   EXPECT_EQ(c.nodes[0]->outputs[0], "r");
   EXPECT_TRUE(c.view.is_row_major());
-  expect_view_matches(evaluate(g, iota_tensor({4, 6})), "r", c);
+  expect_view_matches(g, "r", c);
   // Forward: y [24] -> Reshape [6,4] -> Transpose -> z. Seen from z, y would merge
   // two dims a Transpose separated, so the chain ends at the Reshape's output.
-  Graph h;
-  h.inputs = {"x"};
-  h.types["x"] = ValueType{DType::Float32, Shape::from({24})};
-  add(h, "Relu", {"x"}, {"y"});
-  add(h, "Reshape", {"y", shape_const(h, "s", {6, 4})}, {"a"});
-  add(h, "Transpose", {"a"}, {"z"}).attrs["perm"] = Attribute{Dims{1, 0}};
-  add(h, "Neg", {"z"}, {"out"});
+  Graph h = input_graph({24});
+  add_named(h, "Relu", {"x"}, {"y"});
+  add_named(h, "Reshape", {"y", shape_const(h, "s", {6, 4})}, {"a"});
+  add_named(h, "Transpose", {"a"}, {"z"}).attrs["perm"] = Attribute{Dims{1, 0}};
+  add_named(h, "Neg", {"z"}, {"out"});
   h.outputs = {"out"};
   optimize(h);
   ViewChain f = trace_view_forward(h, "y");
   EXPECT_EQ(f.source, "a");
   ASSERT_EQ(f.nodes.size(), 1u);
   EXPECT_EQ(f.nodes[0]->op_type, "Reshape");
-  expect_view_matches(evaluate(h, iota_tensor({24})), "y", f);
+  expect_view_matches(h, "y", f);
   // From a, the Transpose alone is a view: a is z read with swapped strides.
   ViewChain fa = trace_view_forward(h, "a");
   EXPECT_EQ(fa.source, "z");
   EXPECT_EQ(fa.view.strides, (Dims{1, 6}));
-  expect_view_matches(evaluate(h, iota_tensor({24})), "a", fa);
+  expect_view_matches(h, "a", fa);
 }
 
 TEST(ViewChain, OtherReadersGraphOutputsAndFiltersStopTheChain) {
-  Graph g;
-  g.inputs = {"x"};
-  g.types["x"] = ValueType{DType::Float32, Shape::from({2, 3, 4})};
-  add(g, "Transpose", {"x"}, {"a"}).attrs["perm"] = Attribute{Dims{2, 0, 1}};
-  add(g, "Reshape", {"a", shape_const(g, "s", {4, 6})}, {"b"});
-  add(g, "Neg", {"a"}, {"other"});  // a has a second reader
-  add(g, "Neg", {"b"}, {"y"});
+  Graph g = input_graph({2, 3, 4});
+  add_named(g, "Transpose", {"x"}, {"a"}).attrs["perm"] = Attribute{Dims{2, 0, 1}};
+  add_named(g, "Reshape", {"a", shape_const(g, "s", {4, 6})}, {"b"});
+  add_named(g, "Neg", {"a"}, {"other"});  // a has a second reader
+  add_named(g, "Neg", {"b"}, {"y"});
   g.outputs = {"y", "other"};
   optimize(g);
   ViewChain c = trace_view_back(g, "b");
@@ -207,12 +195,10 @@ TEST(ViewChain, OtherReadersGraphOutputsAndFiltersStopTheChain) {
   EXPECT_EQ(none.source, "b");
   EXPECT_TRUE(none.nodes.empty());
   // Forward, a value that is also a graph output ends the chain.
-  Graph h;
-  h.inputs = {"x"};
-  h.types["x"] = ValueType{DType::Float32, Shape::from({2, 3})};
-  add(h, "Relu", {"x"}, {"r"});
-  add(h, "Transpose", {"r"}, {"t"}).attrs["perm"] = Attribute{Dims{1, 0}};
-  add(h, "Reshape", {"t", shape_const(h, "s", {6})}, {"flat"});
+  Graph h = input_graph({2, 3});
+  add_named(h, "Relu", {"x"}, {"r"});
+  add_named(h, "Transpose", {"r"}, {"t"}).attrs["perm"] = Attribute{Dims{1, 0}};
+  add_named(h, "Reshape", {"t", shape_const(h, "s", {6})}, {"flat"});
   h.outputs = {"flat", "t"};
   optimize(h);
   ViewChain f = trace_view_forward(h, "r");
