@@ -39,9 +39,8 @@ Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
   numel_ = element_count(dims_);
   size_t elem = dtype_size(dtype_);
   if (uint64_t(numel_) > max_tensor_bytes() / elem)
-    fail("tensor of shape ", dims_to_string(dims_), " (", dtype_name(dtype_), ") needs ",
-         uint64_t(numel_) * elem, " bytes, over the limit of ", max_tensor_bytes(),
-         " bytes (set WAFER_MAX_TENSOR_BYTES to raise it)");
+    fail("tensor of shape ", dims_to_string(dims_), " (", dtype_name(dtype_), ") needs ", uint64_t(numel_) * elem,
+         " bytes, over the limit of ", max_tensor_bytes(), " bytes (set WAFER_MAX_TENSOR_BYTES to raise it)");
   size_t bytes = std::max<size_t>(size_t(numel_) * elem, 1);
   size_t padded = (bytes + 63) / 64 * 64;
   // Through operator new (not aligned_alloc), so allocation hooks see tensor storage too.
@@ -56,16 +55,14 @@ Tensor::Tensor(DType dtype, Dims dims) : dtype_(dtype), dims_(std::move(dims)) {
 // them, would be built on every call of these per-element accessors.)
 double Tensor::get_double(int64_t i) const {
   if (i < 0 || i >= numel_) fail("element ", i, " out of range for ", dims_to_string(dims_));
-  return visit_dtype(dtype_, [&]<typename T>() -> double {
-    return double(to_compute(static_cast<const T*>(raw())[i]));
-  });
+  return visit_dtype(dtype_,
+                     [&]<typename T>() -> double { return double(to_compute(static_cast<const T*>(raw())[i])); });
 }
 
 int64_t Tensor::get_int(int64_t i) const {
   if (i < 0 || i >= numel_) fail("element ", i, " out of range for ", dims_to_string(dims_));
-  return visit_dtype(dtype_, [&]<typename T>() -> int64_t {
-    return int64_t(to_compute(static_cast<const T*>(raw())[i]));
-  });
+  return visit_dtype(dtype_,
+                     [&]<typename T>() -> int64_t { return int64_t(to_compute(static_cast<const T*>(raw())[i])); });
 }
 
 std::vector<int64_t> Tensor::to_int_vector() const {
@@ -96,8 +93,7 @@ void Tensor::share_storage(const Tensor& src, DType dtype, const Dims& dims) {
 }
 
 Tensor Tensor::reshaped(Dims dims) const {
-  check(element_count(dims) == numel_, "cannot reshape ", dims_to_string(dims_), " to ",
-        dims_to_string(dims));
+  check(element_count(dims) == numel_, "cannot reshape ", dims_to_string(dims_), " to ", dims_to_string(dims));
   Tensor t = *this;
   t.dims_ = std::move(dims);
   return t;

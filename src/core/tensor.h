@@ -98,8 +98,7 @@ class Tensor {
  private:
   template <typename T>
   void check_type() const {
-    check(dtype_of<T>() == dtype_, "tensor holds ", dtype_name(dtype_), ", accessed as ",
-          dtype_name(dtype_of<T>()));
+    check(dtype_of<T>() == dtype_, "tensor holds ", dtype_name(dtype_), ", accessed as ", dtype_name(dtype_of<T>()));
   }
 
   DType dtype_ = DType::Undefined;

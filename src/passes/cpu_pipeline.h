@@ -31,7 +31,7 @@ struct CpuPipelineOptions {
   bool fuse_layer_norm = true;
   bool fuse_gelu = true;
   bool fuse_attention = true;
-  bool simplify_reshape = true;             // unit-dim Transposes and Reshape chains -> one Reshape
+  bool simplify_reshape = true;  // unit-dim Transposes and Reshape chains -> one Reshape
   // What fuse_conv / fuse_matmul absorb (the ablation switches turn these off one at a time).
   bool fuse_bias_activation = true;         // constant bias Adds and activations
   bool fuse_residual = true;                // the Add of a same-shape value (Sum)

@@ -17,7 +17,9 @@ std::map<CLI::App*, CommandFn>& actions() {
 }
 }  // namespace
 
-void set_action(CLI::App* sub, CommandFn fn) { actions()[sub] = std::move(fn); }
+void set_action(CLI::App* sub, CommandFn fn) {
+  actions()[sub] = std::move(fn);
+}
 
 // Errors print as one line (scripts grep for "wafer: error:"); multi-line
 // messages such as the unsupported-op list are joined with "; ".

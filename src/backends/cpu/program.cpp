@@ -42,7 +42,10 @@ bool has_subgraphs(const Graph& g) {
 
 Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender,
                  Ablation ablation)
-    : graph_(std::move(graph)), ablation_(ablation), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_),
+    : graph_(std::move(graph)),
+      ablation_(ablation),
+      engine_(dnnl::engine::kind::cpu, 0),
+      stream_(engine_),
       lender_(lender) {
   threads_ = options.threads;
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
@@ -361,6 +364,7 @@ std::optional<MemRef> Program::define_in_place(const std::string& out, const std
   for (const MemRef& r : reads)
     if (r.buffer == form->buffer) return std::nullopt;
   auto done = [&](const Node* n) {
+    if (auto it = view_owner_.find(n); it != view_owner_.end()) n = it->second;  // runs with its owner
     return n == lowering_ || lowered_.count(n) || absorbed_.count(n) ||
            std::find(absorbed.begin(), absorbed.end(), n) != absorbed.end();
   };

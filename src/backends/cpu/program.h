@@ -149,7 +149,10 @@ class Program {
   bool absorbed(const Node* n) const { return absorbed_.count(n) != 0; }
   // Views planned for a node before lowering (nullptr when it has none).
   void set_views(const Node* n, OperandViews v) {
-    for (const auto& c : v.inputs) view_sources_.insert(c.source);
+    for (const auto& c : v.inputs) {
+      view_sources_.insert(c.source);
+      for (const Node* m : c.nodes) view_owner_[m] = n;
+    }
     views_[n] = std::move(v);
   }
   const OperandViews* views(const Node* n) const {
@@ -244,6 +247,9 @@ class Program {
   std::unordered_map<const Node*, OperandViews> views_;
   // Values a fused step reads through absorbed view chains (it takes fp32 or bf16 as they are).
   std::unordered_set<std::string> view_sources_;
+  // Chain nodes absorbed before lowering -> the fused node that reads through them (they have
+  // run only once it is lowered: define_in_place must not overwrite what they still read).
+  std::unordered_map<const Node*, const Node*> view_owner_;
   std::unordered_set<const Node*> lowered_;  // nodes whose steps exist (for define_in_place)
   const Node* lowering_ = nullptr;           // the node being lowered
   // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.

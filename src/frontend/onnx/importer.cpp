@@ -18,7 +18,9 @@ namespace wafer {
 
 namespace {
 
-std::string normal_domain(const std::string& d) { return d == "ai.onnx" ? "" : d; }
+std::string normal_domain(const std::string& d) {
+  return d == "ai.onnx" ? "" : d;
+}
 
 constexpr int64_t kMaxOpset = 10000;
 // Nesting of subgraphs (If inside Loop inside ...). Real models use a handful;
@@ -108,8 +110,9 @@ class Importer {
     if (!vi.has_type()) return vt;  // untyped value: type unknown
     const auto& type = vi.type();
     if (!type.has_tensor_type()) {
-      const char* kind = type.has_sequence_type() ? "sequence" : type.has_optional_type() ? "optional"
-                         : type.has_map_type()    ? "map"
+      const char* kind = type.has_sequence_type()        ? "sequence"
+                         : type.has_optional_type()      ? "optional"
+                         : type.has_map_type()           ? "map"
                          : type.has_sparse_tensor_type() ? "sparse tensor"
                                                          : "non-tensor";
       throw UnsupportedError(where(ctx + " '" + vi.name() + "' has " + kind + " type, which Wafer does not support"));
@@ -336,8 +339,7 @@ std::string format_unsupported(const std::vector<UnsupportedOp>& ops) {
   // reads as one line with a count and the first few names.
   std::map<std::tuple<std::string, std::string, int>, std::vector<std::string>> groups;
   for (const auto& u : ops) groups[{u.domain, u.op_type, u.opset}].push_back(u.node_name);
-  std::string s = std::to_string(ops.size()) + " node(s) use " + std::to_string(groups.size()) +
-                  " unsupported op(s):";
+  std::string s = std::to_string(ops.size()) + " node(s) use " + std::to_string(groups.size()) + " unsupported op(s):";
   for (const auto& [key, names] : groups) {
     const auto& [domain, op, opset] = key;
     s += "\n  " + (domain.empty() ? "" : domain + ".") + op + " (opset " + std::to_string(opset) + "): ";

@@ -37,16 +37,16 @@ namespace {
 // Copies `count` little-endian elements of `src` into the tensor, checking size.
 void fill_from_bytes(Tensor& t, const char* src, uint64_t size, const std::string& where) {
   if (size != t.nbytes())
-    fail(where, ": holds ", size, " bytes of data, but shape ", dims_to_string(t.dims()), " of ",
-         dtype_name(t.dtype()), " needs ", t.nbytes());
+    fail(where, ": holds ", size, " bytes of data, but shape ", dims_to_string(t.dims()), " of ", dtype_name(t.dtype()),
+         " needs ", t.nbytes());
   if (size) std::memcpy(t.raw(), src, size);
 }
 
 template <typename Field>
 void check_count(const Field& field, const Tensor& t, const std::string& where, const char* field_name) {
   if (int64_t(field.size()) != t.numel())
-    fail(where, ": ", field_name, " has ", field.size(), " values, but shape ", dims_to_string(t.dims()),
-         " needs ", t.numel());
+    fail(where, ": ", field_name, " has ", field.size(), " values, but shape ", dims_to_string(t.dims()), " needs ",
+         t.numel());
 }
 
 // A zeroed tensor; a size-limit error names the tensor.
@@ -134,8 +134,7 @@ void read_external(Tensor& t, const ExternalSpan& span, const std::string& where
 }  // namespace
 
 Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& where, const std::string& base_dir) {
-  if (p.data_type() == onnx::TensorProto::STRING)
-    throw UnsupportedError(where + ": string tensors are not supported");
+  if (p.data_type() == onnx::TensorProto::STRING) throw UnsupportedError(where + ": string tensors are not supported");
   if (!dtype_is_valid_onnx(p.data_type()))
     throw UnsupportedError(where + ": element type " + std::to_string(p.data_type()) + " is not supported");
   if (p.has_segment()) throw UnsupportedError(where + ": segmented tensors are not supported");
@@ -157,11 +156,22 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const std::string& where, c
     uint64_t have = p.has_raw_data() ? p.raw_data().size() : 0;
     if (!p.has_raw_data()) {
       switch (dtype) {
-        case DType::Float32: have = uint64_t(p.float_data_size()) * elem; break;
-        case DType::Float64: have = uint64_t(p.double_data_size()) * elem; break;
-        case DType::Int64: have = uint64_t(p.int64_data_size()) * elem; break;
-        case DType::UInt32: case DType::UInt64: have = uint64_t(p.uint64_data_size()) * elem; break;
-        default: have = uint64_t(p.int32_data_size()) * elem; break;
+        case DType::Float32:
+          have = uint64_t(p.float_data_size()) * elem;
+          break;
+        case DType::Float64:
+          have = uint64_t(p.double_data_size()) * elem;
+          break;
+        case DType::Int64:
+          have = uint64_t(p.int64_data_size()) * elem;
+          break;
+        case DType::UInt32:
+        case DType::UInt64:
+          have = uint64_t(p.uint64_data_size()) * elem;
+          break;
+        default:
+          have = uint64_t(p.int32_data_size()) * elem;
+          break;
       }
     }
     if (have / elem != uint64_t(numel))
