@@ -5,16 +5,20 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 WAFER := $(BUILD)/wafer
 
-.PHONY: deps build demo test test-models bench clean
+.PHONY: deps configure build demo test test-models bench clean
 
 deps:
 	@scripts/install-deps
 
-build: deps
+configure: deps
 	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+
+build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
-demo: build
+# The demo needs only the wafer binary, not the test suite.
+demo: configure
+	@cmake --build $(BUILD) -j $(JOBS) --target wafer
 	@scripts/demo $(WAFER)
 
 test: build

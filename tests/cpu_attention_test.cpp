@@ -12,8 +12,8 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/attention_kernel.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/program.h"
-#include "backends/cpu/threading.h"
 #include "graph_test_util.h"
 #include "ir/op_registry.h"
 #include "passes/cpu_pipeline.h"
@@ -290,7 +290,7 @@ TEST(CpuAttention, ChainsThatCannotBeViewsStillMatch) {
 }
 
 TEST(CpuAttention, Bf16BlockIsCloseAndNeedsNoReorders) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(59);
   Graph g = torch_mha_graph(1, 33, 4, 16, rng);
   Tensor x = random_tensor({1, 33, 64}, rng);

@@ -14,11 +14,12 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/bf16_convert.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/program.h"
-#include "backends/cpu/threading.h"
 #include "core/float16.h"
 #include "graph_test_util.h"
 #include "passes/cpu_pipeline.h"
+#include "passes/pass_manager.h"
 
 namespace wafer {
 namespace {
@@ -72,11 +73,37 @@ TEST(CpuBf16, ConversionsMatchCoreBFloat16) {
   for (uint32_t i = 0; i < 65536; ++i) ASSERT_EQ(std::bit_cast<uint32_t>(wide[i]), i << 16);
 }
 
+// With AVX512_BF16 --precision bf16 compiles a different program whose results are rounded;
+// without it (AVX2 CPUs, or WAFER_CPU_ISA below avx512) exactly the fp32 program, bit for bit.
+TEST(CpuBf16, Bf16KernelsNeedAvx512Bf16) {
+  std::mt19937 rng(61);
+  Graph g = input_graph({6, 32});
+  g.initializers["w"] = random_tensor({32, 16}, rng);
+  add(g, "MatMul", {"x", "w"}, {"y"}, 13);
+  g.outputs = {"y"};
+  auto program = [&](const CompileOptions& o) {
+    auto typed = g.clone();
+    optimize(*typed);
+    return std::make_unique<cpu::Program>(std::move(typed), o);
+  };
+  auto fp32 = program({}), bf16 = program(bf16_options());
+  Tensor x = random_tensor({6, 32}, rng);
+  double diff = rel_l2(bf16->run({x})[0], fp32->run({x})[0]);
+  if (cpu::has_avx512_bf16()) {
+    EXPECT_NE(bf16->fingerprint(), fp32->fingerprint());
+    EXPECT_GT(diff, 1e-6);
+    EXPECT_LE(diff, 2e-2);
+  } else {
+    EXPECT_EQ(bf16->fingerprint(), fp32->fingerprint());
+    EXPECT_EQ(diff, 0.0);
+  }
+}
+
 // x -> MatMul(I) (bf16 rounding of x) -> Add row -> Mul scalar -> Sub same-shape ->
 // Sub scalar-first -> Div row -> Relu -> MatMul(I): every kernel between the GEMMs
 // reads and writes bf16, rounding once per op, which the host repeats exactly.
 TEST(CpuBf16, ElementwiseKernelsReadAndWriteBf16) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(43);
   for (Dims xd : {Dims{3, 37}, Dims{2, 5, 131}, Dims{64, 600}}) {
     int64_t c = xd.back();
@@ -125,7 +152,7 @@ TEST(CpuBf16, ElementwiseKernelsReadAndWriteBf16) {
 // a bf16 GEMM output and write bf16 for a GEMM; one LN result is also a graph
 // output, so that LN writes fp32 and bf16 at once.
 TEST(CpuBf16, LayerNormAndSoftmaxReadAndWriteBf16) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(47);
   for (int64_t axis : {-1, -2}) {
     for (bool with_bias : {true, false}) {
@@ -208,7 +235,7 @@ TEST(CpuBf16, LayerNormFp32ThreadedRows) {
 // residual in fp32 (WAFER_CPU_BF16_RESIDUAL=f32) LN1 writes both forms and the
 // residual GEMM an fp32 dst, still without a conversion step.
 TEST(CpuBf16, GemmLayerNormChainHasNoConversionSteps) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(59);
   Graph g = input_graph({1, 24, 64});
   for (const char* w : {"w1", "w2", "w3"}) g.initializers[w] = random_tensor({64, 64}, rng, -0.2f, 0.2f);

@@ -8,8 +8,8 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/program.h"
-#include "backends/cpu/threading.h"
 #include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
@@ -158,7 +158,7 @@ TEST(CpuCopyKernels, ViewsMatchReference) {
 // In bf16 mode a copy whose readers need no fp32 tensor (a bf16 GEMM) writes a planned
 // buffer, not a tensor (ViT's class-token Concat crashed on that before).
 TEST(CpuCopyKernels, Bf16ConcatFeedingAMatMulWritesAPlannedBuffer) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(29);
   Graph g = input_graph({5, 16});
   g.initializers["c"] = random_tensor({1, 16}, rng);

@@ -8,8 +8,8 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/program.h"
-#include "backends/cpu/threading.h"
 #include "graph_test_util.h"
 #include "passes/pass_manager.h"
 
@@ -87,7 +87,7 @@ TEST(CpuSlice, StepsAndAttributesFormsStillMatch) {
 
 // With --precision bf16 a matmul writes bf16; the Slice reads that buffer as it is.
 TEST(CpuSlice, ReadsABf16MatmulOutputDirectly) {
-  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << "no AVX512_BF16 on this CPU";
+  if (!cpu::has_avx512_bf16()) GTEST_SKIP() << kNoBf16;
   std::mt19937 rng(71);
   Graph g = input_graph({5, 16});
   g.initializers["w"] = random_tensor({16, 48}, rng);

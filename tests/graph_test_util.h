@@ -82,6 +82,10 @@ inline std::vector<Tensor> run_on(const std::string& backend, const Graph& g, co
   return make_backend(backend, &opts)->compile(g, opts)->run(inputs);
 }
 
+// Why a bf16-kernel test skips: what bf16 does instead is itself tested (CpuBf16.Bf16KernelsNeedAvx512Bf16).
+inline constexpr const char* kNoBf16 =
+    "bf16 kernels need AVX512_BF16 (and WAFER_CPU_ISA=avx512); without it --precision bf16 runs the fp32 program";
+
 // Compile options that run matmuls and activations in bf16.
 inline CompileOptions bf16_options() {
   CompileOptions o;

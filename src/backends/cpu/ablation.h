@@ -24,7 +24,7 @@ struct Ablation {
   bool attention = false;     // the softmax-attention block as one op
   bool reshape = false;       // unit-dim Transposes as Reshapes, Reshape chains merged and hoisted
   bool blocked = false;       // blocked activation layouts (nChw16c, oneDNN choices); off: plain NCHW
-  bool nchw16c = false;       // fp32 convolutions prefer nChw16c; off: oneDNN choice (NHWC brgconv)
+  bool nchw16c = false;       // fp32 convolutions prefer nChw16c (AVX-512 only); off: oneDNN choice (NHWC brgconv)
   bool prepack = false;       // weights reordered once into oneDNN's preferred layout; off: as stored
   bool vectorized = false;    // own AVX-512/AVX2 elementwise and norm kernels; off: reference kernels
   bool memory_reuse = false;  // liveness-based reuse of planned buffers; off: one block per buffer

@@ -1,7 +1,7 @@
 // The attention kernel's instruction-set versions: attention_body.inc is
 // compiled three times, over AVX-512, AVX2+FMA and plain float "vectors" of
 // width 1, each in its own namespace and target region, and attention()
-// picks one by CPU features (as the target_clones kernels do elsewhere).
+// picks the one cpu_isa() allows (as isa_dispatch.h does for the other kernels).
 #include "backends/cpu/attention_kernel.h"
 
 // GCC 12 reports the self-initialized _mm512_undefined_*() inside its own
@@ -19,7 +19,7 @@
 #include <limits>
 #include <string>
 
-#include "backends/cpu/threading.h"
+#include "backends/cpu/isa_dispatch.h"
 
 namespace wafer::cpu {
 
@@ -96,7 +96,7 @@ inline uint16_t f32_to_bf16(float f) {
 }  // namespace
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")  // WAFER_TARGET_AVX512 (pragmas take no macros)
 namespace avx512 {
 namespace {
 struct V {
@@ -138,7 +138,7 @@ struct V {
 #pragma GCC pop_options
 
 #pragma GCC push_options
-#pragma GCC target("avx2,fma")
+#pragma GCC target("avx2,fma")  // WAFER_TARGET_AVX2
 namespace avx2 {
 namespace {
 struct V {
@@ -224,23 +224,19 @@ size_t attention_scratch_floats(int64_t batch, int64_t heads, int64_t s, int64_t
 bool attention_with(const char* isa, const AttentionArgs& a) {
   if (a.batch * a.heads * a.s == 0) return true;
   Layout L = layout(a.batch, a.heads, a.s, a.sk, a.d, a.dv, a.threads);
-  std::string which = isa;
-  if (which == "avx512") {
-    if (!has_avx512f()) return false;
+  Isa want = parse_isa(isa, "attention instruction set");
+  if (want > cpu_isa()) return false;
+  if (want == Isa::avx512)
     avx512::run(a, L);
-  } else if (which == "avx2") {
-    if (!has_avx2()) return false;
+  else if (want == Isa::avx2)
     avx2::run(a, L);
-  } else if (which == "scalar") {
+  else
     scalar::run(a, L);
-  } else {
-    return false;
-  }
   return true;
 }
 
 void attention(const AttentionArgs& a) {
-  attention_with(has_avx512f() ? "avx512" : has_avx2() ? "avx2" : "scalar", a);
+  attention_with(isa_name(cpu_isa()), a);
 }
 
 }  // namespace wafer::cpu

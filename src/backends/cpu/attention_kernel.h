@@ -45,7 +45,7 @@ size_t attention_scratch_floats(int64_t batch, int64_t heads, int64_t s, int64_t
 void attention(const AttentionArgs& a);
 
 // The same with a given instruction set ("avx512", "avx2", "scalar"), for
-// tests; false when the CPU lacks it.
+// tests; false when cpu_isa() (the CPU, capped by WAFER_CPU_ISA) is below it.
 bool attention_with(const char* isa, const AttentionArgs& a);
 
 }  // namespace wafer::cpu

@@ -4,15 +4,14 @@
 
 #include <bit>
 
-#include "backends/cpu/threading.h"
+#include "backends/cpu/isa_dispatch.h"
 
 namespace wafer::cpu {
 
 namespace {
 
 // vcvtne2ps2bf16 rounds 32 floats per instruction; the tail goes through masks.
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16"))) void f32_to_bf16_avx512bf16(const float* s, uint16_t* d,
-                                                                                            int64_t n) {
+[[gnu::target(WAFER_TARGET_AVX512 ",avx512bf16")]] void f32_to_bf16_avx512bf16(const float* s, uint16_t* d, int64_t n) {
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
     __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + i + 16), _mm512_loadu_ps(s + i));
@@ -34,8 +33,7 @@ bool use_avx512bf16() {
 
 // Integer rounding that the compiler vectorizes: add 0x7fff plus the lowest kept
 // bit (ties to even), keep the high half; NaNs get the quiet bit instead.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void f32_to_bf16_generic(const float* s, uint16_t* d,
-                                                                                      int64_t n) {
+[[gnu::always_inline]] inline void f32_to_bf16_body(const float* s, uint16_t* d, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     uint32_t u = std::bit_cast<uint32_t>(s[i]);
     uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
@@ -44,8 +42,16 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void f32_to_bf16_ge
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void bf16_to_f32(const uint16_t* s, float* d, int64_t n) {
+void f32_to_bf16_generic(const float* s, uint16_t* d, int64_t n) {
+  isa_dispatch<f32_to_bf16_body>(s, d, n);
+}
+
+[[gnu::always_inline]] inline void bf16_to_f32_body(const uint16_t* s, float* d, int64_t n) {
   for (int64_t i = 0; i < n; ++i) d[i] = std::bit_cast<float>(uint32_t(s[i]) << 16);
+}
+
+void bf16_to_f32(const uint16_t* s, float* d, int64_t n) {
+  isa_dispatch<bf16_to_f32_body>(s, d, n);
 }
 
 void f32_to_bf16(const float* src, uint16_t* dst, int64_t n) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backends/cpu/epilogue.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/program.h"
 
@@ -100,9 +101,11 @@ bool lower_conv(Program& p, const Node& node) {
   // brgconv kernels, whose ResNet-50 / MobileNetV2 cost ~4-6 % more CPU time on Zen 4
   // than the nChw16c jit kernels (docs/PERFORMANCE.md). Consecutive convolutions agree,
   // so the network stays in nChw16c without reorders. Shapes with no nChw16c kernel
-  // (oneDNN fails, or offers only its reference one) keep oneDNN's choice.
+  // (oneDNN fails, or offers only its reference one) keep oneDNN's choice. nChw16c is
+  // AVX-512's block (16 floats a register); below AVX-512 oneDNN's own choice stands.
+  const bool avx512 = cpu_isa() == Isa::avx512;
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
-  if (act == dt::f32 && sp == 2 && !off.blocked && !off.nchw16c) {
+  if (avx512 && act == dt::f32 && sp == 2 && !off.blocked && !off.nchw16c) {
     auto blocked16 = [&](const memory::dims& d, const memory::desc& other) {
       return d[1] % 16 == 0 ? memory::desc(d, act, tag::aBcd16b) : other;
     };

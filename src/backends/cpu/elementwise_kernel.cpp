@@ -6,13 +6,14 @@
 // (bf16 mode keeps activations in bf16 between GEMMs): the work goes in chunks
 // that fit L1, each converted to fp32 on the way in, computed in fp32 and
 // rounded on the way out (bf16_convert.h). The fp32 loops are compiled for
-// AVX-512, AVX2 and baseline (target_clones), chosen at run time; threading is
+// AVX-512, AVX2 and baseline (isa_dispatch.h), chosen at run time; threading is
 // outside them.
 #include <omp.h>
 
 #include <algorithm>
 
 #include "backends/cpu/bf16_convert.h"
+#include "backends/cpu/isa_dispatch.h"
 #include "backends/cpu/program.h"
 
 namespace wafer::cpu {
@@ -44,9 +45,8 @@ inline __attribute__((always_inline)) void loop(F f, const float* a, bool a_scal
 }
 
 // One chunk in fp32: y = a op b (b unused for Relu); a scalar operand is one value.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void chunk_f32(Op op, const float* a, bool a_scalar,
-                                                                            const float* b, bool b_scalar, float* y,
-                                                                            int64_t n) {
+[[gnu::always_inline]] inline void chunk_f32_body(Op op, const float* a, bool a_scalar, const float* b, bool b_scalar,
+                                                  float* y, int64_t n) {
   switch (op) {
     case Op::Relu:
 #pragma omp simd
@@ -65,6 +65,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void chunk_f32(Op o
       loop([](float x, float z) { return x / z; }, a, a_scalar, b, b_scalar, y, n);
       break;
   }
+}
+
+void chunk_f32(Op op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* y, int64_t n) {
+  isa_dispatch<chunk_f32_body>(op, a, a_scalar, b, b_scalar, y, n);
 }
 
 // How an operand maps onto the output's n elements.

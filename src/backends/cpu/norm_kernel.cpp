@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "backends/cpu/bf16_convert.h"
+#include "backends/cpu/isa_dispatch.h"
 #include "backends/cpu/program.h"
 #include "backends/cpu/threading.h"
 
@@ -24,7 +25,7 @@ namespace {
 using dt = dnnl::memory::data_type;
 
 // Sum of the 16 lanes (once per row; GCC 12's _mm512_reduce_add_ps trips -Wuninitialized in its own header).
-__attribute__((target("avx512f"))) float lane_sum(__m512 v) {
+[[gnu::target(WAFER_TARGET_AVX512)]] float lane_sum(__m512 v) {
   alignas(64) float lanes[16];
   _mm512_store_ps(lanes, v);
   float s = 0;
@@ -34,8 +35,8 @@ __attribute__((target("avx512f"))) float lane_sum(__m512 v) {
 
 // AVX-512: four independent accumulators per pass (a single one is bound by
 // the add latency), masked tails.
-__attribute__((target("avx512f"))) void layernorm_row_avx512(const float* x, const float* scale, const float* bias,
-                                                             float* y, int64_t d, float eps) {
+[[gnu::target(WAFER_TARGET_AVX512)]] void layernorm_row_avx512(const float* x, const float* scale, const float* bias,
+                                                               float* y, int64_t d, float eps) {
   auto tail = [d](int64_t i) { return d - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (d - i)) - 1); };
   __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
   int64_t i = 0;
@@ -71,9 +72,8 @@ __attribute__((target("avx512f"))) void layernorm_row_avx512(const float* x, con
   }
 }
 
-__attribute__((target_clones("avx2", "default"))) void layernorm_row_generic(const float* x, const float* scale,
-                                                                             const float* bias, float* y, int64_t d,
-                                                                             float eps) {
+[[gnu::always_inline]] inline void layernorm_row_body(const float* x, const float* scale, const float* bias, float* y,
+                                                      int64_t d, float eps) {
   float sum = 0;
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < d; ++i) sum += x[i];
@@ -91,7 +91,7 @@ __attribute__((target_clones("avx2", "default"))) void layernorm_row_generic(con
   }
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row(const float* x, float* y, int64_t d) {
+[[gnu::always_inline]] inline void softmax_row_body(const float* x, float* y, int64_t d) {
   float mx = x[0];
 #pragma omp simd reduction(max : mx)
   for (int64_t i = 0; i < d; ++i) mx = std::max(mx, x[i]);
@@ -104,12 +104,18 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void softmax_row(co
   for (int64_t i = 0; i < d; ++i) y[i] *= inv;
 }
 
+void softmax_row(const float* x, float* y, int64_t d) {
+  isa_dispatch<softmax_row_body>(x, y, d);
+}
+
+// AVX-512 has its own row kernel; AVX2 and baseline compile the plain loops.
 void layernorm_row(const float* x, const float* scale, const float* bias, float* y, int64_t d, float eps) {
-  static const bool avx512 = has_avx512f();  // first use, not static init: cpuid data is ready then
-  if (avx512)
+  if (cpu_isa() == Isa::avx512)
     layernorm_row_avx512(x, scale, bias, y, d, eps);
+  else if (cpu_isa() == Isa::avx2)
+    body_avx2<layernorm_row_body>(x, scale, bias, y, d, eps);
   else
-    layernorm_row_generic(x, scale, bias, y, d, eps);
+    body_scalar<layernorm_row_body>(x, scale, bias, y, d, eps);
 }
 
 struct RowJob {

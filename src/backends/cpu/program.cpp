@@ -7,6 +7,7 @@
 #include <cstring>
 #include <map>
 
+#include "backends/cpu/isa.h"
 #include "backends/cpu/threading.h"
 #include "backends/reference/interpreter.h"
 
@@ -32,6 +33,12 @@ bool is_plain(const memory::desc& md, const Dims& dims) {
 }
 
 namespace {
+
+// oneDNN's engine, made after WAFER_CPU_ISA has capped oneDNN's instruction set.
+dnnl::engine capped_engine() {
+  cap_onednn_isa();
+  return dnnl::engine(dnnl::engine::kind::cpu, 0);
+}
 bool has_subgraphs(const Graph& g) {
   for (const auto& n : g.nodes)
     for (const auto& [_, a] : n->attrs)
@@ -42,11 +49,7 @@ bool has_subgraphs(const Graph& g) {
 
 Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, std::map<std::string, Tensor>* lender,
                  Ablation ablation)
-    : graph_(std::move(graph)),
-      ablation_(ablation),
-      engine_(dnnl::engine::kind::cpu, 0),
-      stream_(engine_),
-      lender_(lender) {
+    : graph_(std::move(graph)), ablation_(ablation), engine_(capped_engine()), stream_(engine_), lender_(lender) {
   threads_ = options.threads;
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
   profile_ = prof && std::string(prof) == "1";

@@ -9,10 +9,5 @@ namespace wafer::cpu {
 void set_threads(int threads);
 // Threads the pool currently uses.
 int current_threads();
-// Whether the CPU has AVX512_BF16 (bf16 dot products); checked with cpuid.
-bool has_avx512_bf16();
-// Whether the CPU (and OS) support AVX-512F / AVX2 for the vectorized kernels.
-bool has_avx512f();
-bool has_avx2();
 
 }  // namespace wafer::cpu
