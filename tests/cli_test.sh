@@ -205,6 +205,25 @@ assert abs(bench["samples_per_s"] - expected) / expected < 0.01, (bench["samples
 PY
 expect 2 "accuracy" -- bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --mode accuracy
 
+# ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
+build_dir=$(dirname "$wafer")
+prefix=$work/prefix
+if cmake --install "$build_dir" --prefix "$prefix" >install.log 2>&1; then
+  built=$wafer
+  wafer=$prefix/bin/wafer
+  [ -f "$prefix/share/wafer/hw/tpu-v1.yaml" ] || fail "cmake --install put no presets in share/wafer/hw"
+  cp "$prefix/share/wafer/hw/tpu-v1.yaml" "$prefix/share/wafer/hw/installed-only.yaml"
+  expect 0 "" -- hw installed-only
+  wafer=$built
+  expect 2 "unknown hardware preset 'installed-only'" -- hw installed-only  # the build tree's binary: not there
+  mkdir -p extra_hw
+  cp "$src/hw/edge-npu.yaml" extra_hw/from-env.yaml
+  WAFER_HW_PATH=$work/extra_hw expect 0 "" -- hw from-env
+  expect 2 "WAFER_HW_PATH" -- hw from-env
+else
+  fail "cmake --install failed: $(tail -3 install.log)"
+fi
+
 if [ "$failures" != 0 ]; then
   echo "$failures CLI check(s) failed" >&2
   exit 1

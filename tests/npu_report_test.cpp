@@ -9,8 +9,8 @@
 #include "core/error.h"
 #include "npu/energy.h"
 #include "npu/sweep.h"
-#include "report/report.h"
-#include "report/sweep_report.h"
+#include "npu/report/report.h"
+#include "npu/report/sweep_report.h"
 
 using namespace wafer;
 using namespace wafer::npu;

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -16,9 +17,12 @@ namespace fs = std::filesystem;
 
 std::string_view dataflow_name(Dataflow d) {
   switch (d) {
-    case Dataflow::WeightStationary: return "ws";
-    case Dataflow::OutputStationary: return "os";
-    case Dataflow::InputStationary: return "is";
+    case Dataflow::WeightStationary:
+      return "ws";
+    case Dataflow::OutputStationary:
+      return "os";
+    case Dataflow::InputStationary:
+      return "is";
   }
   return "?";
 }
@@ -28,7 +32,9 @@ double HardwareDesc::peak_macs_per_s(DType t) const {
   return it == matrix.macs_per_cycle.end() ? 0.0 : it->second * matrix.units * cores * clock_hz;
 }
 
-double HardwareDesc::offchip_bytes_per_s() const { return offchip ? offchip->bandwidth_bytes_per_s : 0.0; }
+double HardwareDesc::offchip_bytes_per_s() const {
+  return offchip ? offchip->bandwidth_bytes_per_s : 0.0;
+}
 
 uint64_t HardwareDesc::on_chip_bytes() const {
   uint64_t per_core = scratchpad.size_bytes + accumulator.size_bytes;
@@ -37,8 +43,8 @@ uint64_t HardwareDesc::on_chip_bytes() const {
 
 double HardwareDesc::area_mm2() const {
   double mib = double(on_chip_bytes()) / double(1 << 20);
-  return cores * (matrix.units * double(matrix.rows) * matrix.cols * area.matrix_pe_mm2 + area.vector_unit_mm2) + mib * area.sram_mm2_per_mib +
-         area.other_mm2;
+  return cores * (matrix.units * double(matrix.rows) * matrix.cols * area.matrix_pe_mm2 + area.vector_unit_mm2) +
+         mib * area.sram_mm2_per_mib + area.other_mm2;
 }
 
 namespace {
@@ -70,11 +76,10 @@ double parse_with_units(const std::string& text, std::initializer_list<Unit> uni
   fail(path, ": unknown unit '", unit, "' in '", text, "' (", what, "; units: ", known, ")");
 }
 
-const std::initializer_list<Unit> kBytes = {{"B", 1},         {"KiB", 1024.0},       {"MiB", 1048576.0},
-                                            {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"kB", 1e3},
-                                            {"KB", 1e3},       {"MB", 1e6},           {"GB", 1e9},
-                                            {"TB", 1e12}};
-const std::initializer_list<Unit> kRates = {{"B/s", 1}, {"kB/s", 1e3}, {"MB/s", 1e6}, {"GB/s", 1e9},
+const std::initializer_list<Unit> kBytes = {
+    {"B", 1},    {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"TiB", 1099511627776.0},
+    {"kB", 1e3}, {"KB", 1e3},     {"MB", 1e6},        {"GB", 1e9},           {"TB", 1e12}};
+const std::initializer_list<Unit> kRates = {{"B/s", 1},     {"kB/s", 1e3},  {"MB/s", 1e6},          {"GB/s", 1e9},
                                             {"TB/s", 1e12}, {"PB/s", 1e15}, {"GiB/s", 1073741824.0}};
 const std::initializer_list<Unit> kFreqs = {{"Hz", 1}, {"kHz", 1e3}, {"MHz", 1e6}, {"GHz", 1e9}};
 const std::initializer_list<Unit> kTimes = {{"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"ns", 1e-9}, {"ps", 1e-12}};
@@ -264,10 +269,14 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     hw.matrix.rows = m.integer("rows", 1);
     hw.matrix.cols = m.integer("cols", 1);
     std::string df = m.string("dataflow");
-    if (df == "ws" || df == "weight_stationary") hw.matrix.dataflow = Dataflow::WeightStationary;
-    else if (df == "os" || df == "output_stationary") hw.matrix.dataflow = Dataflow::OutputStationary;
-    else if (df == "is" || df == "input_stationary") hw.matrix.dataflow = Dataflow::InputStationary;
-    else fail("cores.matrix.dataflow: expected ws, os or is, got '", df, "'");
+    if (df == "ws" || df == "weight_stationary")
+      hw.matrix.dataflow = Dataflow::WeightStationary;
+    else if (df == "os" || df == "output_stationary")
+      hw.matrix.dataflow = Dataflow::OutputStationary;
+    else if (df == "is" || df == "input_stationary")
+      hw.matrix.dataflow = Dataflow::InputStationary;
+    else
+      fail("cores.matrix.dataflow: expected ws, os or is, got '", df, "'");
     // Throughput is given per processing element, so sweeping the array size
     // (rows, cols) scales the peak with it.
     for (const auto& [t, per_pe] : read_dtype_map(m.sub("macs_per_pe"), 1e-6))
@@ -286,12 +295,16 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     v.finish();
 
     hw.scratchpad = read_sram(cores.sub("scratchpad"), false);
-    if (cores.has("accumulator")) hw.accumulator = read_sram(cores.sub("accumulator"), true);
-    else cores.mark("accumulator");
+    if (cores.has("accumulator"))
+      hw.accumulator = read_sram(cores.sub("accumulator"), true);
+    else
+      cores.mark("accumulator");
     cores.finish();
 
-    if (top.has("global_buffer") && !top.is_none("global_buffer")) hw.global_buffer = read_sram(top.sub("global_buffer"), false);
-    else top.mark("global_buffer");
+    if (top.has("global_buffer") && !top.is_none("global_buffer"))
+      hw.global_buffer = read_sram(top.sub("global_buffer"), false);
+    else
+      top.mark("global_buffer");
 
     if (top.is_none("offchip")) {
       top.mark("offchip");
@@ -333,7 +346,8 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     hw.energy.vector_op_pj = e.number("vector_op_pj", 0);
     hw.energy.scratchpad_pj_per_byte = e.number("scratchpad_pj_per_byte", 0);
     hw.energy.global_buffer_pj_per_byte = e.number("global_buffer_pj_per_byte", 0, 0.0);
-    hw.energy.offchip_pj_per_byte = hw.offchip ? e.number("offchip_pj_per_byte", 0) : e.number("offchip_pj_per_byte", 0, 0.0);
+    hw.energy.offchip_pj_per_byte =
+        hw.offchip ? e.number("offchip_pj_per_byte", 0) : e.number("offchip_pj_per_byte", 0, 0.0);
     hw.energy.noc_pj_per_byte_hop = e.number("noc_pj_per_byte_hop", 0, 0.0);
     hw.energy.static_w = e.number("static_w", 0, 0.0);
     e.finish();
@@ -353,27 +367,59 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
   return hw;
 }
 
-std::vector<std::string> hardware_presets() {
-  std::vector<std::string> names;
-  fs::path dir = fs::path(WAFER_SOURCE_DIR) / "hw";
+std::vector<std::string> hardware_search_path() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("WAFER_HW_PATH")) {
+    std::string list = env;
+    for (size_t at = 0; at <= list.size();) {
+      size_t end = std::min(list.find(':', at), list.size());
+      if (end > at) dirs.push_back(list.substr(at, end - at));
+      at = end + 1;
+    }
+  }
+  // Installed: PREFIX/bin/wafer finds PREFIX/share/wafer/hw (cmake --install).
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec))
-    if (entry.path().extension() == ".yaml") names.push_back(entry.path().stem().string());
-  std::sort(names.begin(), names.end());
-  return names;
+  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    fs::path installed = exe.parent_path().parent_path() / "share" / "wafer" / "hw";
+    if (fs::is_directory(installed, ec)) dirs.push_back(installed.string());
+  }
+  dirs.push_back((fs::path(WAFER_SOURCE_DIR) / "hw").string());  // the build tree's source checkout
+  return dirs;
+}
+
+std::vector<std::string> hardware_presets() {
+  std::set<std::string> names;
+  for (const auto& dir : hardware_search_path()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".yaml") names.insert(entry.path().stem().string());
+  }
+  return {names.begin(), names.end()};
 }
 
 HardwareDesc load_hardware(const std::string& preset_or_path,
                            const std::vector<std::pair<std::string, std::string>>& overrides) {
   fs::path path(preset_or_path);
   bool is_file = path.has_extension() || preset_or_path.find('/') != std::string::npos;
-  if (!is_file) path = fs::path(WAFER_SOURCE_DIR) / "hw" / (preset_or_path + ".yaml");
-  std::ifstream in(path);
-  if (!in) {
-    if (is_file) fail(preset_or_path, ": cannot read hardware description");
-    std::string known;
-    for (const auto& p : hardware_presets()) known += (known.empty() ? "" : ", ") + p;
-    fail("unknown hardware preset '", preset_or_path, "' (presets: ", known, "; or give a .yaml file)");
+  std::ifstream in;
+  if (is_file) {
+    in.open(path);
+    if (!in) fail(preset_or_path, ": cannot read hardware description");
+  } else {
+    std::string searched;
+    for (const auto& dir : hardware_search_path()) {
+      path = fs::path(dir) / (preset_or_path + ".yaml");
+      in.open(path);
+      if (in) break;
+      searched += (searched.empty() ? "" : ":") + dir;
+    }
+    if (!in) {
+      std::string known;
+      for (const auto& p : hardware_presets()) known += (known.empty() ? "" : ", ") + p;
+      fail("unknown hardware preset '", preset_or_path, "' (presets: ", known, "; searched ", searched,
+           ", set WAFER_HW_PATH to add folders; or give a .yaml file)");
+    }
   }
   std::stringstream text;
   text << in.rdbuf();

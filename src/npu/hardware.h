@@ -47,7 +47,7 @@ struct OffChipMemory {
 
 struct Network {
   std::string topology = "mesh";  // mesh | ring | crossbar
-  int rows = 1, cols = 1;        // core arrangement (rows * cols == cores.count)
+  int rows = 1, cols = 1;         // core arrangement (rows * cols == cores.count)
   double bytes_per_cycle_per_link = 0;
   double hop_latency_cycles = 1;
 };
@@ -68,10 +68,10 @@ struct EnergyModel {
 };
 
 struct AreaModel {
-  double matrix_pe_mm2 = 0;  // per processing element of a matrix unit (scales with rows x cols)
-  double vector_unit_mm2 = 0;  // per core
+  double matrix_pe_mm2 = 0;     // per processing element of a matrix unit (scales with rows x cols)
+  double vector_unit_mm2 = 0;   // per core
   double sram_mm2_per_mib = 0;  // scratchpad, accumulator and global buffer
-  double other_mm2 = 0;        // I/O, PHYs, control not covered above
+  double other_mm2 = 0;         // I/O, PHYs, control not covered above
 };
 
 struct HardwareDesc {
@@ -82,8 +82,8 @@ struct HardwareDesc {
   int cores = 1;
   MatrixUnit matrix;
   VectorUnit vector;
-  SramSpec scratchpad;   // per core
-  SramSpec accumulator;  // per core; size 0 = accumulates in the scratchpad
+  SramSpec scratchpad;                    // per core
+  SramSpec accumulator;                   // per core; size 0 = accumulates in the scratchpad
   std::optional<SramSpec> global_buffer;  // shared on-chip buffer
   std::optional<OffChipMemory> offchip;   // none = everything must fit on chip
   Network noc;
@@ -92,19 +92,22 @@ struct HardwareDesc {
   AreaModel area;
 
   bool supports(DType t) const { return matrix.macs_per_cycle.count(t) != 0; }
-  double peak_macs_per_s(DType t) const;        // all cores, all matrix units
-  double offchip_bytes_per_s() const;           // 0 without off-chip memory
-  uint64_t on_chip_bytes() const;               // scratchpads + accumulators + global buffer
+  double peak_macs_per_s(DType t) const;  // all cores, all matrix units
+  double offchip_bytes_per_s() const;     // 0 without off-chip memory
+  uint64_t on_chip_bytes() const;         // scratchpads + accumulators + global buffer
   double area_mm2() const;
 };
 
-// Loads a preset name (looked up in the repo's hw/ folder) or a YAML file path.
+// Loads a preset name (looked up in hardware_search_path()) or a YAML file path.
 // `overrides` are FIELD=VALUE pairs applied before validation (for sweeps).
 HardwareDesc load_hardware(const std::string& preset_or_path,
                            const std::vector<std::pair<std::string, std::string>>& overrides = {});
 HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& name_for_errors,
                             const std::vector<std::pair<std::string, std::string>>& overrides = {});
-std::vector<std::string> hardware_presets();  // names of hw/*.yaml
+std::vector<std::string> hardware_presets();  // names of the *.yaml in hardware_search_path()
+// Folders searched for a preset NAME.yaml, first match wins: each folder of WAFER_HW_PATH (':'-separated),
+// PREFIX/share/wafer/hw when the binary is installed as PREFIX/bin/wafer, then the source tree's hw/.
+std::vector<std::string> hardware_search_path();
 std::string hardware_summary(const HardwareDesc& hw);  // multi-line human summary with units
 
 }  // namespace wafer::npu

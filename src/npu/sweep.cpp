@@ -3,7 +3,7 @@
 #include <set>
 
 #include "core/error.h"
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::npu {
 

@@ -9,7 +9,7 @@
 #include "npu/evaluate.h"
 #include "npu/hardware.h"
 #include "npu_model.h"
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::cli {
 

@@ -10,8 +10,8 @@
 #include "npu/evaluate.h"
 #include "npu/sweep.h"
 #include "npu_model.h"
-#include "report/report.h"
-#include "report/sweep_report.h"
+#include "npu/report/report.h"
+#include "npu/report/sweep_report.h"
 
 namespace wafer::cli {
 

@@ -4,7 +4,7 @@
 // metadata events that name the processes and threads.
 #include <set>
 
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 

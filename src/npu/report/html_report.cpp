@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 

@@ -1,5 +1,5 @@
 // `wafer sim --json` and sim.json: every figure of the run, keys carry units.
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 

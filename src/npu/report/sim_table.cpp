@@ -6,7 +6,7 @@
 #include <numeric>
 #include <sstream>
 
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 

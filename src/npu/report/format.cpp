@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "report/sweep_report.h"
+#include "npu/report/sweep_report.h"
 
 namespace wafer::report {
 

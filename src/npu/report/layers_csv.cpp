@@ -1,7 +1,7 @@
 // layers.csv: the per-layer table for spreadsheets; units in the header.
 #include <sstream>
 
-#include "report/report.h"
+#include "npu/report/report.h"
 
 namespace wafer::report {
 
