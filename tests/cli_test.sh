@@ -205,6 +205,14 @@ assert abs(bench["samples_per_s"] - expected) / expected < 0.01, (bench["samples
 PY
 expect 2 "accuracy" -- bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --mode accuracy
 
+# ---- --precision: one parser, and each backend says what it cannot compute in ----
+expect 2 "--precision: expected auto, fp32, bf16, fp16 or int8, got 'fp64'" -- run models/add_relu.onnx --precision fp64
+expect 2 "cpu backend: computes in fp32 or bf16, not int8" -- run models/add_relu.onnx --backend cpu --precision int8
+expect 2 "reference backend: computes in the model's own types" -- run models/add_relu.onnx --precision bf16
+expect 0 "" -- run models/add_relu.onnx --backend cpu --precision bf16
+expect 2 "the target says int8 but --precision says fp16" -- \
+  bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --precision fp16 --scenario Offline
+
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")
 prefix=$work/prefix

@@ -258,15 +258,15 @@ TEST(CpuMemory, RecompileForNewShapesRecoversReleasedWeights) {
   Node& gemm = add(g, "Gemm", {"r", "w2"}, {"y"});
   gemm.attrs["transB"] = Attribute{int64_t(1)};
   g.outputs = {"y"};
-  for (const char* precision : {"fp32", "bf16"}) {
+  for (Precision precision : {Precision::fp32, Precision::bf16}) {
     CompileOptions opts;
     opts.precision = precision;
     auto exe = make_backend("cpu")->compile_owned(g.clone(), opts);
-    double tol = std::string(precision) == "fp32" ? 1e-6 : 2e-2;
+    double tol = precision == Precision::fp32 ? 1e-6 : 2e-2;
     for (int64_t n : {2, 5, 2, 9}) {
       Tensor x = random_tensor({n, 24}, rng);
       auto got = exe->run({x});
-      EXPECT_LE(rel_l2(got[0], reference(g, {x})[0]), tol) << precision << " batch " << n;
+      EXPECT_LE(rel_l2(got[0], reference(g, {x})[0]), tol) << precision_name(precision) << " batch " << n;
     }
   }
 }

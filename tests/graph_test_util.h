@@ -89,7 +89,7 @@ inline constexpr const char* kNoBf16 =
 // Compile options that run matmuls and activations in bf16.
 inline CompileOptions bf16_options() {
   CompileOptions o;
-  o.precision = "bf16";
+  o.precision = Precision::bf16;
   return o;
 }
 

@@ -151,7 +151,7 @@ TEST(NpuFunctional, MatchesReferenceFp32AndBf16) {
     CompileOptions o;
     auto npu32 = make_backend("npu:h100", &o)->compile(*g, o)->run({x});
     EXPECT_LT(max_abs_diff(ref[0], npu32[0]), 1e-5) << "group " << group;
-    o.precision = "bf16";
+    o.precision = Precision::bf16;
     auto npu16 = make_backend("npu:tpu-v4", &o)->compile(*g, o)->run({x});
     double d = max_abs_diff(ref[0], npu16[0]);
     EXPECT_LT(d, 0.05) << "group " << group;

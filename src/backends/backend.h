@@ -8,15 +8,16 @@
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
 #include "ir/graph.h"
 
 namespace wafer {
 
 struct CompileOptions {
-  int threads = 0;                 // 0 = all cores
-  std::string precision = "fp32";  // "fp32" | "bf16" (backends that support it)
-  SymbolBindings symbols;          // values for symbolic dims, e.g. batch=8
-  std::string hardware;            // backend argument, e.g. the NPU preset after "npu:"
+  int threads = 0;                             // 0 = all cores
+  Precision precision = Precision::automatic;  // resolved by each backend (resolve_precision, execute)
+  SymbolBindings symbols;                      // values for symbolic dims, e.g. batch=8
+  std::string hardware;                        // backend argument, e.g. the NPU preset after "npu:"
 };
 
 class Executable {

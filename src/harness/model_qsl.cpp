@@ -10,19 +10,13 @@ ModelQsl::ModelQsl(const Graph& graph, size_t total, size_t performance, uint64_
   check(total >= 1 && total <= (size_t(1) << 24), "QSL size must be in [1, 16777216], got ", total);
   check(performance >= 1, "performance sample count must be positive");
   check(!graph.inputs.empty(), "the model has no inputs to generate samples for");
-  // The batch symbol: dim 0 of every input, the same symbol everywhere.
-  std::string sym;
-  bool same = true;
   for (const auto& name : graph.inputs) {
     auto type = graph.type_of(name);
     check(type && type->dtype != DType::Undefined && type->shape.rank_known, "input '", name,
           "' has no known type and rank: cannot generate samples for it");
-    const auto& dims = type->shape.dims;
-    std::string s = (!dims.empty() && !dims[0].known()) ? dims[0].symbol : "";
-    if (s.empty() || (!sym.empty() && s != sym)) same = false;
-    if (sym.empty()) sym = s;
   }
-  if (same && !sym.empty() && !symbols_.count(sym)) {
+  std::string sym = wafer::batch_symbol(graph);
+  if (!sym.empty() && !symbols_.count(sym)) {
     batch_symbol_ = sym;
     symbols_[sym] = 1;
   }

@@ -30,7 +30,9 @@ std::string Shape::str() const {
   return s;
 }
 
-std::string ValueType::str() const { return std::string(dtype_name(dtype)) + shape.str(); }
+std::string ValueType::str() const {
+  return std::string(dtype_name(dtype)) + shape.str();
+}
 
 // ---- Node -------------------------------------------------------------------
 
@@ -70,7 +72,9 @@ std::vector<float> Node::attr_floats(const std::string& n, std::optional<std::ve
 std::vector<std::string> Node::attr_strings(const std::string& n) const {
   return get_attr<std::vector<std::string>>(*this, n, AttrType::Strings);
 }
-const Tensor& Node::attr_tensor(const std::string& n) const { return get_attr<Tensor>(*this, n, AttrType::Tensor); }
+const Tensor& Node::attr_tensor(const std::string& n) const {
+  return get_attr<Tensor>(*this, n, AttrType::Tensor);
+}
 const Graph& Node::attr_graph(const std::string& n) const {
   return *get_attr<std::shared_ptr<Graph>>(*this, n, AttrType::Graph);
 }
@@ -159,8 +163,7 @@ void Graph::topological_sort() {
     for (const auto& o : nodes[i]->outputs)
       if (!o.empty()) {
         auto [it, fresh] = producer.emplace(o, i);
-        check(fresh, "value '", o, "' is produced by both ", nodes[it->second]->label(), " and ",
-              nodes[i]->label());
+        check(fresh, "value '", o, "' is produced by both ", nodes[it->second]->label(), " and ", nodes[i]->label());
       }
   // Dependencies of node i: producers of its inputs and of values its subgraphs read.
   auto deps = [&](size_t i) {
@@ -373,6 +376,18 @@ std::string dump_graph(const Graph& g, int indent) {
   for (const auto& o : g.outputs) out << pad << "  output " << typed(o) << "\n";
   out << pad << "}\n";
   return out.str();
+}
+
+std::string batch_symbol(const Graph& g) {
+  std::string sym;
+  for (const auto& name : g.inputs) {
+    auto type = g.type_of(name);
+    if (!type || !type->shape.rank_known || type->shape.rank() == 0) return "";
+    const Dim& d = type->shape.dims[0];
+    if (d.known() || d.symbol.empty() || (!sym.empty() && d.symbol != sym)) return "";
+    sym = d.symbol;
+  }
+  return sym;
 }
 
 }  // namespace wafer

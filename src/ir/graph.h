@@ -17,10 +17,10 @@ namespace wafer {
 
 class Node {
  public:
-  std::string name;     // may be empty in the source model; the importer fills one in
-  std::string op_type;  // "Conv"
-  std::string domain;   // "" for the default ONNX domain
-  int op_version = 0;   // since-version of the ONNX schema in force (e.g. Softmax 13)
+  std::string name;                  // may be empty in the source model; the importer fills one in
+  std::string op_type;               // "Conv"
+  std::string domain;                // "" for the default ONNX domain
+  int op_version = 0;                // since-version of the ONNX schema in force (e.g. Softmax 13)
   std::vector<std::string> inputs;   // "" = omitted optional input
   std::vector<std::string> outputs;  // "" = omitted optional output
   std::map<std::string, Attribute> attrs;
@@ -94,5 +94,10 @@ struct Model {
 
 // Readable text dump of a graph (for `wafer inspect --dump` and debugging).
 std::string dump_graph(const Graph& g, int indent = 0);
+
+// The batch dimension's symbol: the symbol every graph input carries as its leading dim
+// (exporters name it "batch", "N", "batch_size", ...); empty when an input has none or
+// they disagree. The one rule for binding a batch (npu compiler, harness samples).
+std::string batch_symbol(const Graph& g);
 
 }  // namespace wafer

@@ -25,13 +25,9 @@ std::unique_ptr<Graph> prepare_for_npu(const Graph& graph, const NpuCompileOptio
   auto g = graph.clone();
   OptimizeOptions oo;
   oo.symbols = options.symbols;
-  std::string batch_symbol = "batch";
-  if (!g->inputs.empty())
-    if (auto t = g->type_of(g->inputs[0]); t && t->shape.rank_known && t->shape.rank() > 0 &&
-                                           !t->shape.dims[0].known() && !t->shape.dims[0].symbol.empty())
-      batch_symbol = t->shape.dims[0].symbol;
-  for (const std::string& s : {std::string("batch"), batch_symbol})
-    if (!oo.symbols.count(s)) oo.symbols[s] = options.batch;
+  // The batch binds the graph's batch symbol and "batch" (exported models' usual name); --shape wins.
+  for (const std::string& s : {std::string("batch"), batch_symbol(*g)})
+    if (!s.empty() && !oo.symbols.count(s)) oo.symbols[s] = options.batch;
   optimize(*g, oo);
   return g;
 }
@@ -40,13 +36,6 @@ namespace {
 
 int64_t cdiv(int64_t a, int64_t b) {
   return (a + b - 1) / b;
-}
-
-DType pick_precision(const HardwareDesc& hw, DType requested) {
-  if (requested != DType::Undefined) return requested;
-  for (DType t : {DType::BFloat16, DType::Float16, DType::Float32, DType::Int8})
-    if (hw.supports(t)) return t;
-  return timing_dtype(hw, DType::Float32);
 }
 
 // Where a value lives and who can read it.
@@ -103,7 +92,8 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
   Program prog;
   prog.model = g.name;
   prog.hw_name = hw.name;
-  prog.precision = pick_precision(hw, options.precision);
+  prog.precision =
+      resolve_precision(options.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   prog.batch = options.batch;
   const DType tdt = timing_dtype(hw, prog.precision);
   const uint64_t eb = dtype_size(prog.precision);

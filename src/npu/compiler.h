@@ -1,6 +1,7 @@
 // The `npu` compiler backend: optimized graph + hardware description -> Program.
 #pragma once
 
+#include "core/precision.h"
 #include "ir/graph.h"
 #include "npu/hardware.h"
 #include "npu/program.h"
@@ -8,10 +9,9 @@
 namespace wafer::npu {
 
 struct NpuCompileOptions {
-  DType precision = DType::Undefined;  // Undefined: the best float type the hardware has (bf16 > fp16 > fp32);
-                                       // int8-only presets need an explicit --precision for functional runs
-  int batch = 1;                       // binds the symbolic batch dim
-  SymbolBindings symbols;              // other symbolic dims
+  Precision precision = Precision::automatic;  // automatic: the hardware's best (resolve_precision, estimate)
+  int batch = 1;                               // binds the symbolic batch dim
+  SymbolBindings symbols;                      // other symbolic dims
 };
 
 // Lowers every node; an op the backend cannot cost is an UnsupportedError listing

@@ -5,14 +5,14 @@
 
 namespace wafer::npu {
 
-SimResult evaluate_design(const Graph& graph, const HardwareDesc& hw, const NpuCompileOptions& options,
+SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
                           bool record_trace) {
-  Program program = compile_for_npu(graph, hw, options);
+  Program program = lower_for_npu(prepared, hw, options);
   SimOptions sim_options;
   sim_options.record_trace = record_trace;
   SimResult r = simulate(program, hw, sim_options);
   // The reports need these whatever the simulator filled in.
-  if (r.model.empty()) r.model = program.model.empty() ? graph.name : program.model;
+  if (r.model.empty()) r.model = program.model.empty() ? prepared.name : program.model;
   if (r.hw_name.empty()) r.hw_name = hw.name;
   if (r.clock_hz == 0) r.clock_hz = hw.clock_hz;
   if (r.peak_macs_per_s == 0) r.peak_macs_per_s = hw.peak_macs_per_s(program.precision);

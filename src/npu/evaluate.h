@@ -1,6 +1,6 @@
-// One design point end to end: compile the optimized graph for the hardware,
-// simulate the program, account energy and area. What `wafer sim` runs once
-// and `wafer sweep` runs per design.
+// One design point end to end: lower a graph prepared by prepare_for_npu (optimized
+// once, batch bound) for the hardware, simulate the program, account energy and
+// area. What `wafer sim` runs once and `wafer sweep` runs per design.
 #pragma once
 
 #include "npu/compiler.h"
@@ -8,7 +8,7 @@
 
 namespace wafer::npu {
 
-SimResult evaluate_design(const Graph& graph, const HardwareDesc& hw, const NpuCompileOptions& options,
+SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
                           bool record_trace);
 
 }  // namespace wafer::npu

@@ -8,16 +8,10 @@
 #include "core/error.h"
 #include "npu/compiler.h"
 #include "npu/functional.h"
+#include "npu/target.h"
 
 namespace wafer {
 namespace {
-
-DType parse_precision(const std::string& p) {
-  if (p == "fp32" || p == "float32") return DType::Float32;
-  if (p == "bf16" || p == "bfloat16") return DType::BFloat16;
-  if (p == "fp16" || p == "float16") return DType::Float16;
-  fail("npu backend: unknown precision '", p, "' (fp32, bf16 or fp16)");
-}
 
 class NpuExecutable : public Executable {
  public:
@@ -32,7 +26,7 @@ class NpuExecutable : public Executable {
       auto t = graph_->type_of(in);
       if (!t || !t->shape.rank_known) return;
       for (const Dim& d : t->shape.dims) {
-        if (!d.known() && d.symbol != batch_symbol()) return;  // shapes known only at run time
+        if (!d.known() && d.symbol != batch_symbol(*graph_) && d.symbol != "batch") return;  // known at run time
         key.push_back(d.known() ? d.value : options_.batch);
       }
       key.push_back(-1);
@@ -62,13 +56,6 @@ class NpuExecutable : public Executable {
   }
 
  private:
-  std::string batch_symbol() const {
-    if (graph_->inputs.empty()) return "batch";
-    auto t = graph_->type_of(graph_->inputs[0]);
-    if (t && t->shape.rank_known && t->shape.rank() > 0 && !t->shape.dims[0].symbol.empty())
-      return t->shape.dims[0].symbol;
-    return "batch";
-  }
   struct Compiled {
     std::unique_ptr<Graph> graph;
     npu::Program program;
@@ -83,24 +70,18 @@ class NpuBackend : public Backend {
  public:
   std::string name() const override { return "npu"; }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
-    // "npu:PRESET[:PRECISION]": the suffix selects the precision where a command has no --precision
-    // (wafer check --backend npu:tpu-v4:bf16).
-    std::string preset = options.hardware.empty() ? "tpu-v4" : options.hardware, precision = options.precision;
-    if (auto colon = preset.rfind(':'); colon != std::string::npos) {
-      precision = preset.substr(colon + 1);
-      preset = preset.substr(0, colon);
-    }
-    npu::HardwareDesc hw = npu::load_hardware(preset);
+    // "npu:PRESET[:PRECISION]" (wafer check --backend npu:tpu-v4:bf16); plain "npu" is tpu-v4.
+    npu::NpuTarget target =
+        npu::parse_npu_target(options.hardware.empty() ? "tpu-v4" : options.hardware, options.precision);
+    npu::HardwareDesc hw = npu::load_hardware(target.hardware);
+    // A functional run: fp32 where the chip has it, else the float type it has (tpu-v4: bf16), so
+    // `--backend npu:tpu-v4` checks what that chip computes; int8-only chips run fp32 functionally.
+    DType precision =
+        resolve_precision(target.precision, PrecisionUse::execute, [&](DType t) { return hw.supports(t); });
+    check(precision != DType::Int8, "npu:", options.hardware,
+          ": the functional executor computes in fp32, bf16 or fp16; int8 is for timing (wafer sim)");
     npu::NpuCompileOptions o;
-    o.precision = parse_precision(precision);
-    // fp32 is every backend's default: on a chip without fp32 (tpu-v4) run in the float type it has,
-    // so `--backend npu:tpu-v4` checks what that chip computes; int8-only chips keep fp32 functionally.
-    if (o.precision == DType::Float32 && !hw.supports(DType::Float32))
-      for (DType t : {DType::BFloat16, DType::Float16})
-        if (hw.supports(t)) {
-          o.precision = t;
-          break;
-        }
+    o.precision = precision_of(precision);
     o.symbols = options.symbols;
     if (auto it = options.symbols.find("batch"); it != options.symbols.end()) o.batch = int(it->second);
     auto exe = std::make_unique<NpuExecutable>(graph.clone(), std::move(hw), o);

@@ -11,13 +11,14 @@
 #include "harness/backend_sut.h"
 #include "harness/config_file.h"
 #include "harness/device_sut.h"
-#include "npu/evaluate.h"
-#include "npu/hardware.h"
 #include "harness/loadgen.h"
 #include "harness/logs.h"
 #include "harness/model_qsl.h"
 #include "harness/null_sut.h"
 #include "model_options.h"
+#include "npu/evaluate.h"
+#include "npu/hardware.h"
+#include "npu/target.h"
 
 namespace wafer::cli {
 namespace fs = std::filesystem;
@@ -27,7 +28,8 @@ namespace {
 struct BenchOpts {
   std::string model, target = "reference", sut = "model", scenario = "SingleStream", mode = "performance";
   std::vector<std::string> conf_files, shapes;
-  std::string out_dir, service_us, precision;
+  std::string out_dir, service_us;
+  Precision precision = Precision::automatic;
   std::optional<double> target_qps, target_latency_ms;
   std::optional<int64_t> min_queries, duration_ms, max_queries, samples_per_query, seed, performance_samples;
   int max_batch = 1, threads = 0, workers = 1;
@@ -61,30 +63,26 @@ std::function<double(int)> parse_service(const std::string& spec) {
 std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOpts& o) {
   check(o.mode == "performance", "--target ", o.target,
         ": accuracy mode needs real outputs; check the NPU's numerics with `wafer check --backend ", o.target, "`");
-  std::string spec = o.target.substr(4), precision = o.precision;
-  if (auto colon = spec.find(':'); colon != std::string::npos) {
-    if (precision.empty()) precision = spec.substr(colon + 1);
-    spec = spec.substr(0, colon);
-  }
-  auto hw = std::make_shared<npu::HardwareDesc>(npu::load_hardware(spec));
+  npu::NpuTarget target = npu::parse_npu_target(o.target.substr(4), o.precision);
+  auto hw = std::make_shared<npu::HardwareDesc>(npu::load_hardware(target.hardware));
   auto model = std::make_shared<Model>(import_onnx_file(o.model));
   SymbolBindings symbols;
   apply_shape_options(*model->graph, o.shapes, symbols);
   npu::NpuCompileOptions options;
   options.symbols = symbols;
-  if (!precision.empty()) options.precision = dtype_from_name(precision);
+  options.precision = target.precision;
   auto cache = std::make_shared<std::map<int, double>>();
   auto service = [hw, model, options, cache](int batch) mutable {
     auto [it, fresh] = cache->try_emplace(batch, 0.0);
     if (fresh) {
       options.batch = batch;
-      it->second = npu::evaluate_design(*model->graph, *hw, options, false).latency_s;
+      it->second = npu::evaluate_design(*npu::prepare_for_npu(*model->graph, options), *hw, options, false).latency_s;
     }
     return it->second;
   };
   service(1);  // compile errors surface before the run starts
-  return std::make_unique<DeviceSut>(DeviceModel{"npu:" + hw->name, o.max_batch, int64_t(o.batch_timeout_us * 1e3),
-                                                 service});
+  return std::make_unique<DeviceSut>(
+      DeviceModel{"npu:" + hw->name, o.max_batch, int64_t(o.batch_timeout_us * 1e3), service});
 }
 
 int run_and_report(const BenchOpts& o, const TestSettings& s, SystemUnderTest& sut, QuerySampleLibrary& qsl) {
@@ -155,6 +153,7 @@ int run_bench(const BenchOpts& o) {
     bo.batch_timeout_ns = int64_t(o.batch_timeout_us * 1e3);
     bo.compile.threads = o.threads;
     bo.compile.symbols = symbols;
+    bo.compile.precision = o.precision;
     sut = std::make_unique<BackendSut>(*model.graph, *mq, bo);
     qsl = std::move(mq);
   }
@@ -179,7 +178,7 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--duration-ms", o->duration_ms, "Minimum duration (ms); MLPerf's is 600000");
   sub->add_option("--samples-per-query", o->samples_per_query, "Samples per query (MultiStream: 8)");
   sub->add_option("--max-batch", o->max_batch, "Largest batch the SUT forms")->capture_default_str();
-  sub->add_option("--precision", o->precision, "NPU target: matrix-unit datatype (int8, bf16, fp16, fp32)");
+  add_precision_option(sub, o->precision);
   sub->add_option("--batch-timeout-us", o->batch_timeout_us, "How long a partial batch waits to fill (us)")
       ->capture_default_str();
   sub->add_option("--workers", o->workers, "Model SUT: concurrent worker threads")->capture_default_str();

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "frontend/onnx/importer.h"
+#include "model_options.h"
 #include "npu/compiler.h"
 
 namespace wafer::cli {
@@ -18,7 +19,8 @@ namespace fs = std::filesystem;
 void add_compile_command(CLI::App& app) {
   auto* sub = app.add_subcommand("compile", "Compile a model for a described NPU and write the program");
   struct Opts {
-    std::string model, hw, out, precision;
+    std::string model, hw, out;
+    Precision precision = Precision::automatic;
     int batch = 1;
     bool text = false;
   };
@@ -27,8 +29,7 @@ void add_compile_command(CLI::App& app) {
   sub->add_option("--hw", o->hw, "Hardware preset name or YAML file")->required();
   sub->add_option("-o,--output", o->out, "Program file to write (JSON); PROGRAM.txt gets the readable form");
   sub->add_option("--batch", o->batch, "Batch size bound to the symbolic batch dim")->capture_default_str();
-  sub->add_option("--precision", o->precision,
-                  "fp32 | bf16 | fp16 | int8 (default: the best float type the hardware has)");
+  add_precision_option(sub, o->precision);
   sub->add_flag("--text", o->text, "Also print the readable program");
   set_action(sub, [o]() {
     fs::path path = o->model;
@@ -38,15 +39,7 @@ void add_compile_command(CLI::App& app) {
     npu::HardwareDesc hw = npu::load_hardware(o->hw);
     npu::NpuCompileOptions opts;
     opts.batch = o->batch;
-    if (!o->precision.empty()) {
-      const std::string& p = o->precision;
-      opts.precision = p == "fp32"   ? DType::Float32
-                       : p == "bf16" ? DType::BFloat16
-                       : p == "fp16" ? DType::Float16
-                       : p == "int8" ? DType::Int8
-                                     : DType::Undefined;
-      check(opts.precision != DType::Undefined, "--precision: expected fp32, bf16, fp16 or int8, got '", p, "'");
-    }
+    opts.precision = o->precision;
     auto t0 = std::chrono::steady_clock::now();
     npu::Program prog = npu::compile_for_npu(*model.graph, hw, opts);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

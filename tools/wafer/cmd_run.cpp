@@ -29,7 +29,8 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 void add_run_command(CLI::App& app) {
   auto* sub = app.add_subcommand("run", "Run a model on a backend");
   struct Opts {
-    std::string model, backend = "reference", inputs_dir, out_dir, precision = "fp32";
+    std::string model, backend = "reference", inputs_dir, out_dir;
+    Precision precision = Precision::automatic;
     std::vector<std::string> input_files, shapes;
     int repeat = 0, warmup = 1, threads = 0;
     uint64_t seed = 0;
@@ -46,7 +47,7 @@ void add_run_command(CLI::App& app) {
   sub->add_option("--repeat", o->repeat, "Time this many runs and report median and min latency");
   sub->add_option("--warmup", o->warmup, "Untimed runs before timing")->capture_default_str();
   sub->add_option("--threads", o->threads, "Threads (0 = all cores)")->capture_default_str();
-  sub->add_option("--precision", o->precision, "fp32 or bf16 (backends that support it)")->capture_default_str();
+  add_precision_option(sub, o->precision);
   sub->add_option("--seed", o->seed, "Seed for generated inputs")->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object with timings and outputs");
   sub->add_flag("--optimize", o->optimize, "Run the standard optimization pipeline (with --shape bindings) first");

@@ -6,10 +6,11 @@
 #include <iostream>
 
 #include "commands.h"
+#include "model_options.h"
 #include "npu/evaluate.h"
 #include "npu/hardware.h"
-#include "npu_model.h"
 #include "npu/report/report.h"
+#include "npu_model.h"
 
 namespace wafer::cli {
 
@@ -26,9 +27,7 @@ void add_sim_command(CLI::App& app) {
   sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
   sub->add_option("--hw", o->hw, "Hardware preset (wafer hw --list) or YAML file")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
-  sub->add_option("--precision", o->m.precision,
-                  "Matrix-unit datatype: int8, bf16, fp16, fp32 (default: the "
-                  "compiler's choice for the hardware)");
+  add_precision_option(sub, o->m.precision);
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
   sub->add_option("--set", o->sets, "FIELD=VALUE hardware override, e.g. cores.matrix.rows=128 (repeatable)");
   sub->add_option("--top", o->top, "Layers in the table (most cycles first)")->capture_default_str();

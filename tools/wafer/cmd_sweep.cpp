@@ -7,11 +7,12 @@
 #include <iostream>
 
 #include "commands.h"
+#include "model_options.h"
 #include "npu/evaluate.h"
-#include "npu/sweep.h"
-#include "npu_model.h"
 #include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
+#include "npu/sweep.h"
+#include "npu_model.h"
 
 namespace wafer::cli {
 
@@ -28,7 +29,7 @@ void add_sweep_command(CLI::App& app) {
   sub->add_option("--hw", o->hw, "Base hardware preset or YAML file")->required();
   sub->add_option("--set", o->sets, "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product)")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
-  sub->add_option("--precision", o->m.precision, "Matrix-unit datatype: int8, bf16, fp16, fp32");
+  add_precision_option(sub, o->m.precision);
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
   sub->add_option("--out", o->out, "Folder for sweep.csv and sweep.json (empty: do not write)")->capture_default_str();
   sub->add_flag("--json", o->json, "Print the result as JSON instead of the table");

@@ -1,13 +1,18 @@
 // Options shared by the commands that load and run a model.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "core/precision.h"
 #include "ir/graph.h"
 
 namespace wafer::cli {
+
+// --precision for every command, parsed by parse_precision (core/precision.h); unset is auto.
+void add_precision_option(CLI::App* sub, Precision& precision);
 
 // Applies --shape specs: "NAME=d0,d1,..." fixes a graph input's shape (binding
 // its symbolic dims), "SYMBOL=value" binds a symbolic dim directly.

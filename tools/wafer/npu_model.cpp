@@ -4,7 +4,6 @@
 
 #include "frontend/onnx/importer.h"
 #include "model_options.h"
-#include "passes/pass_manager.h"
 
 namespace wafer::cli {
 
@@ -16,14 +15,12 @@ Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) 
   Model model = import_onnx_file(path);
   SymbolBindings symbols;
   apply_shape_options(*model.graph, args.shapes, symbols);
-  // Exported models name their batch dimension "batch"; --shape wins.
-  symbols.emplace("batch", args.batch);
-  OptimizeOptions opt;
-  opt.symbols = symbols;
-  optimize(*model.graph, opt);
   options.batch = args.batch;
   options.symbols = symbols;
-  if (!args.precision.empty()) options.precision = dtype_from_name(args.precision);
+  options.precision = args.precision;
+  // The one optimization of the model, with the batch bound (npu::prepare_for_npu): every
+  // design a sweep evaluates lowers this graph.
+  model.graph = npu::prepare_for_npu(*model.graph, options);
   return model;
 }
 

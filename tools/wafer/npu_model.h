@@ -13,7 +13,7 @@ namespace wafer::cli {
 struct NpuModelArgs {
   std::string model;  // .onnx file, or a folder holding model.onnx
   int batch = 1;
-  std::string precision;  // empty: the compiler's default
+  Precision precision = Precision::automatic;
   std::vector<std::string> shapes;
 };
 

@@ -54,7 +54,13 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, st
   const char* prof = std::getenv("WAFER_CPU_PROFILE");
   profile_ = prof && std::string(prof) == "1";
   set_threads(threads_);
-  bf16_ = options.precision == "bf16" && has_avx512_bf16();
+  // fp32, or bf16 where asked and the CPU has AVX512_BF16 (else the fp32 program: isa.h).
+  DType precision = resolve_precision(options.precision, PrecisionUse::execute, [](DType t) {
+    return t == DType::Float32 || (t == DType::BFloat16 && has_avx512_bf16());
+  });
+  check(precision == DType::Float32 || precision == DType::BFloat16, "cpu backend: computes in fp32 or bf16, not ",
+        precision_name(options.precision));
+  bf16_ = precision == DType::BFloat16 && has_avx512_bf16();
   const char* residual = std::getenv("WAFER_CPU_BF16_RESIDUAL");
   bf16_residual_f32_ = !(residual && std::string(residual) == "bf16");  // fp32 unless asked: 2x more accurate
   // Control flow bodies read enclosing values by name: the interpreter runs those graphs whole.

@@ -21,7 +21,11 @@ class ReferenceExecutable : public Executable {
 class ReferenceBackend : public Backend {
  public:
   std::string name() const override { return "reference"; }
-  std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions&) override {
+  std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
+    // The specification computes each op in its own types; a narrower precision is the other backends' job.
+    check(options.precision == Precision::automatic || options.precision == Precision::fp32,
+          "reference backend: computes in the model's own types; --precision ", precision_name(options.precision),
+          " is for the cpu and npu backends");
     return std::make_unique<ReferenceExecutable>(graph.clone());
   }
 };
