@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 WAFER := $(BUILD)/wafer
 
-.PHONY: deps configure build demo test test-models bench clean
+.PHONY: deps configure build demo test test-models bench fidelity clean
 
 deps:
 	@scripts/install-deps
@@ -38,6 +38,13 @@ bench: build
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "make bench needs node and npm (ONNX Runtime comes from npm): apt-get install nodejs npm"; exit 1; }
 	@bench/run $(WAFER) $(BENCH_ARGS)
+
+# The simulator against published measurements of real machines (MLPerf Inference, papers): exports
+# ResNet-50 and the BERT-large encoder (graphs only, python3-torch) and writes docs/FIDELITY.md. Minutes.
+fidelity: build
+	@WAFER_WITH_TORCH=1 scripts/install-deps
+	@/usr/bin/python3 scripts/export_models.py $(BUILD)/fidelity-models --models resnet50,bert_large --graph-only
+	@scripts/fidelity $(WAFER) --models $(BUILD)/fidelity-models --out docs/FIDELITY.md
 
 clean:
 	rm -rf $(BUILD)

@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """Exports real PyTorch models to ONNX test layout for `wafer check`.
 
-    scripts/export_models.py OUTDIR [--models resnet50,mobilenetv2,bert,vit] [--force]
+    scripts/export_models.py OUTDIR [--models resnet50,mobilenetv2,bert,vit] [--force] [--graph-only]
+
+--graph-only writes model.onnx alone (no test data, no float64 reference run): what the simulator's
+fidelity report needs, and the only practical way for bert_large (BERT-large encoder, 24 layers,
+d 1024, 16 heads, FFN 4096, sequence 384: the MLPerf BERT-99 network without its embeddings and QA head).
 
 Each model lands in OUTDIR/<name>/: model.onnx plus test_data_set_0/input_0.pb
 and output_0.pb, a fixed-seed input and PyTorch's output for it. The expected
@@ -165,11 +169,14 @@ def build(name, gen):
         return model, torch.randn(1, 3, 224, 224, generator=gen)
     if name == "bert":
         return BertEncoder(gen), torch.randn(1, 128, 768, generator=gen)
+    if name == "bert_large":
+        return BertEncoder(gen, layers=24, d=1024, heads=16, ffn=4096), torch.randn(1, 384, 1024, generator=gen)
     if name == "vit":
         model = torchvision.models.vit_b_16(weights=None)
         randomise_vit_constants(model, gen)
         return model, torch.randn(1, 3, 224, 224, generator=gen)
-    raise SystemExit(f"export_models.py: unknown model '{name}' (known: resnet20, {', '.join(DEFAULT_MODELS)})")
+    raise SystemExit(f"export_models.py: unknown model '{name}' "
+                     f"(known: resnet20, {', '.join(DEFAULT_MODELS)}, bert_large)")
 
 
 # --------------------------------------------------------------------------- export
@@ -213,11 +220,12 @@ def op_histogram(model_proto):
     return opset, counts
 
 
-def export(name, outdir, force):
+def export(name, outdir, force, graph_only=False):
     case = os.path.join(outdir, name)
     model_path = os.path.join(case, "model.onnx")
     data = os.path.join(case, "test_data_set_0")
-    files = [model_path, os.path.join(data, "input_0.pb"), os.path.join(data, "output_0.pb")]
+    files = [model_path] if graph_only else [model_path, os.path.join(data, "input_0.pb"),
+                                             os.path.join(data, "output_0.pb")]
     if not force and all(os.path.exists(f) for f in files):
         print(f"{name}: exists in {case}, skipped (--force re-exports)")
         return
@@ -225,7 +233,7 @@ def export(name, outdir, force):
     gen = torch.Generator().manual_seed(SEED)
     model, x = build(name, gen)
     model.eval()
-    os.makedirs(data, exist_ok=True)
+    os.makedirs(case if graph_only else data, exist_ok=True)
 
     input_name, output_name = "input", "output"
     tmp = model_path + ".tmp"
@@ -235,6 +243,11 @@ def export(name, outdir, force):
                       dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}})
     proto = onnx.load(tmp)
     onnx.checker.check_model(proto, full_check=True)
+    if graph_only:
+        os.replace(tmp, model_path)
+        params = sum(math.prod(i.dims) for i in proto.graph.initializer)
+        print(f"{name}: graph exported in {time.time() - start:.1f} s to {case} ({params / 1e6:.1f} M parameters)")
+        return
 
     # Expected output in float64 (a double copy), and float32 for the report.
     y32 = model(x).detach().numpy()
@@ -270,10 +283,11 @@ def main():
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
                         help="comma-separated: resnet20 (the committed default model), " + ", ".join(DEFAULT_MODELS))
     parser.add_argument("--force", action="store_true", help="re-export models whose files exist")
+    parser.add_argument("--graph-only", action="store_true", help="model.onnx alone, no test data")
     args = parser.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        export(name, args.outdir, args.force)
+        export(name, args.outdir, args.force, args.graph_only)
 
 
 if __name__ == "__main__":

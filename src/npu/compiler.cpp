@@ -83,7 +83,8 @@ struct Plan {
   std::optional<GemmView> gemm;
   std::vector<VectorWork> work;
   TileChoice tiles;
-  std::string weight;  // initializer name of the weights (matrix layers)
+  TileProblem problem;  // what the tiles were chosen for
+  std::string weight;   // initializer name of the weights (matrix layers)
 };
 
 }  // namespace
@@ -155,6 +156,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     TileProblem tp;
     tp.layer = node.name;
     tp.m = p.gemm->m, tp.k = p.gemm->k, tp.n = p.gemm->n, tp.groups = p.gemm->groups;
+    tp.input_reuse = p.gemm->input_reuse;
     tp.elem_bytes = int(eb);
     tp.core_bytes_per_cycle = std::max(1.0, hw.scratchpad.bytes_per_cycle);
     MemLevel in_level = act_level(value_bytes(node.inputs[0]), matrix_cap);
@@ -172,6 +174,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       p.tiles = choose_tiles(hw, tdt, tp, hw.scratchpad.size_bytes);
       continue;
     }
+    p.problem = tp;
     try {
       p.tiles = choose_tiles(hw, tdt, tp, hw.scratchpad.size_bytes / 2);  // leave half for resident weights
     } catch (const Error&) {
@@ -207,6 +210,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     if (plans[i].gemm)
       for (int c = first_core[i]; c < first_core[i] + num_cores[i]; ++c)
         core_used[size_t(c)] = std::max<uint64_t>(core_used[size_t(c)], plans[i].tiles.working_set_bytes);
+  const std::vector<uint64_t> working_sets = core_used;                        // before any resident weight
   uint64_t gb_free = hw.global_buffer ? hw.global_buffer->size_bytes / 2 : 0;  // half kept for activations
   std::vector<size_t> order;
   for (size_t i = 0; i < plans.size(); ++i)
@@ -229,6 +233,25 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     } else if (!hw.offchip) {
       fail("npu compile: layer ", plans[i].node->name, ": ", wb, " B of weights do not fit on chip (", num_cores[i],
            " cores x ", hw.scratchpad.size_bytes, " B scratchpad) and ", hw.name, " has no off-chip memory");
+    }
+  }
+
+  // 4b. Layers whose weights became resident in the scratchpads are tiled again for what they are now:
+  // no weight stream, a scratchpad budget less every resident weight on their cores. The core count stays.
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (weight_home[i] != MemLevel::Scratchpad || !hw.offchip) continue;
+    Plan& p = plans[i];
+    TileProblem tp = p.problem;
+    tp.weights_streamed = false;
+    tp.max_cores = num_cores[i];
+    uint64_t budget = hw.scratchpad.size_bytes;
+    for (int c = first_core[i]; c < first_core[i] + num_cores[i]; ++c)
+      budget = std::min(budget, hw.scratchpad.size_bytes - (core_used[size_t(c)] - working_sets[size_t(c)]));
+    try {
+      TileChoice t = choose_tiles(hw, tdt, tp, budget);
+      if (t.cores == num_cores[i] && t.est_cycles < p.tiles.est_cycles) p.tiles = t;
+    } catch (const Error&) {
+      // no tiling fits beside the weights: keep the one placement was done with
     }
   }
 
@@ -319,21 +342,44 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
 
     if (L.unit == "matrix") {
       const GemmView& gv = *p.gemm;
-      const ValInfo a = info(node.inputs[0]);
+      ValInfo a = info(node.inputs[0]);
       const bool const_w = !p.weight.empty();
       const ValInfo b = const_w ? ValInfo{} : info(node.inputs[1]);
       const std::string& out_name = node.outputs.at(0);
       ValInfo o = out_info(out_name);
       const int64_t tm = L.tile_m, tk = L.tile_k, tn = L.tile_n;
       const int64_t mt = cdiv(gv.m, tm), kt = cdiv(gv.k, tk), nt = cdiv(gv.n, tn);
+      // The global buffer as a working set (a GPU's L2): an off-chip operand that the tiles read more
+      // than once and that fits a quarter of it is read from off-chip once, re-read from the buffer.
+      const uint64_t stage_limit = hw.global_buffer ? hw.global_buffer->size_bytes / 4 : 0;
+      auto stage = [&](uint64_t bytes, int after, const char* what) {
+        Instr in{OpKind::Load, layer, fc};
+        in.src = MemLevel::OffChip, in.dst = MemLevel::GlobalBuffer, in.bytes = bytes, in.what = what;
+        Emitter::add_dep(in.deps, after);
+        return em.emit(std::move(in));
+      };
+      const uint64_t a_bytes = uint64_t(std::ceil(double(value_bytes(node.inputs[0])) / gv.input_reuse));
+      if (a.level == MemLevel::OffChip && nt > 1 && a_bytes > 0 && a_bytes <= stage_limit) {
+        a.ready = stage(a_bytes, a.ready, "input");
+        a.level = MemLevel::GlobalBuffer;
+      }
+      MemLevel weight_src = L.weight_home == MemLevel::GlobalBuffer ? MemLevel::GlobalBuffer : stream_level;
+      int weight_staged = -1;
+      if (const_w && L.weight_home == MemLevel::OffChip && hw.offchip && (mt > 1 || gv.groups > 1) &&
+          L.weight_bytes <= stage_limit) {
+        weight_staged = stage(L.weight_bytes, -1, "weights");
+        weight_src = MemLevel::GlobalBuffer;
+      }
       const int64_t total = gv.groups * mt * nt;
       struct CoreState {
-        int slot_user[2] = {-1, -1};
+        std::vector<int> slot_user;  // the MatMul that last read each operand buffer
         int64_t counter = 0;
         int64_t w_key = -1;
         int w_instr = -1;
       };
+      const int stages = std::max(2, p.tiles.stages);
       std::vector<CoreState> st(static_cast<size_t>(nc));
+      for (auto& cs : st) cs.slot_user.assign(size_t(stages), -1);
       int64_t t = 0;
       for (int64_t grp = 0; grp < gv.groups; ++grp)
         for (int64_t ni = 0; ni < nt; ++ni)
@@ -345,10 +391,11 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
             int prev_mm = -1;
             for (int64_t ki = 0; ki < kt; ++ki) {
               const int64_t k0 = ki * tk, k1 = std::min(gv.k, k0 + tk);
-              const int slot = int(cs.counter++ % 2);
+              const size_t slot = size_t(cs.counter++ % stages);
               std::vector<int> slot_dep;
-              Emitter::add_dep(slot_dep, cs.slot_user[slot]);  // double buffering: wait for tile i-2 only
-              int in_i = em.fetch(a, core, uint64_t((m1 - m0) * (k1 - k0)) * eb, layer, "input", slot_dep);
+              Emitter::add_dep(slot_dep, cs.slot_user[slot]);  // a ring of `stages` buffers: wait for tile i-stages
+              const double in_tile = double((m1 - m0) * (k1 - k0)) * double(eb) / gv.input_reuse;  // implicit GEMM
+              int in_i = em.fetch(a, core, uint64_t(std::ceil(in_tile)), layer, "input", slot_dep);
               int w_i = -1;
               const uint64_t wbytes = uint64_t((k1 - k0) * (n1 - n0)) * eb;
               if (!const_w) {
@@ -361,9 +408,10 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
                   w_i = cs.w_instr;  // the weight tile is still in the buffer
                 } else {
                   Instr in{OpKind::Load, layer, core};
-                  in.src = L.weight_home == MemLevel::GlobalBuffer ? MemLevel::GlobalBuffer : stream_level;
+                  in.src = weight_src;
                   in.dst = MemLevel::Scratchpad, in.bytes = wbytes, in.what = "weights", in.deps = slot_dep;
                   if (L.weight_home == MemLevel::GlobalBuffer) Emitter::add_dep(in.deps, resident_load[li].at(0));
+                  Emitter::add_dep(in.deps, weight_staged);
                   w_i = em.emit(std::move(in));
                   cs.w_key = key, cs.w_instr = w_i;
                 }

@@ -55,6 +55,8 @@ std::optional<GemmView> gemm_view(const Graph& graph, const Node& node) {
     v.k = w[1] * prod(w, 2, w.size());
     v.n = w[0] / g;
     v.weight_input = 1;
+    const double im2col = double(v.m) * double(v.k) * double(g), input = double(prod(x, 0, x.size()));
+    v.input_reuse = input > 0 ? std::max(1.0, im2col / input) : 1.0;
   } else if (op == "Gemm") {
     Dims a = known_dims(graph, node, node.inputs[0]), b = known_dims(graph, node, node.inputs.at(1));
     check(a.size() == 2 && b.size() == 2, node.label(), ": Gemm needs 2-D operands");

@@ -15,6 +15,9 @@ namespace wafer::npu {
 struct GemmView {
   int64_t m = 0, k = 0, n = 0, groups = 1;
   int weight_input = -1;  // input index of the weight operand (w), -1 if none
+  // Implicit GEMM: a convolution reads its input, not the M x K im2col matrix, which repeats each
+  // input element about this many times (3x3 stride 1: ~9; 1x1: 1). Input traffic is M x K / this.
+  double input_reuse = 1;
 };
 
 // Matrix-unit ops (Conv, Gemm, MatMul on float data) with fully known shapes;

@@ -47,8 +47,13 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
       break;  // K over rows, M over cols
   }
   double rate = hw.matrix.macs_per_cycle.at(dtype);
-  double scale = std::max(1.0, double(R * C) / rate);  // e.g. fp32 at a quarter of the bf16 rate
-  return uint64_t(std::ceil(double(cycles) * scale));
+  double scale = double(R * C) / rate;  // fp32 at a quarter of the bf16 rate: 4; int8 at twice it: 0.5
+  return std::max<uint64_t>(1, uint64_t(std::ceil(double(cycles) * scale)));
+}
+
+uint64_t core_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn) {
+  const int64_t units = std::max(1, hw.matrix.units);
+  return matmul_tile_cycles(hw, dtype, tm, tk, cdiv(tn, std::min(units, tn)));
 }
 
 namespace {
@@ -82,37 +87,41 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
   }
   const uint64_t eb = uint64_t(p.elem_bytes);
   const uint64_t acc = hw.accumulator.size_bytes;
-  const int units = std::max(1, hw.matrix.units);
   const int64_t max_tiles = 4096;  // keeps instruction counts proportional to work, not to cores
   TileChoice best;
   bool found = false;
   for (int pass = 0; pass < 2 && !found; ++pass) {
     for (int64_t tm : candidates(p.m, bm))
       for (int64_t tk : candidates(p.k, bk))
-        for (int64_t tn : candidates(p.n, bn)) {
-          uint64_t in = uint64_t(tm * tk) * eb, w = uint64_t(tk * tn) * eb, out = uint64_t(tm * tn) * 4;
-          uint64_t spad = 2 * (in + w), accu = 2 * out;
-          if (accu > acc) spad += accu, accu = 0;
-          if (spad > scratchpad_budget) continue;
-          int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
-          int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
-          if (pass == 0 && tiles > max_tiles) continue;
-          int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
-          if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
-          double per_core_tiles = std::ceil(double(tiles) / cores);
-          double compute = per_core_tiles * double(matmul_tile_cycles(hw, dtype, tm, tk, tn)) / units;
-          // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
-          double in_bytes = double(p.groups) * double(p.m * p.k) * double(eb) * double(nt);
-          double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
-          double w_bytes = double(p.groups) * double(p.k * p.n) * double(eb) * w_reads;
-          double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) +
-                       w_bytes / p.weight_bytes_per_cycle + per_core_tiles * p.dma_latency_cycles;
-          double est = std::max(compute, dma) + double(matmul_tile_cycles(hw, dtype, tm, tk, tn));
-          if (!found || est < best.est_cycles) {
-            best = {tm, tk, tn, cores, est, spad + accu};
-            found = true;
+        for (int64_t tn : candidates(p.n, bn))
+          for (int stages : {2, 3, 4}) {
+            uint64_t in = uint64_t(tm * tk) * eb, w = uint64_t(tk * tn) * eb, out = uint64_t(tm * tn) * 4;
+            uint64_t spad = uint64_t(stages) * (in + w), accu = 2 * out;
+            if (accu > acc) spad += accu, accu = 0;
+            if (spad > scratchpad_budget) continue;
+            int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
+            int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
+            if (pass == 0 && tiles > max_tiles) continue;
+            int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
+            if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
+            double per_core_tiles = std::ceil(double(tiles) / cores);
+            const double tile_cycles = double(core_tile_cycles(hw, dtype, tm, tk, tn));
+            double compute = per_core_tiles * tile_cycles;
+            // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
+            double in_bytes = double(p.groups) * double(p.m * p.k) * double(eb) * double(nt) / p.input_reuse;
+            double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
+            double w_bytes = double(p.groups) * double(p.k * p.n) * double(eb) * w_reads;
+            double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) +
+                         w_bytes / p.weight_bytes_per_cycle;
+            // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
+            // flight while the units compute, so the latency is hidden once the pipeline is deep enough.
+            double latency_bound = (per_core_tiles * p.dma_latency_cycles + dma) / double(stages - 1);
+            double est = std::max({compute, dma, latency_bound}) + p.dma_latency_cycles + tile_cycles;
+            if (!found || est < best.est_cycles * (1 - 1e-9)) {
+              best = {tm, tk, tn, cores, stages, est, spad + accu};
+              found = true;
+            }
           }
-        }
   }
   if (!found) {
     int64_t tm = std::min(p.m, bm), tk = std::min(p.k, bk), tn = std::min(p.n, bn);

@@ -14,12 +14,19 @@ namespace wafer::npu {
 DType timing_dtype(const HardwareDesc& hw, DType precision);
 
 // Cycles of one MatMul tile on one matrix unit: SCALE-Sim fold arithmetic for
-// the array's dataflow (docs/SCALESIM.md), scaled by rows*cols / macs_per_cycle.
+// the array's dataflow (docs/SCALESIM.md), scaled by rows*cols / macs_per_cycle
+// (fp32 at a quarter of the fp16 rate takes 4x as long, int8 at twice it half).
 uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn);
+
+// Cycles of one MatMul tile on a core: all its matrix units work on the tile at
+// once, each on a slice of its columns (as a GPU's warpgroup shares a tile
+// between an SM's tensor cores, or a TPU core splits one over its MXUs).
+uint64_t core_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn);
 
 struct TileChoice {
   int64_t tm = 0, tk = 0, tn = 0;
   int cores = 1;
+  int stages = 2;  // operand buffers per core: loads run up to stages-1 tiles ahead of the matrix units
   double est_cycles = 0;
   uint64_t working_set_bytes = 0;  // per core, scratchpad + accumulator
 };
@@ -27,7 +34,8 @@ struct TileChoice {
 struct TileProblem {
   std::string layer;
   int64_t m = 0, k = 0, n = 0, groups = 1;
-  int elem_bytes = 1;  // operand bytes
+  int elem_bytes = 1;      // operand bytes
+  double input_reuse = 1;  // implicit GEMM: input bytes are M x K / this (GemmView::input_reuse)
   bool weights_streamed = true;
   double input_bytes_per_cycle = 1;   // aggregate bandwidth of where activations live
   double core_bytes_per_cycle = 1;    // each core's scratchpad port
@@ -37,8 +45,9 @@ struct TileProblem {
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
 };
 
-// Smallest-estimated-cycles tiling whose double-buffered working set fits the
-// scratchpad budget (+ accumulator); Error naming the layer and sizes if none.
+// Smallest-estimated-cycles tiling (tile sizes and pipeline depth, 2-4 stages
+// as CUTLASS uses on Hopper) whose buffered working set fits the scratchpad
+// budget (+ accumulator); Error naming the layer and sizes if none.
 TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& p, uint64_t scratchpad_budget);
 
 }  // namespace wafer::npu

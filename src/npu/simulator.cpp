@@ -127,15 +127,16 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
         unit = nullptr;
         break;
       case OpKind::MatMul: {
+        // All the core's matrix units take the tile together, a slice of its columns each.
         unit = "matrix";
-        size_t base = size_t(in.core) * size_t(units), best = base;
-        for (size_t u = base; u < base + size_t(units); ++u)
-          if (matrix_free[u] < matrix_free[best]) best = u;
-        start = std::max(ready, matrix_free[best]);
-        uint64_t dur = matmul_tile_cycles(hw, tdt, in.m1 - in.m0, in.k1 - in.k0, in.n1 - in.n0);
+        const size_t base = size_t(in.core) * size_t(units);
+        start = ready;
+        for (size_t u = base; u < base + size_t(units); ++u) start = std::max(start, matrix_free[u]);
+        const int64_t tn = in.n1 - in.n0, used = std::min<int64_t>(units, tn);
+        uint64_t dur = core_tile_cycles(hw, tdt, in.m1 - in.m0, in.k1 - in.k0, tn);
         fin = start + dur;
-        matrix_free[best] = fin;
-        if (ls) ls->matrix_busy_cycles += dur;
+        for (size_t u = base; u < base + size_t(units); ++u) matrix_free[u] = fin;
+        if (ls) ls->matrix_busy_cycles += dur * uint64_t(used);
         break;
       }
       case OpKind::Vector: {
@@ -175,6 +176,9 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
             if (la) la->offchip_cycles += d;
             last = std::max(last, st + d);
           }
+          // The engine issues the next request once this one's data has gone out: several requests
+          // are in flight, each completing a latency later.
+          dma_free[size_t(in.core)] = last;
           fin = last + offchip_latency;
           const MemLevel other = in.src == MemLevel::OffChip ? in.dst : in.src;
           level_bytes(in.layer, MemLevel::OffChip, in.bytes);
@@ -190,8 +194,9 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
           level_bytes(in.layer, in.src, in.bytes);
           level_bytes(in.layer, in.dst, in.bytes);
         }
-        dma_free[size_t(in.core)] = fin;
-        if (ls) ls->dma_busy_cycles += fin - start;
+        if (in.kind == OpKind::Transfer || !(in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip))
+          dma_free[size_t(in.core)] = fin;
+        if (ls) ls->dma_busy_cycles += dma_free[size_t(in.core)] - start;
         break;
       }
     }
