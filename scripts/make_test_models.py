@@ -71,6 +71,33 @@ def main():
     save(model([helper.make_node("If", ["c"], ["y"], name="branch", then_branch=then_g, else_branch=else_g)],
                [b("x", f, [2]), b("c", TensorProto.BOOL, [])], [b("y", f, [2])]), out, "if_outer.onnx")
 
+    # Types left out where ONNX allows it (shape inference fills them in), as torch exports If:
+    # branch outputs without a type, one as a ValueInfoProto with no type at all, one with
+    # an element type of UNDEFINED; the If's output is also a graph output and a value_info
+    # entry with an empty TypeProto. The checker wants main-graph outputs typed, so no check.
+    then_g = helper.make_graph([helper.make_node("Add", ["x", "x"], ["t"])], "then", [],
+                               [onnx.ValueInfoProto(name="t")])
+    else_g = helper.make_graph([helper.make_node("Relu", ["x"], ["e"])], "else", [],
+                               [b("e", TensorProto.UNDEFINED, None)])
+    three = numpy_helper.from_array(np.array(3, dtype=np.float32), "three")
+    untyped = onnx.ValueInfoProto(name="/If_4_output_0")
+    untyped.type.SetInParent()  # present but empty
+    m = model([helper.make_node("If", ["c"], ["/If_4_output_0"], name="/If_4", then_branch=then_g,
+                                else_branch=else_g),
+               helper.make_node("Mul", ["/If_4_output_0", "three"], ["y"], name="scale")],
+              [b("x", f, [2]), b("c", TensorProto.BOOL, [])], [b("y", f, [2]), untyped], [three])
+    m.graph.value_info.append(untyped)
+    onnx.save(m, os.path.join(out, "if_untyped.onnx"))
+
+    # A Loop whose body declares no types at all (inputs and outputs by name only): acc += x, 3 times.
+    body = helper.make_graph([helper.make_node("Add", ["acc", "x"], ["acc_out"]),
+                              helper.make_node("Identity", ["cond_in"], ["cond_out"])], "body",
+                             [onnx.ValueInfoProto(name=n) for n in ("i", "cond_in", "acc")],
+                             [onnx.ValueInfoProto(name=n) for n in ("cond_out", "acc_out")])
+    trip = numpy_helper.from_array(np.array(3, dtype=np.int64), "trip")
+    save(model([helper.make_node("Loop", ["trip", "", "x"], ["y"], name="repeat", body=body)],
+               [b("x", f, [2])], [b("y", f, [2])], [trip]), out, "loop_untyped.onnx")
+
 
 if __name__ == "__main__":
     main()

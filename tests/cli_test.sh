@@ -146,6 +146,44 @@ assert j["runs"] == 5 and j["min_ms"] <= j["median_ms"]
 assert j["outputs"] == [{"name": "y", "dtype": "float32", "shape": [2, 3]}]
 PY
 expect 2 "must not be negative" -- run models/add_relu.onnx --repeat -1
+# The cpu backend says which CPU and instruction set the times are from, and its program's fingerprint.
+expect 0 "" -- run models/add_relu.onnx --backend cpu --repeat 2 --json
+$py - <<'PY' || fail "cpu --json lacks cpu, cpu_isa or program: $(cat out.txt)"
+import json
+j = json.load(open("out.txt"))
+assert j["cpu_isa"] in ("avx512", "avx2", "scalar") and j["cpu"], j
+assert j["program"]["steps"] > 0 and len(j["program"]["fingerprint"]) == 16, j
+PY
+
+# ---- --profile: per-step table and JSON (cpu and reference); other backends say who has one ----
+expect 0 "" -- run "$src/models/resnet20/model.onnx" --backend cpu --repeat 3 --warmup 1 --profile \
+  --profile-json prof.json
+grep -q "^profile: .* steps" out.txt || fail "--profile printed no table: $(cat out.txt)"
+grep -q "oneDNN" out.txt || fail "--profile names no oneDNN kernel: $(cat out.txt)"
+grep -q "^by op type:" out.txt || fail "--profile printed no per-op summary: $(cat out.txt)"
+$py - <<'PY' || fail "--profile-json is not the profile: $(head -c 600 prof.json)"
+import json
+j = json.load(open("prof.json"))
+assert j["runs"] == 3 and j["steps"], j.keys()
+keys = {"label", "op", "kernel", "isa", "mean_ms", "share", "flops", "bytes", "gflops", "gbps"}
+for s in j["steps"]:
+    assert keys <= s.keys(), s
+    assert s["kernel"], s
+assert abs(sum(s["share"] for s in j["steps"]) - 1) < 1e-6
+assert any(s["op"] == "wafer.FusedConv" and s["flops"] > 0 and s["gflops"] for s in j["steps"])
+PY
+expect 0 "" -- run models/add_relu.onnx --repeat 2 --profile
+grep -q 'reference .*Relu "relu"' out.txt || fail "--profile on reference lists no node: $(cat out.txt)"
+expect 2 "--profile: backend npu:edge-npu has no per-step profile" -- \
+  run models/add_relu.onnx --backend npu:edge-npu --repeat 1 --profile
+expect 2 "give --repeat N" -- run models/add_relu.onnx --backend cpu --profile
+
+# ---- types a model leaves out (If branch outputs, If output, Loop body) are inferred ----
+for backend in reference cpu; do
+  expect 0 "" -- run models/if_untyped.onnx --backend "$backend" --json
+  grep -q '"/If_4_output_0"' out.txt || fail "if_untyped on $backend: $(cat out.txt)"
+  expect 0 "" -- run models/loop_untyped.onnx --backend "$backend"
+done
 
 # ---- bad inputs: exit 2 naming the input ----
 expect 2 "'nosuch'" -- run models/add_relu.onnx --input nosuch=x.npy

@@ -6,14 +6,17 @@
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <variant>
 
+#include "backends/backend.h"
 #include "backends/reference/interpreter.h"
 #include "frontend/inputs.h"
 #include "frontend/onnx/importer.h"
 #include "ir/op_registry.h"
+#include "passes/shape_propagation.h"
 
 namespace wafer {
 namespace {
@@ -777,6 +780,48 @@ TEST(ImporterGraph, SubgraphsReadOuterScopeValues) {
   const Graph& loop_body = G.nodes[2]->attr_graph("body");
   EXPECT_EQ(loop_body.inputs, (std::vector<std::string>{"i", "c_in", "acc"}));
   EXPECT_EQ(loop_body.outer_references(), (std::vector<std::string>{"x"}));
+}
+
+// Types a legal model leaves out (ONNX infers them): an If whose branch outputs are untyped (no
+// type, elem_type UNDEFINED) and whose output has an empty TypeProto, as torch exports them, and
+// a Loop whose body declares no types. Built by scripts/make_test_models.py with python3-onnx.
+TEST(ImporterGraph, UntypedValuesAreInferredAndRun) {
+  TempDir dir;
+  std::string cmd = "/usr/bin/python3 " WAFER_SOURCE_DIR "/scripts/make_test_models.py " + dir.root().string();
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  Model m = import_onnx_file((dir.root() / "if_untyped.onnx").string());
+  EXPECT_FALSE(m.graph->type_of("/If_4_output_0").has_value());  // unknown until inferred
+  ShapePropagation().run(*m.graph);
+  auto t = m.graph->type_of("/If_4_output_0");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->dtype, DType::Float32);
+  Tensor x = Tensor::from_vector<float>({2}, {1, -2});
+  auto vec = [](const Tensor& v) {
+    auto s = v.values<float>();
+    return std::vector<float>(s.begin(), s.end());
+  };
+  for (const char* backend : {"reference", "cpu"}) {
+    SCOPED_TRACE(backend);
+    CompileOptions opts;
+    auto exe = make_backend(backend, &opts)->compile(*m.graph, opts);
+    auto then_out = exe->run({x, Tensor::scalar<bool>(true)});
+    ASSERT_EQ(then_out.size(), 2u);
+    EXPECT_EQ(vec(then_out[0]), (std::vector<float>{6, -12}));  // (x + x) * 3
+    EXPECT_EQ(vec(then_out[1]), (std::vector<float>{2, -4}));
+    auto else_out = exe->run({x, Tensor::scalar<bool>(false)});
+    EXPECT_EQ(vec(else_out[0]), (std::vector<float>{3, 0}));  // relu(x) * 3
+  }
+  Model loop = import_onnx_file((dir.root() / "loop_untyped.onnx").string());
+  ShapePropagation().run(*loop.graph);
+  const Graph& body = loop.graph->nodes[0]->attr_graph("body");
+  ASSERT_TRUE(body.type_of("acc_out").has_value());
+  EXPECT_EQ(body.type_of("acc_out")->dtype, DType::Float32);  // from the Loop's carried input
+  for (const char* backend : {"reference", "cpu"}) {
+    SCOPED_TRACE(backend);
+    CompileOptions opts;
+    auto out = make_backend(backend, &opts)->compile(*loop.graph, opts)->run({x});
+    EXPECT_EQ(vec(out.at(0)), (std::vector<float>{4, -8}));  // x + 3x
+  }
 }
 
 TEST(ImporterGraph, EveryUnsupportedOpIsListedInOneError) {

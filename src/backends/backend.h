@@ -5,9 +5,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "backends/profile.h"
 #include "core/precision.h"
 #include "ir/graph.h"
 
@@ -25,6 +27,17 @@ class Executable {
   virtual ~Executable() = default;
   // Inputs in graph-input order; outputs in graph-output order.
   virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) = 0;
+
+  // Per-step profiling (`wafer run --profile`). While on, a backend that can
+  // records each step's time; turning it on clears what was recorded, so the
+  // caller turns it on after its warm-up runs. Off, a run pays nothing for it.
+  virtual bool can_profile() const { return false; }
+  virtual void set_profiling(bool on) { (void)on; }
+  // The steps of the program the last run used, with their times summed over
+  // the runs since profiling was turned on.
+  virtual Profile profile() const { return {}; }
+  // The compiled program's size and fingerprint, where the backend has one (cpu).
+  virtual std::optional<ProgramSummary> program_summary() const { return std::nullopt; }
 };
 
 class Backend {

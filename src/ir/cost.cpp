@@ -204,8 +204,37 @@ int64_t composite_flops_per_element(const std::string& op) {
   return 0;
 }
 
+// The cpu pipeline's fused ops (domain wafer, docs/cpu-pipeline.md): the op they
+// fuse plus one FLOP per output element for each of bias, residual Sum and activation,
+// as the separate Add and activation nodes would count.
+Counts fused(const Graph& g, const Node& n) {
+  const std::string& op = n.op_type;
+  if (op == "FusedConv" || op == "FusedMatMul") {
+    Counts c = op == "FusedConv" ? conv(g, n, 1, 2) : matmul(g, n, 0);
+    auto out = out_numel(g, n);
+    if (!c.flops || !out) return {};
+    if (op == "FusedMatMul" && n.has_input(2)) *c.flops += *out;  // conv() counts FusedConv's bias
+    if (n.has_input(3)) *c.flops += *out;
+    if (!n.attr_string("activation", "").empty()) *c.flops += *out;
+    return c;
+  }
+  if (op == "Gelu") return flops_only(out_numel(g, n));
+  if (op == "Attention") {
+    // Q [B,H,S,D], K [B,H,Sk,D], V [B,H,Sk,Dv]: Q·Kᵀ and P·V are the MACs; scaling, the
+    // softmax (5 per score, as Softmax counts) and the mask are per score.
+    auto q = n.inputs.size() > 2 ? dims_of(g, n.inputs[0]) : std::nullopt;
+    auto k = q ? dims_of(g, n.inputs[1]) : std::nullopt;
+    auto v = k ? dims_of(g, n.inputs[2]) : std::nullopt;
+    if (!v || q->size() != 4 || k->size() != 4 || v->size() != 4) return {};
+    int64_t scores = (*q)[0] * (*q)[1] * (*q)[2] * (*k)[2];
+    return macs_only(scores * ((*q)[3] + (*v)[3]), scores * (1 + 5 + (n.has_input(3) ? 1 : 0)));
+  }
+  return {};
+}
+
 Counts arithmetic(const Graph& g, const Node& n) {
   const std::string& op = n.op_type;
+  if (n.domain == "wafer") return fused(g, n);
   if (!n.domain.empty()) return {};
   if (op == "Conv") return conv(g, n, 1, 2);
   if (op == "ConvInteger") return conv(g, n, 1, 99);

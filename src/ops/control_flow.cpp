@@ -22,10 +22,12 @@ bool scalar_bool(const Tensor& t, const Node& node, const char* what) {
   return t.get_double(0) != 0;
 }
 
-// Declared type of a body output, if the body records one.
+// Type of a body output, if the body declares or inference found one (with an element type).
 std::optional<ValueType> body_output_type(const Graph& body, size_t i) {
   if (i >= body.outputs.size()) return std::nullopt;
-  return body.type_of(body.outputs[i]);
+  auto t = body.type_of(body.outputs[i]);
+  if (t && t->dtype == DType::Undefined) return std::nullopt;
+  return t;
 }
 
 // ---- If ----
@@ -50,8 +52,10 @@ std::vector<ValueType> infer_if(const InferContext& ctx) {
       out.push_back(*a);
     else if (a && b && a->dtype == b->dtype)
       out.push_back(typed(a->dtype, Shape::unknown_rank()));
+    else if (a || b)  // one branch untyped (ONNX allows it): both must yield the same element type
+      out.push_back(typed((a ? a : b)->dtype, Shape::unknown_rank()));
     else
-      out.push_back(a ? typed(a->dtype, Shape::unknown_rank()) : ValueType{});
+      out.push_back(ValueType{});
   }
   return out;
 }

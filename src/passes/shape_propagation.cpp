@@ -61,12 +61,46 @@ bool usable(const std::optional<ValueType>& t) {
   return t && t->dtype != DType::Undefined;
 }
 
+// Sets the type of body input `i` when the body leaves it out (ONNX allows that: it is
+// the enclosing node's to give). The element type only, as a carried or scanned value's
+// shape may change between iterations.
+bool type_body_input(Graph& body, size_t i, DType dtype, Shape shape = Shape::unknown_rank()) {
+  if (i >= body.inputs.size() || dtype == DType::Undefined) return false;
+  auto t = body.types.find(body.inputs[i]);
+  if (t != body.types.end() && t->second.dtype != DType::Undefined) return false;
+  body.types[body.inputs[i]] = ValueType{dtype, std::move(shape)};
+  return true;
+}
+
+bool type_body_inputs(Graph& g, Node& node) {
+  auto dtype_of = [&](size_t i) {
+    auto t = i < node.inputs.size() && !node.inputs[i].empty() ? g.type_of(node.inputs[i]) : std::nullopt;
+    return t ? t->dtype : DType::Undefined;
+  };
+  bool changed = false;
+  if (node.domain.empty() && node.op_type == "Loop" && node.has_attr("body")) {
+    // Body inputs: iteration number (int64 scalar), condition (bool scalar), carried values.
+    Graph& body = *subgraphs_of(node).front();
+    changed |= type_body_input(body, 0, DType::Int64, Shape::from(Dims{}));
+    changed |= type_body_input(body, 1, DType::Bool, Shape::from(Dims{}));
+    for (size_t i = 2; i < node.inputs.size(); ++i) changed |= type_body_input(body, i, dtype_of(i));
+  } else if (node.domain.empty() && node.op_type == "Scan" && node.has_attr("body")) {
+    // Body inputs: state values, then one slice of each scanned input (Scan-8 has sequence_lens first).
+    Graph& body = *subgraphs_of(node).front();
+    size_t first = node.op_version < 9 ? 1 : 0;
+    for (size_t i = first; i < node.inputs.size(); ++i) changed |= type_body_input(body, i - first, dtype_of(i));
+  }
+  return changed;
+}
+
 bool propagate(Graph& g, const SymbolBindings& symbols) {
   bool changed = false;
   for (auto& node : g.nodes) {
-    changed |= infer_node_types(g, *node, symbols);
-    // Bodies see the types of this graph through their parent link.
+    changed |= type_body_inputs(g, *node);
+    // Bodies first (they see this graph's types through their parent link): a control-flow
+    // node's outputs are inferred from its bodies' outputs, which models may leave untyped.
     for (Graph* sub : subgraphs_of(*node)) changed |= propagate(*sub, symbols);
+    changed |= infer_node_types(g, *node, symbols);
   }
   return changed;
 }

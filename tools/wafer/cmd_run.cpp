@@ -2,7 +2,9 @@
 // writes outputs, and optionally times repeated runs.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -10,12 +12,14 @@
 #include <sys/resource.h>
 
 #include "backends/backend.h"
+#include "backends/cpu/isa.h"
 #include "commands.h"
 #include "frontend/inputs.h"
 #include "frontend/onnx/importer.h"
 #include "frontend/onnx/tensor_proto.h"
 #include "model_options.h"
 #include "passes/pass_manager.h"
+#include "profile_report.h"
 
 namespace wafer::cli {
 namespace fs = std::filesystem;
@@ -29,12 +33,12 @@ double ms_since(std::chrono::steady_clock::time_point t) {
 void add_run_command(CLI::App& app) {
   auto* sub = app.add_subcommand("run", "Run a model on a backend");
   struct Opts {
-    std::string model, backend = "reference", inputs_dir, out_dir;
+    std::string model, backend = "reference", inputs_dir, out_dir, profile_json;
     Precision precision = Precision::automatic;
     std::vector<std::string> input_files, shapes;
-    int repeat = 0, warmup = 1, threads = 0;
+    int repeat = 0, warmup = 1, threads = 0, profile_top = 25;
     uint64_t seed = 0;
-    bool json = false, optimize = false;
+    bool json = false, optimize = false, profile = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->model, "ONNX model file")->required();
@@ -51,9 +55,18 @@ void add_run_command(CLI::App& app) {
   sub->add_option("--seed", o->seed, "Seed for generated inputs")->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object with timings and outputs");
   sub->add_flag("--optimize", o->optimize, "Run the standard optimization pipeline (with --shape bindings) first");
+  sub->add_flag("--profile", o->profile,
+                "Time every step over the --repeat runs: a table of the slowest with their kernels, shares and "
+                "GFLOP/s or GB/s (cpu and reference backends)");
+  sub->add_option("--profile-json", o->profile_json, "Write every profiled step as JSON to this file");
+  sub->add_option("--profile-top", o->profile_top, "Rows of the --profile table (0 = every step)")
+      ->capture_default_str();
   set_action(sub, [o]() {
     check(o->repeat >= 0 && o->warmup >= 0, "--repeat and --warmup must not be negative");
     check(o->threads >= 0, "--threads must not be negative");
+    const bool profiling = o->profile || !o->profile_json.empty();
+    check(!profiling || o->repeat > 0, "--profile averages over the timed runs: give --repeat N (and --warmup W)");
+    check(o->profile_top >= 0, "--profile-top must not be negative");
     auto t_load = std::chrono::steady_clock::now();
     Model model = import_onnx_file(o->model);
     SymbolBindings symbols;
@@ -85,15 +98,32 @@ void add_run_command(CLI::App& app) {
     model.graph->initializers.clear();
     auto exe = backend->compile_owned(std::move(owned), options);
     double load_ms = ms_since(t_load);
+    check(!profiling || exe->can_profile(), "--profile: backend ", o->backend,
+          " has no per-step profile (the cpu and reference backends have one)");
 
     auto inputs = make_inputs(*model.graph, given, symbols, o->seed);
     std::vector<double> times;
     std::vector<Tensor> outputs;
     int total = o->repeat > 0 ? o->repeat + o->warmup : 1;
     for (int i = 0; i < total; ++i) {
+      if (profiling && i == o->warmup) exe->set_profiling(true);  // warm-up runs are not profiled
       auto t = std::chrono::steady_clock::now();
       outputs = exe->run(inputs);
       if (o->repeat > 0 && i >= o->warmup) times.push_back(ms_since(t));
+    }
+    Profile profile;
+    if (profiling) {
+      profile = exe->profile();
+      exe->set_profiling(false);
+    }
+    if (!o->profile_json.empty()) {
+      nlohmann::json pj = profile_json(profile);
+      pj["model"] = o->model;
+      pj["backend"] = o->backend;
+      std::ofstream f(o->profile_json);
+      check(bool(f), "--profile-json ", o->profile_json, ": cannot open for writing");
+      f << pj.dump(1) << "\n";
+      check(bool(f), "--profile-json ", o->profile_json, ": write failed");
     }
     if (!o->out_dir.empty()) {
       std::error_code ec;
@@ -116,6 +146,17 @@ void add_run_command(CLI::App& app) {
       // Peak resident memory of the whole process (model, compiled form, buffers): what `make bench` compares.
       rusage usage{};
       if (getrusage(RUSAGE_SELF, &usage) == 0) j["peak_rss_kb"] = usage.ru_maxrss;  // kB on Linux
+      if (backend->name() == "cpu") {
+        // Which machine and instruction set (after WAFER_CPU_ISA) the times are from (bench/run's tables).
+        j["cpu"] = cpu::cpu_model_name();
+        j["cpu_isa"] = cpu::isa_name(cpu::cpu_isa());
+      }
+      if (auto summary = exe->program_summary()) {
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(summary->fingerprint));
+        j["program"] = {{"steps", summary->steps}, {"planned_bytes", summary->planned_bytes}, {"fingerprint", hex}};
+      }
+      if (o->profile) j["profile"] = profile_json(profile);
       if (!times.empty()) {
         j["median_ms"] = median;
         j["min_ms"] = min;
@@ -141,6 +182,8 @@ void add_run_command(CLI::App& app) {
     }
     if (!times.empty())
       std::cout << "latency over " << times.size() << " runs: median " << median << " ms, min " << min << " ms\n";
+    if (o->profile) print_profile(std::cout, profile, o->profile_top);
+    if (!o->profile_json.empty()) std::cout << "profile written to " << o->profile_json << "\n";
     if (!o->out_dir.empty()) std::cout << "outputs written to " << o->out_dir << "\n";
     return 0;
   });

@@ -116,6 +116,9 @@ bool lower_attention(Program& p, const Node& node) {
 
   Step s;
   s.label = node.label();
+  s.node = &node;
+  s.kernel = "attention";
+  s.per_isa = true;
   // Q, K, V: the source buffer as it is when it is row-major (float32, or bf16 from a bf16 matmul), else a reorder.
   std::vector<MemRef> refs;
   std::vector<bool> bf16;

@@ -129,9 +129,10 @@ bool lower_conv(Program& p, const Node& node) {
   std::optional<MemRef> in_place;
   if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, pd->dst_desc(), {src}, epi.absorbed);
   MemRef dst = in_place ? *in_place : p.define(epi.output, pd->dst_desc());
-  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst);
+  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst, "residual copy");
   Step s;
   s.label = node.label();
+  s.node = &node;
   s.prim = dnnl::convolution_forward(*pd);
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (bias) s.args.push_back({DNNL_ARG_BIAS, bias_ref});

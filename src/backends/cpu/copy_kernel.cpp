@@ -28,6 +28,8 @@ void add_copy_step(Program& p, const Node& node, const std::vector<std::string>&
   MemRef out = p.define(node.outputs[0], plain_md(yd));
   Step s;
   s.label = node.label();
+  s.node = &node;
+  s.kernel = "copy";           // memcpy of planned runs
   s.args.push_back({0, out});  // for liveness and allocation
   s.uses = ids;
   int64_t total = element_count(yd);

@@ -64,12 +64,28 @@ class CpuExecutable : public Executable {
     return program_for(shapes).run(inputs);
   }
 
+  bool can_profile() const override { return true; }
+  void set_profiling(bool on) override {
+    std::lock_guard lock(mutex_);
+    profiling_ = on;
+    for (auto& [_, p] : cache_) p->set_profiling(on);
+  }
+  Profile profile() const override {
+    std::lock_guard lock(mutex_);
+    return last_ ? last_->profile() : Profile{};
+  }
+  std::optional<ProgramSummary> program_summary() const override {
+    std::lock_guard lock(mutex_);
+    if (!last_) return std::nullopt;
+    return ProgramSummary{last_->step_labels().size(), last_->planned_bytes(), last_->fingerprint()};
+  }
+
  private:
   using Shapes = std::vector<Dims>;
 
   Program& program_for(const Shapes& shapes) {
     auto it = cache_.find(shapes);
-    if (it != cache_.end()) return *it->second;
+    if (it != cache_.end()) return *(last_ = it->second.get());
     for (const auto& [name, from] : released_) graph_->initializers[name] = from->recover_weight(name);
     released_.clear();
     auto g = graph_->clone();
@@ -96,14 +112,18 @@ class CpuExecutable : public Executable {
     }
     auto program = std::make_unique<Program>(std::move(g), options_, &graph_->initializers, ablation_);
     for (const auto& name : program->released_weights()) released_[name] = program.get();
+    if (profiling_) program->set_profiling(true);
+    last_ = program.get();
     return *cache_.emplace(shapes, std::move(program)).first->second;
   }
 
   std::unique_ptr<Graph> graph_;
   CompileOptions options_;
   Ablation ablation_;  // WAFER_CPU_DISABLE: optimizations turned off (bench/run --ablation)
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<Shapes, std::unique_ptr<Program>> cache_;
+  Program* last_ = nullptr;  // the program the last run (or the up-front compile) used
+  bool profiling_ = false;
   std::map<std::string, Program*> released_;  // weights graph_ lent to a program that freed their plain form
 };
 

@@ -125,6 +125,9 @@ void add_kernel_step(Program& p, const Node& node, Op op, std::vector<MemRef> in
                      std::optional<MemRef> y, std::optional<MemRef> y2, int64_t n, int64_t m) {
   Step s;
   s.label = node.label();
+  s.node = &node;
+  s.kernel = "elementwise";
+  s.per_isa = true;
   if (y) s.args.push_back({0, *y});
   if (y2) s.args.push_back({1, *y2});
   for (size_t i = 0; i < ins.size(); ++i) s.args.push_back({int(i) + 2, ins[i]});

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <dnnl.hpp>
+#include <fstream>
 #include <string>
 
 #include "core/error.h"
@@ -58,6 +59,18 @@ bool has_avx512_bf16() {
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (cpu_isa() != Isa::avx512 || !__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx)) return false;
   return (eax & (1u << 5)) != 0;
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) break;
+    auto start = line.find_first_not_of(" \t", colon + 1);
+    return start == std::string::npos ? "unknown" : line.substr(start);
+  }
+  return "unknown";
 }
 
 void cap_onednn_isa() {

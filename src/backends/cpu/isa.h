@@ -4,6 +4,7 @@
 // (an AVX-512 machine runs its AVX2 and scalar paths under the cap).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace wafer::cpu {
@@ -25,6 +26,10 @@ Isa parse_isa(std::string_view name, std::string_view what = "WAFER_CPU_ISA");
 // AVX512_BF16 (bf16 dot products and conversions), only when cpu_isa() is avx512:
 // without it `--precision bf16` runs the fp32 program.
 bool has_avx512_bf16();
+
+// The CPU's model name as the OS reports it (/proc/cpuinfo "model name"), "unknown" where
+// it reports none: reports say which CPU a time was measured on (wafer run --json).
+std::string cpu_model_name();
 
 // Caps oneDNN at cpu_isa() (scalar: SSE4.1, oneDNN's lowest jit level) before its
 // first kernel is generated. Every cpu Program calls it before making its engine.

@@ -146,6 +146,7 @@ bool lower_matmul(Program& p, const Node& node) {
       MemRef wb{w_md, p.new_buffer(w_md.get_size()), -1};
       Step re;
       re.label = node.label() + " weights";
+      re.op = "reorder";
       re.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), b_src_md, p.engine(), w_md));
       re.args = {{DNNL_ARG_FROM, plain_b}, {DNNL_ARG_TO, wb}};
       p.add_step(std::move(re));
@@ -167,9 +168,10 @@ bool lower_matmul(Program& p, const Node& node) {
   if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, row_major(out, dst_t), {src, weights}, epi.absorbed);
   MemRef dst = in_place ? *in_place : p.define(epi.output, row_major(out, dst_t));
   dst.md = dst_md;
-  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst);
+  if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst, "residual copy");
   Step s;
   s.label = node.label();
+  s.node = &node;
   s.prim = dnnl::matmul(pd);
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (cd) s.args.push_back({DNNL_ARG_BIAS, bias});

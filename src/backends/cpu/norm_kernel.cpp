@@ -199,6 +199,9 @@ bool lower_norm(Program& p, const Node& node) {
   }
   Step s;
   s.label = node.label();
+  s.node = &node;
+  s.kernel = ln ? "layer_norm" : "softmax";
+  s.per_isa = true;
   if (out.f32) s.args.push_back({0, *out.f32});
   if (out.bf16) s.args.push_back({1, *out.bf16});
   s.args.push_back({2, in});

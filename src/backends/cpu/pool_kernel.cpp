@@ -63,6 +63,7 @@ bool lower_pool(Program& p, const Node& node) {
   MemRef dst = p.define(y, pd.dst_desc());
   Step s;
   s.label = node.label();
+  s.node = &node;
   s.prim = dnnl::pooling_forward(pd);
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
   p.add_step(std::move(s));

@@ -10,6 +10,8 @@
 #include "backends/cpu/isa.h"
 #include "backends/cpu/threading.h"
 #include "backends/reference/interpreter.h"
+#include "backends/reference/node_profiler.h"
+#include "ir/cost.h"
 
 namespace wafer::cpu {
 
@@ -51,8 +53,6 @@ Program::Program(std::unique_ptr<Graph> graph, const CompileOptions& options, st
                  Ablation ablation)
     : graph_(std::move(graph)), ablation_(ablation), engine_(capped_engine()), stream_(engine_), lender_(lender) {
   threads_ = options.threads;
-  const char* prof = std::getenv("WAFER_CPU_PROFILE");
-  profile_ = prof && std::string(prof) == "1";
   set_threads(threads_);
   // fp32, or bf16 where asked and the CPU has AVX512_BF16 (else the fp32 program: isa.h).
   DType precision = resolve_precision(options.precision, PrecisionUse::execute, [](DType t) {
@@ -122,20 +122,7 @@ void Program::build() {
   finalize();
 }
 
-Program::~Program() {
-  if (!profile_ || profile_ms_.empty()) return;
-  std::vector<std::pair<double, std::string>> rows;
-  double total = 0;
-  for (const auto& [k, v] : profile_ms_) {
-    rows.push_back({v.first, k + " x" + std::to_string(v.second)});
-    total += v.first;
-  }
-  std::sort(rows.rbegin(), rows.rend());
-  std::fprintf(stderr, "cpu program: %zu steps, %.1f MB planned, fingerprint %016llx\n", steps_.size(),
-               double(planned_bytes_) / 1e6, static_cast<unsigned long long>(fingerprint()));
-  std::fprintf(stderr, "cpu profile (all runs, %.1f ms):\n", total);
-  for (const auto& [ms, k] : rows) std::fprintf(stderr, "  %9.2f ms %5.1f%%  %s\n", ms, 100 * ms / total, k.c_str());
-}
+Program::~Program() = default;
 
 std::vector<std::string> Program::step_labels() const {
   std::vector<std::string> labels;
@@ -187,6 +174,8 @@ void Program::fallback(const Node& node) {
   Step s;
   s.label = node.label();
   s.reference = true;
+  s.node = &node;
+  s.kernel = "reference";
   for (int i : ins)
     if (i >= 0) s.uses.push_back(i);
   for (int o : outs)
@@ -252,6 +241,7 @@ MemRef Program::operand(const std::string& v, const memory::desc& md) {
   MemRef dst{md, new_buffer(md.get_size()), -1};
   Step s;
   s.label = "reorder " + v;
+  s.op = "reorder";
   s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, src.md, engine_, md));
   s.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
   add_step(std::move(s));
@@ -285,6 +275,7 @@ int Program::plain(const std::string& v) {
   int id = new_tensor(DType::Float32, *dims);
   Step s;
   s.label = "to plain " + v;
+  s.op = "to plain";
   s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, f->md, engine_, plain_md(*dims)));
   s.args = {{DNNL_ARG_FROM, *f}, {DNNL_ARG_TO, MemRef{plain_md(*dims), -1, id}}};
   s.alloc_tensors = {id};
@@ -337,10 +328,13 @@ void Program::define_view(const std::string& label, const std::string& in, const
   plain_[out] = id;
   Step s;
   s.label = label;
+  s.node = lowering_;
+  s.kernel = "view";
   s.uses = {src};
   if (std::find(graph_->outputs.begin(), graph_->outputs.end(), out) != graph_->outputs.end()) {
     // Outputs are fresh per-run tensors (the caller keeps them): copy.
     s.alloc_tensors = {id};
+    s.kernel = "copy";
     size_t bytes = size_t(element_count(*dims)) * dtype_size(dtype);
     s.fn = [this, src, id, bytes] { std::memcpy(tensors_[size_t(id)].raw(), tensors_[size_t(src)].raw(), bytes); };
   } else {
@@ -354,9 +348,10 @@ void Program::define_view(const std::string& label, const std::string& in, const
   add_step(std::move(s));
 }
 
-void Program::add_copy(const std::string& label, const MemRef& from, const MemRef& to) {
+void Program::add_copy(const std::string& label, const MemRef& from, const MemRef& to, const std::string& op) {
   Step copy;
   copy.label = label;
+  copy.op = op;
   copy.prim = dnnl::reorder(dnnl::reorder::primitive_desc(engine_, from.md, engine_, to.md));
   copy.args = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
   add_step(std::move(copy));
@@ -393,7 +388,75 @@ std::optional<MemRef> Program::define_in_place(const std::string& out, const std
   return r;
 }
 
+namespace {
+// The instruction set in a oneDNN implementation name ("brg:avx512_core" -> "avx512_core"); "" when it
+// names none ("gemm:jit", "ref:any", "simple:any").
+std::string onednn_isa(const std::string& impl) {
+  std::string tail = impl.substr(impl.rfind(':') + 1);
+  for (const char* prefix : {"avx", "sse", "amx"})
+    if (tail.rfind(prefix, 0) == 0) return tail;
+  return "";
+}
+
+std::string impl_name(const dnnl::primitive& prim) {
+  const char* s = nullptr;
+  if (dnnl_primitive_desc_query(prim.get_primitive_desc(), dnnl_query_impl_info_str, 0, &s) != dnnl_success || !s)
+    return "unknown";
+  return s;
+}
+}  // namespace
+
+// What the profile says about a step: who runs it (oneDNN's implementation, our kernel at the
+// ISA level in force, or the reference kernel) and its work from the IR's cost model.
+void Program::describe(Step& step) const {
+  StepProfile& info = step.info;
+  info.label = step.label;
+  if (step.node) {
+    const Node& n = *step.node;
+    info.op = n.domain.empty() ? n.op_type : n.domain + "." + n.op_type;
+    NodeCost c = node_cost(*graph_, n);
+    info.flops = c.flops;
+    if (c.bytes_read && c.bytes_written) info.bytes = *c.bytes_read + c.param_bytes + *c.bytes_written;
+    info.compute = c.macs.value_or(0) > 0;
+    if (step.kernel == "view") info.bytes = 0;  // shares its source's storage: nothing moves
+  } else {
+    // A conversion between layouts or element types: reads one buffer, writes another.
+    info.op = step.op.empty() ? step.label.substr(0, step.label.find(' ')) : step.op;
+    info.flops = 0;
+    int64_t bytes = 0;
+    for (const auto& [_, ref] : step.args) bytes += int64_t(ref.md.get_size());
+    info.bytes = bytes;
+  }
+  if (step.prim) {
+    info.library = "oneDNN";
+    info.kernel = impl_name(*step.prim);
+    info.isa = onednn_isa(info.kernel);
+  } else if (step.reference) {
+    info.library = info.kernel = "reference";
+  } else {
+    info.library = "wafer";
+    info.kernel = step.kernel.empty() ? "function" : step.kernel;
+    if (step.per_isa) info.isa = isa_name(cpu_isa());
+  }
+}
+
+void Program::absorb(const std::vector<const Node*>& nodes) {
+  absorbed_.insert(nodes.begin(), nodes.end());
+  // Nodes a step takes over while its node is lowered (bias, activation, residual Add): their
+  // arithmetic is that step's. (View chains absorbed before lowering are layout only.)
+  if (!lowering_) return;
+  for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) {
+    if (it->node != lowering_) continue;
+    for (const Node* n : nodes) {
+      auto f = node_cost(*graph_, *n).flops;
+      it->info.flops = it->info.flops && f ? std::optional<int64_t>(*it->info.flops + *f) : std::nullopt;
+    }
+    return;
+  }
+}
+
 void Program::add_step(Step step) {
+  describe(step);
   int index = int(steps_.size());
   for (auto& [_, ref] : step.args) {
     if (ref.buffer >= 0) {
@@ -610,18 +673,43 @@ uint64_t Program::fingerprint() const {
   return h;
 }
 
+void Program::set_profiling(bool on) {
+  profiling_ = on;
+  profiled_runs_ = 0;
+  step_ms_.assign(on ? steps_.size() : 0, 0.0);
+  node_profiler_ = on && interpret_whole_graph_ ? std::make_unique<NodeProfiler>() : nullptr;
+}
+
+Profile Program::profile() const {
+  if (node_profiler_) return node_profiler_->profile();
+  Profile p;
+  p.runs = profiled_runs_;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    p.steps.push_back(steps_[i].info);
+    p.steps.back().total_ms = i < step_ms_.size() ? step_ms_[i] : 0;
+  }
+  return p;
+}
+
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
   set_threads(threads_);
   if (interpret_whole_graph_) {
     Interpreter interp;
-    return interp.run(*graph_, inputs);
+    if (!node_profiler_) return interp.run(*graph_, inputs);
+    node_profiler_->attach(interp);
+    node_profiler_->begin_run(*graph_, inputs);
+    auto outs = interp.run(*graph_, inputs);
+    node_profiler_->end_run();
+    return outs;
   }
   check(inputs.size() == input_ids_.size(), "cpu backend: expected ", input_ids_.size(), " inputs, got ",
         inputs.size());
   // Copy assignment into tensors that kept their dims (release_storage): no allocation.
   for (size_t i = 0; i < inputs.size(); ++i) tensors_[size_t(input_ids_[i])] = inputs[i];
-  for (auto& s : steps_) {
-    auto t0 = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  const bool timed = profiling_;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    Step& s = steps_[i];
+    auto t0 = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     for (int t : s.alloc_tensors)
       tensors_[size_t(t)] = Tensor(tensor_info_[size_t(t)].dtype, tensor_info_[size_t(t)].dims);
     if (s.prim) {
@@ -631,13 +719,13 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
       s.fn();
     }
     for (int t : s.release) tensors_[size_t(t)].release_storage();
-    if (profile_) {
-      auto& slot = profile_ms_[step_kind(s)];
-      slot.first += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-      slot.second++;
+    if (timed) {
+      stream_.wait();  // (a no-op on the synchronous CPU runtime; keeps the time honest on any other)
+      step_ms_[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     }
   }
   stream_.wait();
+  if (timed) ++profiled_runs_;
   std::vector<Tensor> outs;
   outs.reserve(output_ids_.size());
   for (int o : output_ids_) outs.push_back(tensors_[size_t(o)]);

@@ -29,8 +29,13 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/ablation.h"
+#include "backends/profile.h"
 #include "ir/op_registry.h"
 #include "ir/view_chain.h"
+
+namespace wafer {
+class NodeProfiler;
+}
 
 namespace wafer::cpu {
 
@@ -44,6 +49,14 @@ struct MemRef {
 struct Step {
   std::string label;       // node label, for errors and profiling
   bool reference = false;  // runs the reference kernel
+  // Who runs the step, for the profile (profile.h). Builders set `node` on the step that
+  // computes a node (conversions have none) and `kernel` on steps that run a function;
+  // add_step() fills the rest: oneDNN's implementation name, the op, the cost.
+  const Node* node = nullptr;
+  std::string op;        // conversions: "reorder", "to plain", "residual copy"; else the node's op
+  std::string kernel;    // own kernel's name ("elementwise"); "reference"; oneDNN steps: filled in
+  bool per_isa = false;  // own kernel compiled per ISA level (isa_dispatch.h): ran at cpu_isa()
+  StepProfile info;      // filled by add_step(), extended by absorb()
   // oneDNN primitive with its arguments, or
   std::optional<dnnl::primitive> prim;
   std::vector<std::pair<int, MemRef>> args;
@@ -97,6 +110,11 @@ class Program {
   // Hash of the lowered program (steps, their layouts, the planned bytes): equal
   // fingerprints mean an ablation switch changed nothing for this model.
   uint64_t fingerprint() const;
+  // Per-step timing (wafer run --profile): off by default, when a run pays one branch per
+  // step for it; turning it on clears the times recorded so far.
+  void set_profiling(bool on);
+  // Every step in run order with its kernel, cost and time summed over the profiled runs.
+  Profile profile() const;
 
   // --- used by the kernel builders ---
   const Graph& graph() const { return *graph_; }
@@ -145,7 +163,8 @@ class Program {
   // blocked oneDNN layout.
   MemRef plain_any(const std::string& v, bool prefer_f32 = false);
   // Marks nodes a fused step has taken over: they are not lowered on their own.
-  void absorb(const std::vector<const Node*>& nodes) { absorbed_.insert(nodes.begin(), nodes.end()); }
+  // Their arithmetic is counted in the profile of the step computing the node being lowered.
+  void absorb(const std::vector<const Node*>& nodes);
   bool absorbed(const Node* n) const { return absorbed_.count(n) != 0; }
   // Views planned for a node before lowering (nullptr when it has none).
   void set_views(const Node* n, OperandViews v) {
@@ -174,7 +193,8 @@ class Program {
   void define_view(const std::string& label, const std::string& in, const std::string& out);
   void add_step(Step step);
   // A oneDNN reorder step from one buffer (layout) into another.
-  void add_copy(const std::string& label, const MemRef& from, const MemRef& to);
+  // `op` names the conversion in the profile ("residual copy").
+  void add_copy(const std::string& label, const MemRef& from, const MemRef& to, const std::string& op = "copy");
   // Defines `out` (layout md) over the buffer of the residual `sum`, so a sum
   // post-op accumulates in place instead of into a copy. Legal when `sum` lives
   // in a planned buffer of exactly layout md, none of `reads` (the step's other
@@ -193,6 +213,7 @@ class Program {
 
  private:
   void lower_node(const Node& node);
+  void describe(Step& step) const;
   void fallback(const Node& node);
   void build();
   void release_weight_if_packed_only(const std::string& name);
@@ -252,9 +273,12 @@ class Program {
   std::unordered_map<const Node*, const Node*> view_owner_;
   std::unordered_set<const Node*> lowered_;  // nodes whose steps exist (for define_in_place)
   const Node* lowering_ = nullptr;           // the node being lowered
-  // WAFER_CPU_PROFILE=1: time per step kind, printed when the program is destroyed.
-  bool profile_ = false;
-  std::map<std::string, std::pair<double, int>> profile_ms_;
+  // Per-step profile (set_profiling): milliseconds per step summed over the profiled runs.
+  bool profiling_ = false;
+  int profiled_runs_ = 0;
+  std::vector<double> step_ms_;
+  // Control flow interpreted whole: the interpreter's per-node times instead of steps.
+  std::unique_ptr<NodeProfiler> node_profiler_;
 };
 
 // Plain (row-major) oneDNN descriptor of dims.

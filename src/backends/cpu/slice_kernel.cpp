@@ -32,6 +32,7 @@ bool lower_slice(Program& p, const Node& node) {
   MemRef out = p.define(y, plain_md(*yd));
   Step s;
   s.label = node.label();
+  s.node = &node;
   s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), in.md, p.engine(), out.md));
   s.args = {{DNNL_ARG_FROM, in}, {DNNL_ARG_TO, out}};
   p.add_step(std::move(s));

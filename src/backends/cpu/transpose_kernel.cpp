@@ -33,6 +33,7 @@ bool lower_transpose(Program& p, const Node& node) {
   MemRef dst = p.define(y, plain_md(*yd));
   Step s;
   s.label = node.label();
+  s.node = &node;
   s.prim = dnnl::reorder(dnnl::reorder::primitive_desc(p.engine(), src_md, p.engine(), dst.md));
   s.args = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
   p.add_step(std::move(s));

@@ -1,6 +1,7 @@
 // Backend "reference": the interpreter behind the Backend interface.
 #include "backends/backend.h"
 #include "backends/reference/interpreter.h"
+#include "backends/reference/node_profiler.h"
 
 namespace wafer {
 namespace {
@@ -11,11 +12,20 @@ class ReferenceExecutable : public Executable {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) override {
     check_inputs(*graph_, inputs);
     Interpreter interp;
-    return interp.run(*graph_, inputs);
+    if (!profiler_) return interp.run(*graph_, inputs);
+    profiler_->attach(interp);
+    profiler_->begin_run(*graph_, inputs);
+    auto outs = interp.run(*graph_, inputs);
+    profiler_->end_run();
+    return outs;
   }
+  bool can_profile() const override { return true; }
+  void set_profiling(bool on) override { profiler_ = on ? std::make_unique<NodeProfiler>() : nullptr; }
+  Profile profile() const override { return profiler_ ? profiler_->profile() : Profile{}; }
 
  private:
   std::unique_ptr<Graph> graph_;
+  std::unique_ptr<NodeProfiler> profiler_;  // while profiling: per-node times
 };
 
 class ReferenceBackend : public Backend {

@@ -107,8 +107,13 @@ class Importer {
 
   ValueType convert_type(const onnx::ValueInfoProto& vi, const std::string& ctx) {
     ValueType vt;
-    if (!vi.has_type()) return vt;  // untyped value: type unknown
+    // ONNX lets a model leave types out (subgraph inputs and outputs, value_info, and in
+    // practice graph outputs: torch leaves its If branches' outputs untyped); shape
+    // inference fills them in. No type, an empty TypeProto and a tensor type without an
+    // element type all read as "unknown", never as an unsupported kind of value.
+    if (!vi.has_type()) return vt;
     const auto& type = vi.type();
+    if (type.value_case() == onnx::TypeProto::VALUE_NOT_SET) return vt;
     if (!type.has_tensor_type()) {
       const char* kind = type.has_sequence_type()        ? "sequence"
                          : type.has_optional_type()      ? "optional"
@@ -118,6 +123,7 @@ class Importer {
       throw UnsupportedError(where(ctx + " '" + vi.name() + "' has " + kind + " type, which Wafer does not support"));
     }
     const auto& tt = type.tensor_type();
+    if (tt.elem_type() == onnx::TensorProto::UNDEFINED) return vt;  // shape hints without a dtype are dropped too
     if (tt.elem_type() == onnx::TensorProto::STRING)
       throw UnsupportedError(where(ctx + " '" + vi.name() + "' is a string tensor, which Wafer does not support"));
     check(dtype_is_valid_onnx(tt.elem_type()), where(ctx + " '" + vi.name() + "'"), ": unknown element type ",
