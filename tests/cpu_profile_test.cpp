@@ -80,7 +80,9 @@ TEST(CpuProfile, EveryStepOnceWithItsKernelSharesAndCosts) {
     EXPECT_FALSE(s.kernel.empty()) << s.label;
     EXPECT_FALSE(s.op.empty()) << s.label;
     EXPECT_GE(s.total_ms, 0) << s.label;
-    if (s.library == "oneDNN") EXPECT_NE(s.kernel, "unknown") << s.label;  // impl_info_str() of its descriptor
+    if (s.library == "oneDNN") {
+      EXPECT_NE(s.kernel, "unknown") << s.label;  // impl_info_str() of its descriptor
+    }
   }
   const StepProfile* conv = find_op(prof, "wafer.FusedConv");
   const StepProfile* mm = find_op(prof, "MatMul");
