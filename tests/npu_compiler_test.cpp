@@ -91,8 +91,19 @@ TEST(NpuCompiler, LowersConvToTiledMatrixLayer) {
   EXPECT_EQ(c.gemm_k, 2 * 9);
   EXPECT_EQ(c.gemm_n, 4);
   EXPECT_EQ(c.macs, 2 * 36 * 18 * 4);
-  EXPECT_EQ(p.layers[1].unit, "vector");
+  // The Relu is the conv's epilogue: applied to each output tile by the vector unit before the store,
+  // so it has no instructions of its own and the conv stores the Relu's output.
+  EXPECT_EQ(p.layers[1].unit, "epilogue");
   EXPECT_EQ(p.layers[1].vector_elements, 8 * 36);
+  int64_t epilogue_elements = 0;
+  uint64_t stored = 0;
+  for (const auto& in : p.instrs) {
+    EXPECT_NE(in.layer, 1);
+    if (in.kind == OpKind::Vector && in.layer == 0) epilogue_elements += in.elements;
+    if (in.kind == OpKind::Store && in.src == MemLevel::Accumulator) stored += in.bytes;  // tiles leaving the array
+  }
+  EXPECT_EQ(epilogue_elements, 8 * 36);
+  EXPECT_EQ(stored, uint64_t(8 * 36 * 2));  // bf16, each output element once
   EXPECT_EQ(p.precision, DType::BFloat16);
   EXPECT_EQ(p.weight_bytes_total, uint64_t(8 * 2 * 9 * 2));
   int matmuls = 0;

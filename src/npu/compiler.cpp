@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "core/error.h"
@@ -139,6 +140,55 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     throw UnsupportedError(os.str());
   }
 
+  // 1b. Epilogue fusion: the element-wise nodes right after a matrix layer that only transform its output
+  // (bias, activation, residual add, GELU's pieces) run on its output tiles with the vector unit before the
+  // store, so their intermediates never leave the core. A group ends at the first node that is not
+  // element-wise over the whole output or reads none of the group's values; a value of the group read
+  // outside it ends the group before that value's producer (only the group's last value is stored).
+  std::vector<std::vector<size_t>> epilogue(plans.size());
+  std::vector<bool> fused(plans.size(), false);
+  {
+    std::map<std::string, int> readers;
+    for (const auto& np : g.nodes)
+      for (const auto& in : np->inputs)
+        if (!in.empty()) ++readers[in];
+    for (const auto& o : g.outputs) ++readers[o];
+    for (size_t i = 0; i < plans.size(); ++i) {
+      if (!plans[i].gemm) continue;
+      const std::string& mout = plans[i].node->outputs.at(0);
+      const int64_t n_out = known_numel(g, mout);
+      if (n_out <= 0) continue;
+      std::vector<size_t> group;
+      std::set<std::string> inside = {mout};
+      for (size_t j = i + 1; j < plans.size(); ++j) {
+        const Node& n = *plans[j].node;
+        if (plans[j].gemm || !is_epilogue_op(n) || known_numel(g, n.outputs[0]) != n_out) break;
+        bool reads_group = false;
+        for (const auto& in : n.inputs) reads_group |= !in.empty() && inside.count(in) > 0;
+        if (!reads_group) break;
+        group.push_back(j);
+        inside.insert(n.outputs[0]);
+      }
+      // Trim until every value but the last is read only inside the group.
+      while (!group.empty()) {
+        std::map<std::string, int> inner;
+        for (size_t j : group)
+          for (const auto& in : plans[j].node->inputs)
+            if (!in.empty()) ++inner[in];
+        const std::string& last = plans[group.back()].node->outputs[0];
+        bool ok = readers[mout] == inner[mout];
+        for (size_t j : group) {
+          const std::string& v = plans[j].node->outputs[0];
+          if (v != last) ok = ok && readers[v] == inner[v];
+        }
+        if (ok) break;
+        group.pop_back();
+      }
+      for (size_t j : group) fused[j] = true;
+      epilogue[i] = std::move(group);
+    }
+  }
+
   auto value_bytes = [&](const std::string& v) -> uint64_t {
     int64_t n = known_numel(g, v);
     return n > 0 ? uint64_t(n) * eb : 0;
@@ -164,6 +214,11 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
                                : in_level == MemLevel::GlobalBuffer ? hw.global_buffer->bytes_per_cycle
                                                                     : 1e30;
     tp.weight_bytes_per_cycle = offchip_bpc > 0 ? offchip_bpc : tp.core_bytes_per_cycle;
+    if (hw.global_buffer && hw.offchip) {
+      tp.stage_bytes = hw.global_buffer->size_bytes / 4;  // as the emitter stages below
+      tp.stage_bytes_per_cycle = hw.global_buffer->bytes_per_cycle;
+      tp.input_offchip = in_level == MemLevel::OffChip;
+    }
     tp.dma_latency_cycles = dma_latency;
     tp.max_cores = matrix_cap;
     const std::string& w = node.inputs.at(size_t(p.gemm->weight_input));
@@ -187,6 +242,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
   int next_core = 0;
   for (size_t i = 0; i < plans.size(); ++i) {
     const Plan& p = plans[i];
+    if (fused[i]) continue;  // on its matrix layer's cores (below)
     int want = 1;
     if (p.gemm) {
       want = p.tiles.cores;
@@ -203,6 +259,8 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     }
     num_cores[i] = want;
   }
+  for (size_t i = 0; i < plans.size(); ++i)
+    for (size_t j : epilogue[i]) first_core[j] = first_core[i], num_cores[j] = num_cores[i];
 
   // 4. Weight residency: greedy by reuse (row tiles that re-read the weights), largest first.
   std::vector<uint64_t> core_used(size_t(hw.cores), 0);
@@ -275,7 +333,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
         if (l.weights_resident) prog.resident_weight_bytes += l.weight_bytes;
       }
     } else {
-      l.unit = p.work.empty() ? "none" : "vector";
+      l.unit = fused[i] ? "epilogue" : p.work.empty() ? "none" : "vector";
       for (const auto& vw : p.work) l.vector_elements += vw.elements;
       for (const auto& in : p.node->inputs)
         if (!in.empty() && g.is_initializer(in)) l.weight_bytes += value_bytes(in);
@@ -327,6 +385,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       return o;
     };
 
+    if (L.unit == "epilogue") continue;  // emitted with its matrix layer's tiles
     if (L.unit == "none") {
       ValInfo o;
       o.level = MemLevel::Scratchpad;
@@ -345,7 +404,12 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       ValInfo a = info(node.inputs[0]);
       const bool const_w = !p.weight.empty();
       const ValInfo b = const_w ? ValInfo{} : info(node.inputs[1]);
-      const std::string& out_name = node.outputs.at(0);
+      // With an epilogue the layer stores the group's last value; the others never leave the cores.
+      const std::string& out_name =
+          epilogue[li].empty() ? node.outputs.at(0) : plans[epilogue[li].back()].node->outputs.at(0);
+      const int64_t out_numel = known_numel(g, node.outputs.at(0));
+      std::set<std::string> group_values = {node.outputs.at(0)};
+      for (size_t j : epilogue[li]) group_values.insert(plans[j].node->outputs.at(0));
       ValInfo o = out_info(out_name);
       const int64_t tm = L.tile_m, tk = L.tile_k, tn = L.tile_n;
       const int64_t mt = cdiv(gv.m, tm), kt = cdiv(gv.k, tk), nt = cdiv(gv.n, tn);
@@ -425,9 +489,29 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
               prev_mm = em.emit(std::move(mm));
               cs.slot_user[slot] = prev_mm;
             }
+            // The epilogue on the tile: its share of each fused node's vector work; operands as large as
+            // the output (a residual) arrive tile by tile.
+            int last = prev_mm;
+            const int64_t tile_elems = (m1 - m0) * (n1 - n0);
+            for (size_t j : epilogue[li]) {
+              std::vector<int> deps = {last};
+              for (const auto& in : plans[j].node->inputs) {
+                if (in.empty() || group_values.count(in) || g.is_initializer(in)) continue;
+                if (known_numel(g, in) == out_numel)
+                  deps.push_back(em.fetch(info(in), core, uint64_t(tile_elems) * eb, layer, "input", {}));
+              }
+              for (const auto& vw : plans[j].work) {
+                Instr v{OpKind::Vector, layer, core};
+                v.elements = std::max<int64_t>(1, cdiv(vw.elements * tile_elems, std::max<int64_t>(1, out_numel)));
+                v.op_class = vw.op_class;
+                v.deps = deps;
+                last = em.emit(std::move(v));
+                deps = {last};
+              }
+            }
             Instr s{OpKind::Store, layer, core};
             s.src = MemLevel::Accumulator, s.dst = o.level == MemLevel::Scratchpad ? MemLevel::Scratchpad : o.level;
-            s.bytes = uint64_t((m1 - m0) * (n1 - n0)) * eb, s.what = "output", s.deps = {prev_mm};
+            s.bytes = uint64_t(tile_elems) * eb, s.what = "output", s.deps = {last};
             finals.push_back(em.emit(std::move(s)));
           }
       // Bias and other constant operands (Conv B, Gemm C): small, loaded with the layer.
@@ -440,9 +524,20 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
                                      : em.fetch(info(in), fc, bytes, layer, "input", {});
         finals.push_back(f);
       }
+      // The epilogue's constants (biases, scales) and smaller operands: loaded with the layer.
+      for (size_t j : epilogue[li])
+        for (const auto& in : plans[j].node->inputs) {
+          if (in.empty() || group_values.count(in)) continue;
+          const uint64_t bytes = value_bytes(in);
+          if (bytes == 0 || (!g.is_initializer(in) && known_numel(g, in) == out_numel)) continue;
+          finals.push_back(g.is_initializer(in)
+                               ? em.fetch(ValInfo{stream_level, fc, 1, -1, -1}, fc, bytes, layer, "weights", {})
+                               : em.fetch(info(in), fc, bytes, layer, "input", {}));
+        }
       Instr bar{OpKind::Barrier, layer, fc};
       bar.deps = finals;
       o.ready = em.emit(std::move(bar));
+      for (const auto& v : group_values) vals[v] = o;
       vals[out_name] = o;
       continue;
     }

@@ -2,6 +2,7 @@
 #include "npu/compiler_ops.h"
 
 #include <map>
+#include <set>
 
 #include "core/error.h"
 
@@ -237,6 +238,13 @@ std::optional<std::vector<VectorWork>> vector_work(const Graph& graph, const Nod
   if (basis == 0) return work;
   for (const auto& [cls, count] : it->second.classes) work.push_back({cls, basis * count});
   return work;
+}
+
+bool is_epilogue_op(const Node& node) {
+  static const std::set<std::string> ops = {"Add", "Sub",       "Mul",         "Div",       "Relu",  "Clip",    "Max",
+                                            "Min", "Erf",       "Exp",         "Sigmoid",   "Tanh",  "Sqrt",    "Neg",
+                                            "Abs", "LeakyRelu", "HardSigmoid", "HardSwish", "PRelu", "Softplus"};
+  return (node.domain.empty() || node.domain == "ai.onnx") && ops.count(node.op_type) > 0 && node.outputs.size() == 1;
 }
 
 }  // namespace wafer::npu

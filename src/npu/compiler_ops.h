@@ -36,4 +36,8 @@ std::optional<std::vector<VectorWork>> vector_work(const Graph& graph, const Nod
 // Element count of a value with a fully known shape, or -1.
 int64_t known_numel(const Graph& graph, const std::string& value);
 
+// Element-wise ops a matrix layer's epilogue can apply on its output tile with the vector unit
+// while the tile is on chip (bias, activations, residual add, GELU's pieces).
+bool is_epilogue_op(const Node& node);
+
 }  // namespace wafer::npu

@@ -108,11 +108,19 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
             const double tile_cycles = double(core_tile_cycles(hw, dtype, tm, tk, tn));
             double compute = per_core_tiles * tile_cycles;
             // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
-            double in_bytes = double(p.groups) * double(p.m * p.k) * double(eb) * double(nt) / p.input_reuse;
-            double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
-            double w_bytes = double(p.groups) * double(p.k * p.n) * double(eb) * w_reads;
-            double dma = in_bytes / std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle) +
-                         w_bytes / p.weight_bytes_per_cycle;
+            const double in_once = double(p.groups) * double(p.m * p.k) * double(eb) / p.input_reuse;
+            const double w_once = double(p.groups) * double(p.k * p.n) * double(eb);
+            const double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
+            const double in_bw = std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+            // Reads past the first come from the global buffer where the operand is staged there.
+            auto traffic = [&](double once, double reads, double bw, bool offchip) {
+              if (reads > 1 && offchip && p.stage_bytes_per_cycle > 0 && once <= double(p.stage_bytes))
+                return once / bw +
+                       (reads - 1) * once / std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+              return reads * once / bw;
+            };
+            double dma = traffic(in_once, double(nt), in_bw, p.input_offchip) +
+                         traffic(w_once, w_reads, p.weight_bytes_per_cycle, true);
             // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
             // flight while the units compute, so the latency is hidden once the pipeline is deep enough.
             double latency_bound = (per_core_tiles * p.dma_latency_cycles + dma) / double(stages - 1);

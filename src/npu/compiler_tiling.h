@@ -41,6 +41,11 @@ struct TileProblem {
   double core_bytes_per_cycle = 1;    // each core's scratchpad port
   double weight_bytes_per_cycle = 1;  // aggregate bandwidth weights stream from
   double dma_latency_cycles = 0;
+  // The global buffer as a working set (compiler.cpp stages re-read off-chip operands there): an operand
+  // of at most stage_bytes that is read more than once comes from off-chip once, then at this bandwidth.
+  uint64_t stage_bytes = 0;
+  double stage_bytes_per_cycle = 0;
+  bool input_offchip = false;
   int max_cores = 1;
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
 };

@@ -270,7 +270,8 @@ void Program::validate(int hw_cores) const {
           l.gemm_m > 0 && l.gemm_k > 0 && l.gemm_n > 0 && l.groups > 0 && l.tile_m > 0 && l.tile_k > 0 && l.tile_n > 0,
           "program: layer ", l.name, ": empty GEMM view or tile");
     else
-      check(l.unit == "vector" || l.unit == "none", "program: layer ", l.name, ": unknown unit '", l.unit, "'");
+      check(l.unit == "vector" || l.unit == "none" || l.unit == "epilogue", "program: layer ", l.name,
+            ": unknown unit '", l.unit, "'");
   }
   for (size_t i = 0; i < instrs.size(); ++i) {
     const Instr& in = instrs[i];
