@@ -55,6 +55,12 @@ std::vector<Overrides> expand_grid(const std::vector<SweepAxis>& axes, size_t ma
 
 std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<SweepAxis>& axes,
                                   const DesignEvaluator& evaluate, const SweepProgress& progress) {
+  auto load = [&base_hw](const Overrides& overrides) { return load_hardware(base_hw, overrides); };
+  return run_sweep(HardwareLoader(load), axes, evaluate, progress);
+}
+
+std::vector<SweepPoint> run_sweep(const HardwareLoader& load, const std::vector<SweepAxis>& axes,
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress) {
   std::vector<Overrides> grid = expand_grid(axes);
   std::vector<SweepPoint> points;
   points.reserve(grid.size());
@@ -63,7 +69,7 @@ std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<
     SweepPoint p;
     p.values = grid[i];
     try {
-      HardwareDesc hw = load_hardware(base_hw, grid[i]);
+      HardwareDesc hw = load(grid[i]);
       p.hw_name = hw.name;
       SimResult r = evaluate(hw);
       p.cycles = r.cycles;

@@ -49,6 +49,11 @@ using SweepProgress = std::function<void(size_t, size_t)>;
 
 std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<SweepAxis>& axes,
                                   const DesignEvaluator& evaluate, const SweepProgress& progress = {});
+// The same over a base that is not a preset or file (the Python module's dict): `load` gives the
+// base description with a point's overrides applied (parse_hardware), throwing when invalid.
+using HardwareLoader = std::function<HardwareDesc(const Overrides&)>;
+std::vector<SweepPoint> run_sweep(const HardwareLoader& load, const std::vector<SweepAxis>& axes,
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress = {});
 
 // Marks SweepPoint::pareto over the ok points.
 void mark_pareto(std::vector<SweepPoint>& points);

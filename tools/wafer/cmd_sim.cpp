@@ -1,31 +1,26 @@
 // wafer sim MODEL --hw PRESET|FILE: compile the model for a described NPU,
 // simulate it, and report latency, throughput, energy, area and per-layer
 // figures (text, JSON, CSV, Chrome trace, HTML with a roofline).
-#include <chrono>
 #include <filesystem>
 #include <iostream>
 
+#include "api/simulate.h"
 #include "commands.h"
 #include "model_options.h"
-#include "npu/evaluate.h"
-#include "npu/hardware.h"
 #include "npu/report/report.h"
-#include "npu_model.h"
 
 namespace wafer::cli {
 
 void add_sim_command(CLI::App& app) {
   auto* sub = app.add_subcommand("sim", "Compile a model for an NPU description and simulate its timing and energy");
-  struct Opts {
-    NpuModelArgs m;
-    std::string hw, trace, out;
-    std::vector<std::string> sets;
+  struct Opts : api::SimOptions {
+    std::string trace, out;
     int top = 15;
     bool json = false, all = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
-  sub->add_option("--hw", o->hw, "Hardware preset (wafer hw --list) or YAML file")->required();
+  sub->add_option("--hw", o->hw.preset_or_path, "Hardware preset (wafer hw --list) or YAML file")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   add_precision_option(sub, o->m.precision);
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
@@ -36,16 +31,9 @@ void add_sim_command(CLI::App& app) {
   sub->add_option("--trace", o->trace, "Write a Chrome trace (open in ui.perfetto.dev) to this file");
   sub->add_option("--out", o->out, "Write report.html, sim.json, layers.csv and trace.json into this folder");
   set_action(sub, [o]() {
-    npu::HardwareDesc hw = npu::load_hardware(o->hw, parse_set_options(o->sets));
-    npu::NpuCompileOptions options;
-    auto t0 = std::chrono::steady_clock::now();
-    Model model = load_npu_model(o->m, options);
-    auto t1 = std::chrono::steady_clock::now();
     bool want_trace = !o->trace.empty() || !o->out.empty();
-    npu::SimResult r = npu::evaluate_design(*model.graph, hw, options, want_trace);
-    auto t2 = std::chrono::steady_clock::now();
-    auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-    r.model = model_display_name(o->m.model);
+    api::SimRun run = api::simulate(*o, want_trace);
+    const npu::SimResult& r = run.result;
     if (!o->trace.empty()) report::write_text_file(o->trace, report::chrome_trace(r).dump() + "\n");
     if (!o->out.empty()) {
       namespace fs = std::filesystem;
@@ -63,7 +51,7 @@ void add_sim_command(CLI::App& app) {
       t.all = o->all;
       std::cout << report::sim_table(r, t);
       // Wall times go to the text report only: the JSON stays identical run to run.
-      std::cout << "wall time: import+optimize " << ms(t0, t1) << " ms, compile+simulate+energy " << ms(t1, t2)
+      std::cout << "wall time: import+optimize " << run.load_ms << " ms, compile+simulate+energy " << run.evaluate_ms
                 << " ms\n";
       if (!o->trace.empty()) std::cout << "trace written to " << o->trace << " (open in ui.perfetto.dev)\n";
       if (!o->out.empty())

@@ -6,27 +6,23 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/sweep.h"
 #include "commands.h"
 #include "model_options.h"
-#include "npu/evaluate.h"
 #include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
-#include "npu/sweep.h"
-#include "npu_model.h"
 
 namespace wafer::cli {
 
 void add_sweep_command(CLI::App& app) {
   auto* sub = app.add_subcommand("sweep", "Simulate a model over a grid of hardware designs; mark the Pareto front");
-  struct Opts {
-    NpuModelArgs m;
-    std::string hw, out = ".";
-    std::vector<std::string> sets;
+  struct Opts : api::SweepOptions {
+    std::string out = ".";
     bool json = false, quiet = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
-  sub->add_option("--hw", o->hw, "Base hardware preset or YAML file")->required();
+  sub->add_option("--hw", o->hw.preset_or_path, "Base hardware preset or YAML file")->required();
   sub->add_option("--set", o->sets, "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product)")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   add_precision_option(sub, o->m.precision);
@@ -35,18 +31,15 @@ void add_sweep_command(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print the result as JSON instead of the table");
   sub->add_flag("-q,--quiet", o->quiet, "No progress on stderr");
   set_action(sub, [o]() {
-    std::vector<npu::SweepAxis> axes = npu::parse_sweep_axes(o->sets);
-    npu::NpuCompileOptions options;
-    Model model = load_npu_model(o->m, options);
-    const Graph& graph = *model.graph;
-    auto evaluate = [&](const npu::HardwareDesc& hw) { return npu::evaluate_design(graph, hw, options, false); };
     // On a terminal the progress line rewrites itself; in a log, one line per design.
     const bool tty = isatty(2);
     auto progress = [&](size_t i, size_t n) {
       if (!o->quiet)
         std::cerr << (tty ? "\r" : "") << "sweep: design " << i << "/" << n << (tty ? "" : "\n") << std::flush;
     };
-    std::vector<npu::SweepPoint> points = npu::run_sweep(o->hw, axes, evaluate, progress);
+    api::SweepRun run = api::sweep(*o, progress);
+    const auto& axes = run.axes;
+    const auto& points = run.points;
     if (!o->quiet && tty) std::cerr << "\n";
     if (!o->out.empty()) {
       std::filesystem::path dir(o->out);
@@ -56,8 +49,8 @@ void add_sweep_command(CLI::App& app) {
     if (o->json) {
       std::cout << report::sweep_json(axes, points).dump(2) << "\n";
     } else {
-      std::cout << "sweep of " << model_display_name(o->m.model) << " over " << o->hw << " (batch " << o->m.batch
-                << ")\n"
+      std::cout << "sweep of " << api::model_display_name(o->m.model) << " over " << o->hw.preset_or_path << " (batch "
+                << o->m.batch << ")\n"
                 << report::sweep_table(axes, points);
       if (!o->out.empty()) std::cout << "written to " << o->out << " (sweep.csv, sweep.json)\n";
     }

@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 
+#include "api/errors.h"
 #include "commands.h"
 #include "core/error.h"
 
@@ -21,25 +22,11 @@ void set_action(CLI::App* sub, CommandFn fn) {
   actions()[sub] = std::move(fn);
 }
 
-// Errors print as one line (scripts grep for "wafer: error:"); multi-line
-// messages such as the unsupported-op list are joined with "; ".
-std::string one_line(std::string s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\n') {
-      out += s[i];
-      continue;
-    }
-    while (i + 1 < s.size() && (s[i + 1] == ' ' || s[i + 1] == '\n')) ++i;
-    if (i + 1 < s.size()) out += out.empty() || out.back() == ':' ? " " : "; ";
-  }
-  return out;
-}
-
 }  // namespace wafer::cli
 
 int main(int argc, char** argv) {
   using namespace wafer::cli;
+  using wafer::api::one_line;
 #ifdef __GLIBC__
   // Blocks of 1 MiB and more (weights, activations) get their own mappings, returned to the
   // system when freed. glibc's default raises this threshold after each such free, so the

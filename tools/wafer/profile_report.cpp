@@ -117,30 +117,4 @@ void print_profile(std::ostream& os, const Profile& profile, int top) {
   print_table(os, {"steps", "ms", "share", "rate", "op"}, table, 4);
 }
 
-nlohmann::json profile_json(const Profile& profile) {
-  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  nlohmann::json j;
-  j["runs"] = profile.runs;
-  j["steps"] = nlohmann::json::array();
-  double total = 0;
-  for (const auto& r : profile_rows(profile)) {
-    const StepProfile& s = *r.step;
-    total += r.mean_ms;
-    j["steps"].push_back({{"label", s.label},
-                          {"op", s.op},
-                          {"library", s.library},
-                          {"kernel", s.kernel},
-                          {"isa", s.isa},
-                          {"mean_ms", r.mean_ms},
-                          {"share", r.share},
-                          {"flops", opt(s.flops)},
-                          {"bytes", opt(s.bytes)},
-                          {"compute_bound", s.compute},
-                          {"gflops", opt(r.gflops)},
-                          {"gbps", opt(r.gbps)}});
-  }
-  j["total_ms"] = total;
-  return j;
-}
-
 }  // namespace wafer::cli

@@ -1,11 +1,11 @@
-#include "npu_model.h"
+#include "api/npu_model.h"
 
 #include <filesystem>
 
+#include "api/model_loading.h"
 #include "frontend/onnx/importer.h"
-#include "model_options.h"
 
-namespace wafer::cli {
+namespace wafer::api {
 
 Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) {
   namespace fs = std::filesystem;
@@ -43,4 +43,4 @@ std::vector<std::pair<std::string, std::string>> parse_set_options(const std::ve
   return out;
 }
 
-}  // namespace wafer::cli
+}  // namespace wafer::api

@@ -1,4 +1,4 @@
-// Model loading shared by `wafer sim` and `wafer sweep`: import, bind the
+// Model loading shared by `wafer sim`, `wafer sweep` and the Python module: import, bind the
 // batch and --shape symbols, run the standard optimization pipeline.
 #pragma once
 
@@ -8,7 +8,7 @@
 #include "ir/graph.h"
 #include "npu/compiler.h"
 
-namespace wafer::cli {
+namespace wafer::api {
 
 struct NpuModelArgs {
   std::string model;  // .onnx file, or a folder holding model.onnx
@@ -26,4 +26,4 @@ std::string model_display_name(const std::string& model);
 // "FIELD=VALUE" pairs.
 std::vector<std::pair<std::string, std::string>> parse_set_options(const std::vector<std::string>& sets);
 
-}  // namespace wafer::cli
+}  // namespace wafer::api

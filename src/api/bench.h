@@ -1,0 +1,34 @@
+// The MLPerf-style harness over a model on a backend (real clock), the simulated NPU as a
+// virtual-time device, or a null or modelled device: what `wafer bench` and wafer.bench run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/precision.h"
+#include "harness/results.h"
+
+namespace wafer::api {
+
+struct BenchOptions {
+  std::string model, target = "reference", sut = "model", scenario = "SingleStream", mode = "performance";
+  std::vector<std::string> conf_files, shapes;  // --conf files apply in order (later ones win)
+  std::string out_dir, service_us;
+  Precision precision = Precision::automatic;
+  std::optional<double> target_qps, target_latency_ms;
+  std::optional<int64_t> min_queries, duration_ms, max_queries, samples_per_query, seed, performance_samples;
+  int max_batch = 1, threads = 0, workers = 1;
+  double batch_timeout_us = 0;
+  int64_t qsl_size = 1024;
+};
+
+struct BenchRun {
+  harness::TestResult result;
+  double wall_s = 0;  // the harness's own run time (virtual-time runs take far less than they simulate)
+};
+
+BenchRun run_bench(const BenchOptions& options);
+
+}  // namespace wafer::api
