@@ -1,0 +1,108 @@
+// wafer.simulate, wafer.sweep, wafer.hardware, wafer.presets: api::simulate and api::sweep over a
+// preset, a YAML file or a description given as a dict.
+#include "api/hardware.h"
+#include "api/sweep.h"
+#include "bindings.h"
+#include "convert.h"
+#include "npu/report/report.h"
+#include "npu/report/sweep_report.h"
+
+namespace wafer::py_api {
+
+namespace {
+
+// A dict is written as JSON, which is YAML, and parsed as a description file would be.
+api::HardwareSource hardware_source(const py::object& hw) {
+  api::HardwareSource source;
+  if (py::isinstance<py::dict>(hw)) {
+    source.yaml_text = py::module_::import("json").attr("dumps")(hw).cast<std::string>();
+    source.name_for_errors = "hw";
+  } else {
+    source.preset_or_path = path_string(hw);
+  }
+  return source;
+}
+
+api::NpuModelArgs model_args(const py::object& model, int batch, const std::string& precision,
+                             const py::object& shapes) {
+  api::NpuModelArgs a;
+  a.model = path_string(model);
+  a.batch = batch;
+  a.precision = precision_arg(precision);
+  a.shapes = shape_specs(shapes);
+  return a;
+}
+
+py::dict simulate(const py::object& model, const py::object& hw, int batch, const std::string& precision,
+                  const py::object& shapes, const py::object& overrides) {
+  api::SimOptions o;
+  o.m = model_args(model, batch, precision, shapes);
+  o.hw = hardware_source(hw);
+  o.sets = field_specs(overrides, false);
+  nlohmann::json j;
+  {
+    py::gil_scoped_release unlocked;
+    j = report::sim_json(api::simulate(o, false).result);
+  }
+  return to_python(j);
+}
+
+// A number where the text is one ("128" -> 128), so a DataFrame's axis columns sort numerically.
+py::object axis_value(const std::string& text) {
+  auto builtins = py::module_::import("builtins");
+  for (const char* type : {"int", "float"}) {
+    try {
+      return builtins.attr(type)(text);
+    } catch (const py::error_already_set&) {
+    }
+  }
+  return py::str(text);
+}
+
+py::list sweep(const py::object& model, const py::object& hw, const py::object& grid, int batch,
+               const std::string& precision, const py::object& shapes) {
+  api::SweepOptions o;
+  o.m = model_args(model, batch, precision, shapes);
+  o.hw = hardware_source(hw);
+  o.sets = field_specs(grid, true);
+  nlohmann::json j;
+  {
+    py::gil_scoped_release unlocked;
+    api::SweepRun run = api::sweep(o);
+    j = report::sweep_json(run.axes, run.points);
+  }
+  // One dict per design: the point of `wafer sweep --json`, and each axis as a column of its own.
+  py::list rows;
+  for (const auto& point : j["points"]) {
+    py::dict row = to_python(point);
+    for (const auto& [field, value] : point["values"].items()) row[py::str(field)] = axis_value(value);
+    rows.append(row);
+  }
+  return rows;
+}
+
+py::dict hardware(const py::object& hw, const py::object& overrides) {
+  api::HardwareSource source = hardware_source(hw);
+  return to_python(api::hardware_json(source.load(api::parse_set_options(field_specs(overrides, false)))));
+}
+
+}  // namespace
+
+void bind_npu(py::module_& m) {
+  const api::NpuModelArgs d;
+  m.def("simulate", &simulate, py::arg("model"), py::arg("hw"), py::arg("batch") = d.batch,
+        py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
+        py::arg("overrides") = py::none(),
+        "Compile a model for an NPU and simulate it: the dict `wafer sim --json` prints. hw: a preset name, a "
+        "YAML file, or a description as a dict (the YAML's fields); overrides: {FIELD: value} as --set.");
+  m.def("sweep", &sweep, py::arg("model"), py::arg("hw"), py::arg("grid"), py::arg("batch") = d.batch,
+        py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
+        "Simulate every design of a grid {FIELD: [v1, v2, ...]} over the base hw: a list with one dict per "
+        "design, the points of `wafer sweep --json` (values, valid, pareto, latency_s, energy_j, area_mm2, ... or "
+        "error) with each axis also a key of its own; pandas.DataFrame(...) takes it as it is.");
+  m.def("hardware", &hardware, py::arg("hw"), py::arg("overrides") = py::none(),
+        "Validate a hardware description (preset, YAML file or dict): the dict `wafer hw --json` prints.");
+  m.def("presets", &npu::hardware_presets, "The hardware presets found (hw/, PREFIX/share/wafer/hw, WAFER_HW_PATH).");
+}
+
+}  // namespace wafer::py_api

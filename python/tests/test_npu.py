@@ -1,0 +1,81 @@
+"""wafer.simulate, wafer.sweep and wafer.hardware against `wafer sim`, `wafer sweep` and `wafer hw`."""
+
+import itertools
+import json
+
+import pytest
+import yaml
+
+import wafer
+from conftest import REPO, RESNET20
+
+
+def test_simulate_matches_cli(run_cli):
+    for preset in ("tpu-v1", "edge-npu"):
+        got = wafer.simulate(RESNET20, hw=preset, batch=2)
+        want = run_cli("sim", RESNET20, "--hw", preset, "--batch", "2", "--json").json()
+        assert got == want  # the JSON has no wall times: identical run to run
+        assert got["latency_s"] > 0
+    tpu = wafer.simulate(RESNET20, hw="tpu-v1")
+    edge = wafer.simulate(RESNET20, hw="edge-npu")
+    assert tpu["latency_s"] != edge["latency_s"]
+
+
+def test_precision_and_overrides_match_cli(run_cli):
+    got = wafer.simulate(RESNET20, hw="h100", precision="fp32", overrides={"cores.matrix.rows": 8})
+    want = run_cli("sim", RESNET20, "--hw", "h100", "--precision", "fp32", "--set", "cores.matrix.rows=8",
+                   "--json").json()
+    assert got == want
+    assert got["latency_s"] > wafer.simulate(RESNET20, hw="h100", precision="fp16")["latency_s"]
+
+
+def test_hardware_as_dict_is_the_yaml_file(run_cli, tmp_path):
+    desc = yaml.safe_load((REPO / "hw" / "edge-npu.yaml").read_text())
+    assert wafer.simulate(RESNET20, hw=desc) == wafer.simulate(RESNET20, hw="edge-npu")
+    assert wafer.hardware(desc) == run_cli("hw", "edge-npu", "--json").json()
+    # An invalid description fails with the message a file with the same content gets.
+    desc["cores"]["matrix"]["rows"] = -4
+    path = tmp_path / "bad.yaml"
+    path.write_text(json.dumps(desc))
+    with pytest.raises(wafer.WaferError) as e:
+        wafer.simulate(RESNET20, hw=desc)
+    cli = run_cli("sim", RESNET20, "--hw", path).error()
+    assert str(e.value) == cli.replace(str(path), "hw")
+    assert "rows" in str(e.value)
+
+
+def test_sweep_is_the_grid(run_cli):
+    grid = {"cores.matrix.rows": [64, 128, 256], "clock": ["700 MHz", "1 GHz"]}
+    points = wafer.sweep(RESNET20, hw="tpu-v1", grid=grid)
+    assert len(points) == 3 * 2
+    # Odometer order, first axis slowest; each axis is also a column (numbers as numbers).
+    assert [(p["cores.matrix.rows"], p["clock"]) for p in points] == list(itertools.product(*grid.values()))
+    want = run_cli("sweep", RESNET20, "--hw", "tpu-v1", "--set", "cores.matrix.rows=64,128,256",
+                   "--set", "clock=700 MHz,1 GHz", "--json", "--out", "", "-q").json()
+    for got, cli in zip(points, want["points"]):
+        assert {k: got[k] for k in cli} == cli
+    assert any(p["pareto"] for p in points)
+
+
+def test_sweep_over_a_dict_base():
+    desc = yaml.safe_load((REPO / "hw" / "tpu-v1.yaml").read_text())
+    from_dict = wafer.sweep(RESNET20, hw=desc, grid={"cores.matrix.rows": [64, 128]})
+    from_preset = wafer.sweep(RESNET20, hw="tpu-v1", grid={"cores.matrix.rows": [64, 128]})
+    assert from_dict == from_preset
+
+
+def test_unknown_preset_lists_presets(run_cli):
+    with pytest.raises(wafer.WaferError) as e:
+        wafer.simulate(RESNET20, hw="tpu-v9")
+    assert str(e.value) == run_cli("sim", RESNET20, "--hw", "tpu-v9").error()
+    assert "unknown hardware preset 'tpu-v9'" in str(e.value)
+    for preset in wafer.presets():
+        assert preset in str(e.value)
+    assert {"tpu-v1", "tpu-v4", "edge-npu", "h100"} <= set(wafer.presets())
+
+
+def test_bad_precision_is_the_clis(run_cli):
+    with pytest.raises(wafer.WaferError) as e:
+        wafer.simulate(RESNET20, hw="tpu-v1", precision="fp8")
+    cli = run_cli("sim", RESNET20, "--hw", "tpu-v1", "--precision", "fp8")
+    assert cli.returncode == 2 and str(e.value) in cli.stderr
