@@ -70,10 +70,11 @@ py::dict run(const py::object& model, const py::object& inputs, const std::strin
 
 py::dict run_timed(const py::object& model, const py::object& inputs, const std::string& backend,
                    const std::string& precision, const py::object& shapes, int threads, uint64_t seed, bool optimize,
-                   int repeat, int warmup) {
+                   int repeat, int warmup, bool profile) {
   api::RunOptions o = run_options(model, backend, precision, shapes, threads, seed, optimize);
   o.repeat = repeat;
   o.warmup = warmup;
+  o.profile = profile;
   api::RunResult r = run_unlocked(o, given_inputs(inputs));
   return to_python(api::run_json(o, r));
 }
@@ -96,9 +97,10 @@ void bind_model(py::module_& m) {
   m.def("run_timed", &run_timed, py::arg("model"), py::arg("inputs") = py::none(), py::arg("backend") = d.backend,
         py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
         py::arg("threads") = d.threads, py::arg("seed") = d.seed, py::arg("optimize") = d.optimize,
-        py::arg("repeat") = 10, py::arg("warmup") = d.warmup,
-        "Time repeated runs: the dict `wafer run --json --repeat N` prints (load_ms, median_ms, min_ms, "
-        "times_ms, peak_rss_kb, outputs' names, dtypes and shapes).");
+        py::arg("repeat") = 10, py::arg("warmup") = d.warmup, py::arg("profile") = d.profile,
+        "Time repeated runs: the dict `wafer run --json --repeat N [--profile]` prints (load_ms, median_ms, "
+        "min_ms, times_ms, peak_rss_kb, outputs' names, dtypes and shapes; cpu, cpu_isa and program on the cpu "
+        "backend; with profile=True, every step's kernel, mean time, share and rate).");
   m.def("backends", &backend_names, "The registered backends (npu takes a preset: npu:PRESET).");
 }
 

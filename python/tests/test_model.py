@@ -72,6 +72,18 @@ def test_generated_inputs_are_the_clis(run_cli):
     assert got["runs"] == 2 and len(got["times_ms"]) == 2
 
 
+def test_profile_is_the_clis(run_cli):
+    got = wafer.run_timed(RESNET20, backend="cpu", repeat=2, warmup=1, profile=True)
+    want = run_cli("run", RESNET20 / "model.onnx", "--backend", "cpu", "--repeat", "2", "--json", "--profile").json()
+    assert got.keys() == want.keys() >= {"cpu", "cpu_isa", "program", "profile"}
+    assert got["program"] == want["program"]  # the same lowered program (fingerprint)
+    assert [s["label"] for s in got["profile"]["steps"]] == [s["label"] for s in want["profile"]["steps"]]
+    assert got["profile"]["runs"] == 2
+    with pytest.raises(wafer.WaferError) as e:
+        wafer.run_timed(RESNET20, repeat=0, profile=True)
+    assert str(e.value) == run_cli("run", RESNET20 / "model.onnx", "--profile").error()
+
+
 def small_model(tmp_path, dtype, op="Add"):
     x = helper.make_tensor_value_info("x", dtype, [2, 3])
     y = helper.make_tensor_value_info("y", dtype, [2, 3])

@@ -81,7 +81,6 @@ RunResult run_model(const RunOptions& o, GivenInputs in_memory) {
   check(!o.profile || exe->can_profile(), "--profile: backend ", o.backend,
         " has no per-step profile (the cpu and reference backends have one)");
   r.backend_name = backend->name();
-  r.program = exe->program_summary();
 
   auto inputs = make_inputs(graph, given, symbols, o.seed);
   int total = o.repeat > 0 ? o.repeat + o.warmup : 1;
@@ -95,6 +94,7 @@ RunResult run_model(const RunOptions& o, GivenInputs in_memory) {
     r.profile = exe->profile();
     exe->set_profiling(false);
   }
+  r.program = exe->program_summary();  // the program the last run used
   std::sort(r.times_ms.begin(), r.times_ms.end());
   return r;
 }
