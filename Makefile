@@ -1,11 +1,12 @@
 # The two commands that do all set-up on a fresh Debian 12 machine:
-#   make demo   installs what is missing, builds Release, runs the main job
+#   make demo   installs what is missing, builds the wafer binary (Release), runs the main job
 #   make test   installs what is missing, builds, runs the whole suite
 BUILD ?= build
 JOBS ?= $(shell nproc)
 WAFER := $(BUILD)/wafer
 
 .PHONY: deps configure build demo test test-models bench fidelity clean
+.DEFAULT_GOAL := build  # plain `make` builds everything (the binary, the tests, the Python module)
 
 deps:
 	@scripts/install-deps
