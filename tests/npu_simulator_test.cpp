@@ -358,3 +358,29 @@ TEST(NpuSimulator, ThroughputNeverFallsWithTheBatch) {
     }
   }
 }
+
+// A wafer-scale mesh is mapped spatially: each layer keeps a region of its own (disjoint core ranges), and a
+// batch streams through the regions, so a run enters the first layers while the one before is in the last:
+// 16 samples take far less than 16 times one sample.
+TEST(NpuSimulator, SpatialDesignsGiveEachLayerARegionAndPipelineTheBatch) {
+  HardwareDesc hw = load_hardware("wafer-scale");
+  ASSERT_TRUE(is_spatial(hw));
+  EXPECT_FALSE(is_spatial(load_hardware("h100")));
+  Program p = compile_for_npu(resnet20(), hw, {});
+  std::vector<std::pair<int, int>> ranges;
+  for (const auto& l : p.layers)
+    if ((l.unit == "matrix" || l.unit == "vector") && !l.cores.empty())
+      ranges.push_back({l.cores.front(), l.cores.back()});
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) EXPECT_GT(ranges[i].first, ranges[i - 1].second) << "regions overlap";
+  EXPECT_LE(ranges.back().second, hw.cores - 1);
+
+  NpuCompileOptions o;
+  SimResult one = evaluate_design(prepare_batches(resnet20(), o), hw, o, false);
+  o.batch = 16;
+  SimResult many = evaluate_design(prepare_batches(resnet20(), o), hw, o, false);
+  EXPECT_EQ(many.batch, 16);
+  EXPECT_EQ(many.sub_batch, 1);
+  EXPECT_GT(many.throughput_samples_per_s, 4 * one.throughput_samples_per_s);
+  EXPECT_EQ(many.macs, 16 * one.macs);
+}

@@ -34,6 +34,10 @@ std::unique_ptr<Graph> prepare_for_npu(const Graph& graph, const NpuCompileOptio
   return g;
 }
 
+bool is_spatial(const HardwareDesc& hw) {
+  return hw.cores > 4096;
+}
+
 namespace {
 
 int64_t cdiv(int64_t a, int64_t b) {
@@ -106,7 +110,11 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
   const double offchip_bpc = hw.offchip ? hw.offchip->bandwidth_bytes_per_s / clock : 0;
   const double dma_latency = hw.offchip ? hw.offchip->latency_s * clock : 0;
   const int matrix_cap = std::min(hw.cores, 1024);
-  const bool rotate = hw.cores > 4 * matrix_cap;  // wafer-scale: consecutive layers on different cores
+  // Spatial designs (a mesh of many small cores: wafer-scale) map the model as such wafers are programmed:
+  // every layer gets a region of cores sized to its work and keeps it, its weights resident there; the layers
+  // run concurrently on their regions and samples stream from region to region (evaluate.h pipelines a
+  // batch's runs). Other designs give each layer as many cores as it has tiles, one layer after another.
+  const bool spatial = is_spatial(hw);
   const auto& vec_cpe = hw.vector.cycles_per_element;
 
   // 1. Classify every node; collect all that cannot be costed.
@@ -202,8 +210,35 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     return MemLevel::OffChip;
   };
 
+  // 1c. Spatial designs: regions in proportion to each layer's cycles on one core, at least one core each.
+  std::vector<int> region(plans.size(), matrix_cap);
+  if (spatial) {
+    std::vector<double> work(plans.size(), 0);
+    double total = 0;
+    int layers = 0;
+    const double core_macs = std::max(1, hw.matrix.units) * hw.matrix.macs_per_cycle.at(tdt);
+    for (size_t i = 0; i < plans.size(); ++i) {
+      if (fused[i]) continue;
+      if (plans[i].gemm) {
+        const GemmView& gv = *plans[i].gemm;
+        work[i] = double(gv.groups) * double(gv.m) * double(gv.k) * double(gv.n) / core_macs;
+      } else {
+        for (const auto& vw : plans[i].work) {
+          auto it = vec_cpe.find(vw.op_class);
+          work[i] += double(vw.elements) * (it != vec_cpe.end() ? it->second : 1.0) / std::max(1, hw.vector.lanes);
+        }
+      }
+      total += work[i];
+      ++layers;
+    }
+    const double spare = std::max(0, hw.cores - layers);
+    for (size_t i = 0; i < plans.size(); ++i)
+      if (!fused[i]) region[i] = 1 + (total > 0 ? int(spare * work[i] / total) : 0);
+  }
+
   // 2. Tiles for matrix layers (weights assumed streamed; residency is decided after).
-  for (Plan& p : plans) {
+  for (size_t pi = 0; pi < plans.size(); ++pi) {
+    Plan& p = plans[pi];
     if (!p.gemm) continue;
     const Node& node = *p.node;
     TileProblem tp;
@@ -223,7 +258,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       tp.input_offchip = in_level == MemLevel::OffChip;
     }
     tp.dma_latency_cycles = dma_latency;
-    tp.max_cores = matrix_cap;
+    tp.max_cores = region[pi];
     const std::string& w = node.inputs.at(size_t(p.gemm->weight_input));
     if (g.is_initializer(w)) p.weight = w;
     tp.weights_streamed = !p.weight.empty();
@@ -252,10 +287,10 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
     } else if (!p.work.empty()) {
       int64_t elems = 0;
       for (const auto& vw : p.work) elems = std::max(elems, vw.elements);
-      want =
-          int(std::clamp<int64_t>(cdiv(elems, int64_t(std::max(1, hw.vector.lanes)) * 64), 1, std::min(hw.cores, 256)));
+      want = int(std::clamp<int64_t>(cdiv(elems, int64_t(std::max(1, hw.vector.lanes)) * 64), 1,
+                                     spatial ? region[i] : std::min(hw.cores, 256)));
     }
-    if (rotate) {
+    if (spatial) {
       if (next_core + want > hw.cores) next_core = 0;
       first_core[i] = next_core;
       next_core += want;
@@ -461,7 +496,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       // grid's thread blocks over its SMs. A timing program emits each wave as its first core's tile standing
       // for all of them (Instr::replicas), and keeps one wave of each run of identical waves.
       const bool representative = !options.for_execution;
-      WaveCompressor waves(prog, representative);
+      WaveCompressor waves(prog, representative && options.fold_waves);
       auto drop_wave = [&](int dropped) {
         for (auto& cs : st) {
           for (int& u : cs.slot_user) u = waves.shift(u, dropped);

@@ -15,7 +15,14 @@ struct NpuCompileOptions {
   // A program for the functional executor keeps every tile; a timing program (the default) folds runs of
   // identical waves into Program::repeats, which the simulator replays.
   bool for_execution = false;
+  // Fold runs of identical waves (timing programs); off when a whole run is folded instead (evaluate.h:
+  // a spatial design's batch streaming through it), as repeats do not nest.
+  bool fold_waves = true;
 };
+
+// A design mapped spatially: so many small cores that every layer keeps a region of its own and the layers
+// run concurrently (wafer-scale meshes); compiler.cpp places, evaluate.cpp pipelines a batch's runs.
+bool is_spatial(const HardwareDesc& hw);
 
 // Lowers every node; an op the backend cannot cost is an UnsupportedError listing
 // all such nodes; a tile that cannot fit is an Error naming the layer and sizes.

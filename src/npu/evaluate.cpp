@@ -6,12 +6,17 @@
 
 namespace wafer::npu {
 
-SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
-                          bool record_trace) {
-  Program program = lower_for_npu(prepared, hw, options);
+namespace {
+
+// `runs`: the program repeats a whole run that many times (evaluate_pipelined); the work per layer is the
+// program's layers' times that.
+SimResult evaluate_program(const Program& program, const Graph& prepared, const HardwareDesc& hw, bool record_trace,
+                           int runs = 1) {
   SimOptions sim_options;
   sim_options.record_trace = record_trace;
   SimResult r = simulate(program, hw, sim_options);
+  r.macs *= runs;
+  for (auto& l : r.layers) l.macs *= runs, l.vector_elements *= runs, l.matrix_utilization *= runs;
   // The reports need these whatever the simulator filled in.
   if (r.model.empty()) r.model = program.model.empty() ? prepared.name : program.model;
   if (r.hw_name.empty()) r.hw_name = hw.name;
@@ -21,6 +26,32 @@ SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const N
   account_energy(r, hw);
   r.sub_batch = r.batch;
   return r;
+}
+
+// A spatial design's batch streams through the layers' regions in runs of `graph`'s batch: the whole run
+// after the resident-weight prologue is a repeat, each run's instructions queueing behind the previous
+// run's on every region, so run r+1 enters the first layers while run r is in the last.
+SimResult evaluate_pipelined(const Graph& graph, int run_batch, int runs, const HardwareDesc& hw,
+                             const NpuCompileOptions& options, bool record_trace) {
+  NpuCompileOptions o = options;
+  o.batch = run_batch;
+  o.fold_waves = false;
+  Program program = lower_for_npu(graph, hw, o);
+  int begin = 0;
+  while (begin < int(program.instrs.size()) && program.instrs[size_t(begin)].layer < 0) ++begin;
+  if (runs > 1 && begin < int(program.instrs.size()))
+    program.repeats.push_back({begin, begin, int(program.instrs.size()) - begin, runs - 1});
+  program.batch = run_batch * runs;
+  SimResult r = evaluate_program(program, graph, hw, record_trace, runs);
+  r.sub_batch = run_batch;
+  return r;
+}
+
+}  // namespace
+
+SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
+                          bool record_trace) {
+  return evaluate_program(lower_for_npu(prepared, hw, options), prepared, hw, record_trace);
 }
 
 PreparedBatches prepare_batches(const Graph& graph, const NpuCompileOptions& options) {
@@ -57,6 +88,10 @@ SimResult evaluate_design(const PreparedBatches& model, const HardwareDesc& hw, 
                           bool record_trace) {
   check(!model.graphs.empty(), "evaluate_design: no prepared batch");
   const int batch = model.graphs.front().first;
+  if (is_spatial(hw)) {
+    const auto& [b, graph] = model.graphs.back();
+    return evaluate_pipelined(*graph, b, batch / b, hw, options, record_trace);
+  }
   SimResult best;
   for (const auto& [b, graph] : model.graphs) {
     NpuCompileOptions o = options;

@@ -335,9 +335,6 @@ void Program::validate(int hw_cores) const {
               r.body_begin >= prev_end && end <= int64_t(instrs.size()),
           "program: repeats[", i, "]: body [", r.body_begin, ", ", end, ") x", r.times, " from loop ", r.loop_begin,
           " is not a non-empty range after the previous repeat");
-    for (int64_t k = r.body_begin; k < end; ++k)
-      check(instrs[size_t(k)].layer == instrs[size_t(r.body_begin)].layer, "program: repeats[", i,
-            "]: the body spans layers ", instrs[size_t(r.body_begin)].layer, " and ", instrs[size_t(k)].layer);
     prev_end = end;
   }
 }

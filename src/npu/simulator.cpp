@@ -309,31 +309,38 @@ class Machine {
   std::vector<bool> replicated_;  // layers whose waves ran as a representative core's tiles
 };
 
-// What one repetition adds to the layer's counters, so a steady state's remaining repetitions can be added
-// at once.
+// What one repetition adds to the counters of the layers its body touches, so a steady state's remaining
+// repetitions can be added at once.
 struct Counters {
-  LayerStats layer;
-  LayerAcc acc;
+  std::vector<LayerStats> layers;
+  std::vector<LayerAcc> accs;
   uint64_t offchip_bytes = 0, onchip_bytes = 0;
 };
 
-Counters snapshot(const SimResult& r, const LayerAcc& acc, int layer) {
-  return {r.layers[size_t(layer)], acc, r.offchip_bytes, r.onchip_bytes};
+Counters snapshot(const SimResult& r, const std::vector<LayerAcc>& acc, const std::vector<int>& layers) {
+  Counters c{{}, {}, r.offchip_bytes, r.onchip_bytes};
+  for (int l : layers) c.layers.push_back(r.layers[size_t(l)]), c.accs.push_back(acc[size_t(l)]);
+  return c;
 }
 
-void add_scaled(SimResult& r, LayerAcc& acc, int layer, const Counters& before, const Counters& after, uint64_t n) {
-  LayerStats& s = r.layers[size_t(layer)];
-  s.matrix_busy_cycles += n * (after.layer.matrix_busy_cycles - before.layer.matrix_busy_cycles);
-  s.vector_busy_cycles += n * (after.layer.vector_busy_cycles - before.layer.vector_busy_cycles);
-  s.dma_busy_cycles += n * (after.layer.dma_busy_cycles - before.layer.dma_busy_cycles);
-  s.noc_bytes += n * (after.layer.noc_bytes - before.layer.noc_bytes);
-  s.noc_byte_hops += n * (after.layer.noc_byte_hops - before.layer.noc_byte_hops);
-  for (const auto& [m, b] : after.layer.bytes) {
-    auto it = before.layer.bytes.find(m);
-    s.bytes[m] += n * (b - (it == before.layer.bytes.end() ? 0 : it->second));
+void add_scaled(SimResult& r, std::vector<LayerAcc>& acc, const std::vector<int>& layers, const Counters& before,
+                const Counters& after, uint64_t n) {
+  for (size_t i = 0; i < layers.size(); ++i) {
+    LayerStats& s = r.layers[size_t(layers[i])];
+    const LayerStats &b0 = before.layers[i], &b1 = after.layers[i];
+    s.matrix_busy_cycles += n * (b1.matrix_busy_cycles - b0.matrix_busy_cycles);
+    s.vector_busy_cycles += n * (b1.vector_busy_cycles - b0.vector_busy_cycles);
+    s.dma_busy_cycles += n * (b1.dma_busy_cycles - b0.dma_busy_cycles);
+    s.noc_bytes += n * (b1.noc_bytes - b0.noc_bytes);
+    s.noc_byte_hops += n * (b1.noc_byte_hops - b0.noc_byte_hops);
+    for (const auto& [m, bytes] : b1.bytes) {
+      auto it = b0.bytes.find(m);
+      s.bytes[m] += n * (bytes - (it == b0.bytes.end() ? 0 : it->second));
+    }
+    LayerAcc& a = acc[size_t(layers[i])];
+    a.offchip_cycles += n * (after.accs[i].offchip_cycles - before.accs[i].offchip_cycles);
+    a.noc_cycles += n * (after.accs[i].noc_cycles - before.accs[i].noc_cycles);
   }
-  acc.offchip_cycles += n * (after.acc.offchip_cycles - before.acc.offchip_cycles);
-  acc.noc_cycles += n * (after.acc.noc_cycles - before.acc.noc_cycles);
   r.offchip_bytes += n * (after.offchip_bytes - before.offchip_bytes);
   r.onchip_bytes += n * (after.onchip_bytes - before.onchip_bytes);
 }
@@ -360,8 +367,11 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
     if (v < b + len) return end[size_t(v)];
     return ring[size_t(((v - b) / len) % slots)][size_t((v - b) % len)];
   };
-  const int layer = prog.instrs[size_t(b)].layer;
-  LayerAcc& acc = machine.acc()[size_t(layer)];
+  std::vector<int> layers;  // the layers the body touches
+  for (int64_t j = 0; j < len; ++j)
+    if (int l = prog.instrs[size_t(b + j)].layer; l >= 0 && std::find(layers.begin(), layers.end(), l) == layers.end())
+      layers.push_back(l);
+  std::vector<LayerAcc>& acc = machine.acc();
   std::vector<Reservation> log, prev_log;
   std::vector<uint64_t> finish = {*std::max_element(ring[0].begin(), ring[0].end())};  // per repetition
   int64_t steady = 0;  // consecutive repetitions that shifted exactly by the same delta
@@ -370,7 +380,7 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
   for (; k <= rep.times; ++k) {
     log.clear();
     machine.log_reservations(&log);
-    const Counters before = snapshot(r, acc, layer);
+    const Counters before = snapshot(r, acc, layers);
     auto& cur = ring[size_t(k % slots)];
     for (int64_t j = 0; j < len; ++j) {
       const Instr& in = prog.instrs[size_t(b + j)];
@@ -402,7 +412,7 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
     }
     if (period == 0) continue;
     const uint64_t n = uint64_t(rep.times - k), shift = period * n;
-    add_scaled(r, acc, layer, before, snapshot(r, acc, layer), n);
+    add_scaled(r, acc, layers, before, snapshot(r, acc, layers), n);
     for (auto& slot : ring)
       for (auto& t : slot) t += shift;
     std::set<std::pair<OpKind, int>> units;  // each unit the body uses, shifted once
@@ -421,7 +431,10 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
     for (const auto& [resource, first_busy] : busy)
       machine.occupy({resource, first_busy.first + period, first_busy.second * n}, 0);
     const uint64_t last = finish.back() + shift;
-    acc.end = std::max(acc.end, last);
+    const auto& final_rep = ring[size_t(k % slots)];  // shifted: the last repetition's ends
+    for (int64_t j = 0; j < len; ++j)
+      if (int l = prog.instrs[size_t(b + j)].layer; l >= 0 && prog.instrs[size_t(b + j)].kind != OpKind::Barrier)
+        acc[size_t(l)].end = std::max(acc[size_t(l)].end, final_rep[size_t(j)]);
     r.cycles = std::max(r.cycles, last);
     r.trace_dropped += n * uint64_t(len);
     break;  // the ring holds repetitions times-slots+1 .. times under the numbers k-slots+1 .. k
