@@ -287,7 +287,7 @@ TEST(SweepHtml, OneMarkerPerValidDesignAndTheTwoMetricFront) {
   EXPECT_THAT(html, HasSubstr("<script>"));
   for (const char* fetch : {"src=", "href=", "<link", "@import"})  // self-contained: nothing fetched
     EXPECT_THAT(html, ::testing::Not(HasSubstr(fetch)));
-  EXPECT_THAT(html, HasSubstr("invalid: "));             // the table lists the invalid design too
+  EXPECT_THAT(html, HasSubstr("invalid: "));  // the table lists the invalid design too
 }
 
 TEST(SweepHtml, PlotAxesFlag) {
