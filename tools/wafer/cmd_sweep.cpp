@@ -100,8 +100,8 @@ void add_sweep_command(CLI::App& app) {
     mpi.emplace();
     try {
       return run_sweep_command(*o, mpi);
-    } catch (const Error& e) {
-      // The other ranks would wait for this one for ever: end them all.
+    } catch (const std::exception& e) {
+      // The other ranks would wait for this one for ever: end them all (any exception, not only Error).
       std::cerr << "wafer: error: " << (mpi->size() > 1 ? "rank " + std::to_string(mpi->rank()) + ": " : "")
                 << api::one_line(e.what()) << "\n";
       mpi_abort(2);
