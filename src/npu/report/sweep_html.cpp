@@ -61,7 +61,11 @@ struct Scale {
     if (log) {
       for (int e = int(std::ceil(lo)); e <= int(std::floor(hi)); ++e) t.push_back(std::pow(10.0, e));
     } else {
-      for (int k = 0; k <= 4; ++k) t.push_back(lo + (hi - lo) * k / 4);
+      // Round steps (1, 2 or 5 times a power of ten), about five of them.
+      double step = std::pow(10.0, std::floor(std::log10((hi - lo) / 5)));
+      for (double m : {2.0, 5.0, 10.0})
+        if ((hi - lo) / step > 8) step = std::pow(10.0, std::floor(std::log10((hi - lo) / 5))) * m;
+      for (double v = std::ceil(lo / step) * step; v <= hi; v += step) t.push_back(std::fabs(v) < step / 2 ? 0 : v);
     }
     return t;
   }
@@ -184,11 +188,11 @@ std::string sweep_html(const std::string& title, const std::vector<npu::SweepAxi
     for (double t : sx.ticks())
       h << "<line x1=\"" << num(px(t)) << "\" y1=\"" << T << "\" x2=\"" << num(px(t)) << "\" y2=\"" << H - B
         << "\" stroke=\"#e4e4e4\"/><text x=\"" << num(px(t)) << "\" y=\"" << H - B + 15 << "\" text-anchor=\"middle\">"
-        << num(t, "%.4g") << "</text>\n";
+        << num(t, "%.6g") << "</text>\n";
     for (double t : sy.ticks())
       h << "<line x1=\"" << L << "\" y1=\"" << num(py(t)) << "\" x2=\"" << W - R << "\" y2=\"" << num(py(t))
         << "\" stroke=\"#e4e4e4\"/><text x=\"" << L - 5 << "\" y=\"" << num(py(t) + 4) << "\" text-anchor=\"end\">"
-        << num(t, "%.4g") << "</text>\n";
+        << num(t, "%.6g") << "</text>\n";
     // The front as a staircase-free line through its designs in x order.
     std::vector<size_t> order;
     for (size_t k = 0; k < shown.size(); ++k)
@@ -213,7 +217,7 @@ std::string sweep_html(const std::string& title, const std::vector<npu::SweepAxi
         << "\" fill-opacity=\"0.8\"><title>" << html_escape(tip.str()) << "</title></circle>\n";
     }
   }
-  h << "</svg>\n<div id=\"hover\"></div>\n<p id=\"front-check\">(the check needs JavaScript)</p>\n";
+  h << "</svg>\n<div id=\"hover\">(hover a design)</div>\n<p id=\"front-check\">(the check needs JavaScript)</p>\n";
 
   h << "<h2>Designs</h2>\n<table class=\"designs\">\n<tr><th>#</th>";
   for (const auto& a : axes) h << "<th>" << html_escape(a.field) << "</th>";
