@@ -89,7 +89,26 @@ cli)
   same resumed
   [[ $(wc -l <"$work/resumed/r.jsonl") == 10 ]] || fail "a finished sweep resumed appended points"
 
-  # Results of another sweep (another grid, batch or model) are refused.
+  # A real kill: SIGKILL while the sweep is writing its points, then the same command again. When the
+  # kill comes after the last point the resumed run has nothing left to do, and must still print it all.
+  big=("$model" --hw tpu-v1 --set cores.matrix.rows=16,32,64,128,256 --set cores.matrix.cols=16,32,64,128,256
+    --set "cores.scratchpad.size=2 MiB,24 MiB" -q --out "" --json)
+  run big_serial "$wafer" sweep "${big[@]}"
+  mkdir -p "$work/killed"
+  (cd "$work/killed" && exec "$wafer" sweep "${big[@]}" --resume k.jsonl >/dev/null 2>&1) &
+  pid=$!
+  for _ in $(seq 1000); do
+    (($(cat "$work/killed/k.jsonl" 2>/dev/null | wc -l) >= 6)) && break
+    sleep 0.005
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  done_before=$(($(wc -l <"$work/killed/k.jsonl") - 1))
+  run killed "$wafer" sweep "${big[@]}" --resume k.jsonl
+  cmp -s "$work/big_serial/stdout" "$work/killed/stdout" || fail "killed and resumed: --json differs from the serial sweep's"
+  echo "ok: killed with $done_before of 50 points in the file, resumed = serial"
+
+
   error other_grid "r.jsonl: results of another sweep" \
     "$wafer" sweep "$model" --hw tpu-v1 --set "cores.matrix.rows=32,64" -q --out "" --resume "$work/resumed/r.jsonl"
   error other_batch "results of another sweep" \
