@@ -60,8 +60,9 @@ py::object axis_value(const std::string& text) {
 }
 
 py::list sweep(const py::object& model, const py::object& hw, const py::object& grid, int batch,
-               const std::string& precision, const py::object& shapes) {
+               const std::string& precision, const py::object& shapes, int jobs) {
   api::SweepOptions o;
+  o.jobs = jobs;
   o.m = model_args(model, batch, precision, shapes);
   o.hw = hardware_source(hw);
   o.sets = field_specs(grid, true);
@@ -97,9 +98,11 @@ void bind_npu(py::module_& m) {
         "YAML file, or a description as a dict (the YAML's fields); overrides: {FIELD: value} as --set.");
   m.def("sweep", &sweep, py::arg("model"), py::arg("hw"), py::arg("grid"), py::arg("batch") = d.batch,
         py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
+        py::arg("jobs") = api::SweepOptions{}.jobs,
         "Simulate every design of a grid {FIELD: [v1, v2, ...]} over the base hw: a list with one dict per "
         "design, the points of `wafer sweep --json` (values, valid, pareto, latency_s, energy_j, area_mm2, ... or "
-        "error) with each axis also a key of its own; pandas.DataFrame(...) takes it as it is.");
+        "error) with each axis also a key of its own; pandas.DataFrame(...) takes it as it is. jobs: design "
+        "points evaluated at once on threads (0: all cores), as `wafer sweep --jobs`; the result is the same.");
   m.def("hardware", &hardware, py::arg("hw"), py::arg("overrides") = py::none(),
         "Validate a hardware description (preset, YAML file or dict): the dict `wafer hw --json` prints.");
   m.def("presets", &npu::hardware_presets, "The hardware presets found (hw/, PREFIX/share/wafer/hw, WAFER_HW_PATH).");

@@ -79,3 +79,12 @@ def test_bad_precision_is_the_clis(run_cli):
         wafer.simulate(RESNET20, hw="tpu-v1", precision="fp8")
     cli = run_cli("sim", RESNET20, "--hw", "tpu-v1", "--precision", "fp8")
     assert cli.returncode == 2 and str(e.value) in cli.stderr
+
+
+def test_sweep_on_threads_is_the_serial_sweep():
+    grid = {"cores.matrix.rows": [32, 64, 128], "cores.matrix.cols": [64, 128]}
+    serial = wafer.sweep(RESNET20, hw="tpu-v1", grid=grid)
+    assert wafer.sweep(RESNET20, hw="tpu-v1", grid=grid, jobs=2) == serial
+    assert wafer.sweep(RESNET20, hw="tpu-v1", grid=grid, jobs=0) == serial  # 0: all cores
+    with pytest.raises(wafer.WaferError, match="--jobs -1"):
+        wafer.sweep(RESNET20, hw="tpu-v1", grid=grid, jobs=-1)

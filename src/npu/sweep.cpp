@@ -1,8 +1,11 @@
 #include "npu/sweep.h"
 
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "core/error.h"
+#include "core/parallel_for.h"
 #include "npu/report/report.h"
 
 namespace wafer::npu {
@@ -54,38 +57,63 @@ std::vector<Overrides> expand_grid(const std::vector<SweepAxis>& axes, size_t ma
 }
 
 std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<SweepAxis>& axes,
-                                  const DesignEvaluator& evaluate, const SweepProgress& progress) {
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress, int jobs) {
   auto load = [&base_hw](const Overrides& overrides) { return load_hardware(base_hw, overrides); };
-  return run_sweep(HardwareLoader(load), axes, evaluate, progress);
+  return run_sweep(HardwareLoader(load), axes, evaluate, progress, jobs);
+}
+
+SweepPoint evaluate_sweep_point(const HardwareLoader& load, const Overrides& values, const DesignEvaluator& evaluate) {
+  SweepPoint p;
+  p.values = values;
+  try {
+    HardwareDesc hw = load(values);
+    p.hw_name = hw.name;
+    SimResult r = evaluate(hw);
+    p.cycles = r.cycles;
+    p.latency_s = r.latency_s;
+    p.throughput_samples_per_s = r.throughput_samples_per_s;
+    p.energy_j = r.energy_j;
+    p.area_mm2 = r.area_mm2;
+    p.ok = true;
+  } catch (const Error& e) {
+    // Invalid designs are results of the sweep, not failures of it.
+    p.error = e.what();
+  }
+  return p;
 }
 
 std::vector<SweepPoint> run_sweep(const HardwareLoader& load, const std::vector<SweepAxis>& axes,
-                                  const DesignEvaluator& evaluate, const SweepProgress& progress) {
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress, int jobs) {
   std::vector<Overrides> grid = expand_grid(axes);
-  std::vector<SweepPoint> points;
-  points.reserve(grid.size());
-  for (size_t i = 0; i < grid.size(); ++i) {
-    if (progress) progress(i + 1, grid.size());
-    SweepPoint p;
-    p.values = grid[i];
-    try {
-      HardwareDesc hw = load(grid[i]);
-      p.hw_name = hw.name;
-      SimResult r = evaluate(hw);
-      p.cycles = r.cycles;
-      p.latency_s = r.latency_s;
-      p.throughput_samples_per_s = r.throughput_samples_per_s;
-      p.energy_j = r.energy_j;
-      p.area_mm2 = r.area_mm2;
-      p.ok = true;
-    } catch (const Error& e) {
-      // Invalid designs are results of the sweep, not failures of it.
-      p.error = e.what();
+  std::vector<SweepPoint> points(grid.size());
+  std::mutex progress_mutex;
+  size_t started = 0;
+  parallel_for(grid.size(), jobs, [&](size_t i) {
+    if (progress) {
+      std::lock_guard lock(progress_mutex);
+      progress(++started, grid.size());
     }
-    points.push_back(std::move(p));
-  }
+    points[i] = evaluate_sweep_point(load, grid[i], evaluate);
+  });
   mark_pareto(points);
   return points;
+}
+
+SweepShard parse_sweep_shard(const std::string& spec) {
+  auto slash = spec.find('/');
+  auto number = [&](const std::string& text) -> std::optional<size_t> {
+    if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos) return {};
+    return size_t(std::stoul(text));
+  };
+  std::optional<size_t> i, n;
+  if (slash != std::string::npos) {
+    i = number(spec.substr(0, slash));
+    n = number(spec.substr(slash + 1));
+  }
+  check(i && n, "--shard '", spec, "': expected i/N, shard i (from 0) of N, e.g. 0/4");
+  check(*n >= 1, "--shard '", spec, "': the number of shards N must be at least 1");
+  check(*i < *n, "--shard '", spec, "': shard i must be in 0..", *n - 1, " (shards count from 0)");
+  return SweepShard{*i, *n};
 }
 
 void mark_pareto(std::vector<SweepPoint>& points) {

@@ -42,18 +42,33 @@ struct SweepPoint {
 };
 
 // Evaluates one design: compile + simulate + account_energy in the CLI, a fake
-// in tests.
+// in tests. With jobs > 1 it is called from several threads at once.
 using DesignEvaluator = std::function<SimResult(const HardwareDesc&)>;
-// Called before each point: (index from 1, total).
+// Called as each point starts: (how many have started, total); never from two threads at once.
 using SweepProgress = std::function<void(size_t, size_t)>;
 
+// jobs: threads evaluating points at once (parallel_for: 0 = all cores). The points come back in
+// grid order whatever the number of threads, so every report is the same as the serial run's.
 std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<SweepAxis>& axes,
-                                  const DesignEvaluator& evaluate, const SweepProgress& progress = {});
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress = {}, int jobs = 1);
 // The same over a base that is not a preset or file (the Python module's dict): `load` gives the
 // base description with a point's overrides applied (parse_hardware), throwing when invalid.
 using HardwareLoader = std::function<HardwareDesc(const Overrides&)>;
 std::vector<SweepPoint> run_sweep(const HardwareLoader& load, const std::vector<SweepAxis>& axes,
-                                  const DesignEvaluator& evaluate, const SweepProgress& progress = {});
+                                  const DesignEvaluator& evaluate, const SweepProgress& progress = {}, int jobs = 1);
+
+// One design point: loaded (validated) with its overrides and evaluated; an Error from either is
+// the point's error (pareto is left false: it is a property of the whole sweep).
+SweepPoint evaluate_sweep_point(const HardwareLoader& load, const Overrides& values, const DesignEvaluator& evaluate);
+
+// `--shard i/N`: shard i of N (0 <= i < N) takes the grid points whose 0-based index is i modulo N,
+// so neighbouring points, which cost about the same, are spread over all shards.
+struct SweepShard {
+  size_t index = 0, count = 1;
+  bool contains(size_t point) const { return point % count == index; }
+};
+// Parses "i/N" (as Slurm's $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT give them); throws naming --shard.
+SweepShard parse_sweep_shard(const std::string& spec);
 
 // Marks SweepPoint::pareto over the ok points.
 void mark_pareto(std::vector<SweepPoint>& points);

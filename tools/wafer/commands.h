@@ -22,6 +22,7 @@ void add_bench_command(CLI::App& app);
 void add_scalesim_command(CLI::App& app);
 void add_sim_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_sweep_merge_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
 
 }  // namespace wafer::cli

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   add_scalesim_command(app);
   add_sim_command(app);
   add_sweep_command(app);
+  add_sweep_merge_command(app);
   add_compile_command(app);
   try {
     app.parse(argc, argv);

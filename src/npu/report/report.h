@@ -40,6 +40,9 @@ nlohmann::json chrome_trace(const npu::SimResult& r);
 // (one <circle class="layer"> per layer with MACs).
 std::string html_report(const npu::SimResult& r);
 
+// Text made safe inside HTML elements and quoted attributes (< > & ").
+std::string html_escape(const std::string& s);
+
 // Pareto front of points minimised in every coordinate: front[i] is true when
 // no other point is at least as good in all coordinates and better in one.
 // Identical points do not dominate each other (all are on the front); points
