@@ -267,3 +267,20 @@ TEST(LlmSim, Wse3PresetMatchesPublishedFigures) {
   EXPECT_NEAR(hw.area_mm2(), 46225, 1000);
   EXPECT_NEAR(2 * hw.peak_macs_per_s(DType::Float16) / 1e15, 31.7, 0.1);
 }
+
+// The batch grows until the KV cache no longer fits beside the weights: the report's max_batch runs,
+// one more is the named capacity error (the limit is the memory, said as such, not a silent spill).
+TEST(LlmSim, BatchIsLimitedByNamedCapacity) {
+  api::LlmSimOptions o = tiny_sim("h100", 1, 64, 64);
+  o.sets = {"offchip.capacity=16 MiB"};
+  api::LlmSimReport one = api::simulate_llm(o);
+  ASSERT_GT(one.max_batch, 1);
+  o.batch = one.max_batch;
+  api::LlmSimReport full = api::simulate_llm(o);
+  EXPECT_LE(full.weights_bytes + full.kv_cache_bytes + full.activation_bytes, uint64_t(16) << 20);
+  EXPECT_GE(full.decode_tokens_per_s, one.decode_tokens_per_s);
+  o.batch = one.max_batch + 1;
+  std::string e = error_of([&] { api::simulate_llm(o); });
+  EXPECT_THAT(e, HasSubstr("does not fit on one h100"));
+  EXPECT_THAT(e, HasSubstr("of HBM3 (off-chip)"));
+}

@@ -129,7 +129,8 @@ npu::SimResult evaluate(const Graph& built, bool optimize, const npu::HardwareDe
 // What segments leave out is overlap across a layer boundary: each segment starts with its inputs
 // in memory and ends with its outputs stored, as if a barrier separated the layers (docs/LLM.md).
 LlmPhase evaluate_phase(const Source& s, std::unique_ptr<Graph> whole, const npu::HardwareDesc& hw,
-                        const npu::NpuCompileOptions& co, int64_t seq, int64_t past, bool whole_graph) {
+                        const npu::NpuCompileOptions& co, int64_t seq, int64_t past, bool whole_graph,
+                        const std::string& what) try {
   auto t0 = std::chrono::steady_clock::now();
   LlmPhase p;
   if (!s.from_config || whole_graph) {
@@ -150,6 +151,10 @@ LlmPhase evaluate_phase(const Source& s, std::unique_ptr<Graph> whole, const npu
   }
   p.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return p;
+} catch (const UnsupportedError& e) {
+  throw UnsupportedError(what + " on " + hw.name + ": " + e.what());
+} catch (const Error& e) {
+  fail(what, " on ", hw.name, ": ", e.what());
 }
 
 // Elements of the floating-point initializers (weights; not shape and index constants).
@@ -252,11 +257,14 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   // (past = P + (G - 1) / 2): a step's cost grows linearly with the context it reads, so the middle
   // step is the mean over the G - 1 steps after the first token.
   r.decode_context = P + (G - 1) / 2;
-  r.prefill = evaluate_phase(src, std::move(prefill_graph), hw, prefill_co, P, 0, o.whole_graph);
+  r.prefill = evaluate_phase(src, std::move(prefill_graph), hw, prefill_co, P, 0, o.whole_graph,
+                             r.model + " prefill (batch " + std::to_string(B) + ", " + std::to_string(P) + " tokens)");
   npu::NpuCompileOptions decode_co = co;
   std::unique_ptr<Graph> decode_graph = phase_graph(src, B, 1, r.decode_context, decode_co);
   const uint64_t decode_weight_elems = initializer_elems(*decode_graph);
-  r.decode = evaluate_phase(src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph);
+  r.decode = evaluate_phase(
+      src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
+      r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
 
   r.ttft_s = r.prefill.sim.latency_s;
   r.tpot_s = r.decode.sim.latency_s;
