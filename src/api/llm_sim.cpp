@@ -34,6 +34,7 @@ struct Source {
   Model onnx;
   std::string batch_sym, seq_sym, past_sym, total_sym;  // the decoder's symbolic dims
   uint64_t kv_elems_per_token = 0;                      // per sequence, all layers (ONNX)
+  int64_t layers = 0;                                   // past_key_values.{i}.key inputs (ONNX)
 };
 
 Source load_source(const LlmSimOptions& o) {
@@ -68,6 +69,7 @@ Source load_source(const LlmSimOptions& o) {
     check(t && t->shape.rank_known && t->shape.dims.size() == 4 && t->shape.dims[1].known() && t->shape.dims[3].known(),
           path, ": input '", in, "' is not [batch, kv_heads, past, head_dim] with known heads and head_dim");
     s.kv_elems_per_token += uint64_t(t->shape.dims[1].value * t->shape.dims[3].value);
+    if (in.size() > 4 && in.compare(in.size() - 4, 4, ".key") == 0) ++s.layers;
   }
   check(has_past, path,
         ": not a decoder with a KV cache (no past_key_values.* inputs); simulate it without --prompt-len/--gen-len");
@@ -204,11 +206,12 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
     const llm::LlmConfig& c = src.config;
     check(context <= c.max_positions, c.source, ": --prompt-len + --gen-len = ", context,
           " exceeds the model's max_position_embeddings (", c.max_positions, ")");
-    r.layers = r.simulated_layers = c.layers;
+    r.layers = c.layers;
     r.parameters = c.parameter_count();
     r.kv_bytes_per_token = uint64_t(c.kv_bytes_per_token(int64_t(eb)));
   } else {
     r.parameters = int64_t(initializer_elems(*src.onnx.graph));
+    r.layers = src.layers;
     r.kv_bytes_per_token = src.kv_elems_per_token * eb;
   }
   r.weights_bytes = uint64_t(r.parameters) * eb;
@@ -299,6 +302,7 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
   j["gen_len"] = r.gen_len;
   j["decode_context"] = r.decode_context;
   j["parameters"] = r.parameters;
+  j["layers"] = r.layers;
   j["ttft_s"] = r.ttft_s;
   j["tpot_s"] = r.tpot_s;
   j["tokens_per_s"] = r.tokens_per_s;

@@ -45,7 +45,8 @@ struct LlmPhase {
 struct LlmSimReport {
   std::string model, hw_name, kv_level;
   DType precision = DType::BFloat16;
-  int64_t batch = 1, prompt_len = 0, gen_len = 0, decode_context = 0, layers = 0, simulated_layers = 0;
+  int64_t batch = 1, prompt_len = 0, gen_len = 0, layers = 0;
+  int64_t decode_context = 0;  // tokens in the cache at the decode step simulated (the middle one)
   int64_t parameters = 0;
   uint64_t weights_bytes = 0, kv_cache_bytes = 0, activation_bytes = 0;
   uint64_t kv_bytes_per_token = 0;  // per sequence, all layers
