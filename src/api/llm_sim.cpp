@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "api/model_loading.h"
@@ -168,6 +170,30 @@ uint64_t initializer_elems(const Graph& g) {
   return n;
 }
 
+// Elements of the weights one run of the graph reads: a table that is only gathered from (the token
+// embedding) is read row by row, as many elements as its Gathers output; every other weight whole.
+uint64_t weight_elems_read(const Graph& g) {
+  std::map<std::string, uint64_t> gathered;  // table -> elements its Gathers output
+  std::set<std::string> read_whole;
+  for (const auto& n : g.nodes)
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const std::string& v = n->inputs[i];
+      if (!g.is_initializer(v)) continue;
+      if (n->op_type == "Gather" && i == 0)
+        gathered[v] += uint64_t(std::max<int64_t>(0, npu::known_numel(g, n->outputs.at(0))));
+      else
+        read_whole.insert(v);
+    }
+  uint64_t n = 0;
+  for (const auto& [name, t] : g.initializers) {
+    if (t.dtype() != DType::Float32 && t.dtype() != DType::Float16 && t.dtype() != DType::BFloat16) continue;
+    auto it = gathered.find(name);
+    n += it != gathered.end() && !read_whole.count(name) ? std::min(uint64_t(t.numel()), it->second)
+                                                         : uint64_t(t.numel());
+  }
+  return n;
+}
+
 // The largest working set of one op: its non-constant inputs and its outputs, live together.
 uint64_t peak_op_elems(const Graph& g) {
   uint64_t peak = 0;
@@ -264,7 +290,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
                              r.model + " prefill (batch " + std::to_string(B) + ", " + std::to_string(P) + " tokens)");
   npu::NpuCompileOptions decode_co = co;
   std::unique_ptr<Graph> decode_graph = phase_graph(src, B, 1, r.decode_context, decode_co);
-  const uint64_t decode_weight_elems = initializer_elems(*decode_graph);
+  const uint64_t decode_weight_elems = weight_elems_read(*decode_graph);
   r.decode = evaluate_phase(
       src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
       r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
@@ -277,7 +303,8 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.tokens_per_s = request_s > 0 ? double(B * G) / request_s : 0;
 
   // The decode floor: every weight the step uses (for mixture-of-experts, the active experts: the
-  // decode graph holds only those) and the whole KV cache read once, the new K and V written once.
+  // decode graph holds only those; of the embedding, the rows gathered) and the whole KV cache read
+  // once, the new K and V written once.
   r.decode_bytes_per_step =
       decode_weight_elems * eb + r.kv_bytes_per_token * uint64_t(r.decode_context + 1) * uint64_t(B);
   r.bandwidth_floor_s = r.memory_bytes_per_s > 0 ? double(r.decode_bytes_per_step) / r.memory_bytes_per_s : 0;
