@@ -369,8 +369,8 @@ std::string llm_sim_table(const LlmSimReport& r) {
   std::ostringstream o;
   o << std::setprecision(4);
   o << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << "): " << double(r.parameters) / 1e9
-    << " B parameters, " << r.layers << " layers; batch " << r.batch << ", prompt " << r.prompt_len
-    << " tokens, generate " << r.gen_len << "\n";
+    << " B parameters, " << r.layers << (r.layers == 1 ? " layer" : " layers") << "; batch " << r.batch << ", prompt "
+    << r.prompt_len << " tokens, generate " << r.gen_len << "\n";
   o << "  TTFT (prefill)        " << r.ttft_s * 1e3 << " ms   matrix utilization " << r.prefill_utilization * 100
     << " %\n";
   o << "  TPOT (decode, context " << r.decode_context << ")  " << r.tpot_s * 1e3 << " ms   matrix utilization "
