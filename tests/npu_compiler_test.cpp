@@ -99,15 +99,17 @@ TEST(NpuCompiler, LowersConvToTiledMatrixLayer) {
   uint64_t stored = 0;
   for (const auto& in : p.instrs) {
     EXPECT_NE(in.layer, 1);
-    if (in.kind == OpKind::Vector && in.layer == 0) epilogue_elements += in.elements;
-    if (in.kind == OpKind::Store && in.src == MemLevel::Accumulator) stored += in.bytes;  // tiles leaving the array
+    // A timing program's instruction stands for `replicas` alike ones on as many cores.
+    if (in.kind == OpKind::Vector && in.layer == 0) epilogue_elements += in.elements * in.replicas;
+    if (in.kind == OpKind::Store && in.src == MemLevel::Accumulator)
+      stored += in.bytes * uint64_t(in.replicas);  // tiles leaving the array
   }
   EXPECT_EQ(epilogue_elements, 8 * 36);
   EXPECT_EQ(stored, uint64_t(8 * 36 * 2));  // bf16, each output element once
   EXPECT_EQ(p.precision, DType::BFloat16);
   EXPECT_EQ(p.weight_bytes_total, uint64_t(8 * 2 * 9 * 2));
   int matmuls = 0;
-  for (const auto& in : p.instrs) matmuls += in.kind == OpKind::MatMul;
+  for (const auto& in : p.instrs) matmuls += in.kind == OpKind::MatMul ? in.replicas : 0;
   EXPECT_GE(matmuls, 2);  // one per group at least
 }
 

@@ -104,10 +104,10 @@ TEST(NpuSimulator, MoreBandwidthOrBiggerArrayNeverSlower) {
     SimResult fast = sim(resnet20(), load_hardware(c.preset, c.faster));
     EXPECT_LE(fast.cycles, base.cycles) << c.preset;
     ASSERT_EQ(fast.layers.size(), base.layers.size());
+    // No layer completes later. (Its span can grow: with faster hardware its first loads start earlier,
+    // under the layer before, and then wait for that layer's result.)
     for (size_t i = 0; i < base.layers.size(); ++i)
-      EXPECT_LE(fast.layers[i].end_cycle - fast.layers[i].start_cycle,
-                base.layers[i].end_cycle - base.layers[i].start_cycle)
-          << c.preset << " " << base.layers[i].name;
+      EXPECT_LE(fast.layers[i].end_cycle, base.layers[i].end_cycle) << c.preset << " " << base.layers[i].name;
   }
 }
 
@@ -259,4 +259,65 @@ TEST(NpuSimulator, MoreMatrixUnitsNeverSlower) {
     SimResult big = simulate(compile_for_npu(resnet20(), big_hw, o), big_hw);
     EXPECT_LE(big.cycles, base.cycles) << preset;
   }
+}
+
+// A timing program folds runs of identical waves into repeats (wave_compressor.cpp) that the simulator
+// replays to a steady state and continues. On a one-core chip nothing else differs from the functional
+// program, which keeps every tile: the same bytes and busy counts, and cycles within the 0.5 % that the
+// steady-state detection allows (simulator.cpp, run_repeat).
+TEST(NpuSimulator, RepeatsReplayLikeEveryTile) {
+  auto gemm = gemm_graph(16384, 1024, 1024);
+  for (auto [graph, batch] : {std::pair<const Graph*, int>{gemm.get(), 1}, {&resnet20(), 32}}) {
+    HardwareDesc hw = load_hardware("tpu-v1");
+    NpuCompileOptions o;
+    o.batch = batch;
+    Program timing = compile_for_npu(*graph, hw, o);
+    o.for_execution = true;
+    Program full = compile_for_npu(*graph, hw, o);
+    EXPECT_TRUE(full.repeats.empty());
+    EXPECT_FALSE(timing.repeats.empty());
+    EXPECT_EQ(timing.expanded_instrs(), full.instrs.size());
+    EXPECT_LT(timing.instrs.size(), full.instrs.size());
+    SimResult a = simulate(timing, hw), b = simulate(full, hw);
+    EXPECT_NEAR(double(a.cycles), double(b.cycles), 0.005 * double(b.cycles)) << full.layers.size() << " layers";
+    EXPECT_EQ(a.offchip_bytes, b.offchip_bytes);
+    EXPECT_EQ(a.onchip_bytes, b.onchip_bytes);
+    for (size_t i = 0; i < a.layers.size(); ++i)
+      EXPECT_EQ(a.layers[i].matrix_busy_cycles, b.layers[i].matrix_busy_cycles) << a.layers[i].name;
+  }
+}
+
+// On many cores a timing program runs each wave as its first core's tile standing for the wave's tiles
+// (Instr::replicas). The cores' tiles are alike and share the channels, so the representative sees the
+// traffic of all of them; what it cannot see is the stagger between real cores and the per-request cycle
+// rounding on shared ports. Measured here (cycles representative / every core): resnet20 b32 h100 0.87,
+// tpu-v4 1.00, orin 1.00; bytes differ only by edge tiles counted as full ones.
+TEST(NpuSimulator, RepresentativeCoreTracksEveryCore) {
+  for (const char* preset : {"h100", "tpu-v4", "orin"}) {
+    HardwareDesc hw = load_hardware(preset);
+    NpuCompileOptions o;
+    o.batch = 32;
+    Program timing = compile_for_npu(resnet20(), hw, o);
+    o.for_execution = true;
+    Program full = compile_for_npu(resnet20(), hw, o);
+    SimResult a = simulate(timing, hw), b = simulate(full, hw);
+    std::cout << preset << " representative/every core: cycles " << double(a.cycles) / double(b.cycles)
+              << ", off-chip bytes " << double(a.offchip_bytes) / double(b.offchip_bytes) << ", instructions "
+              << timing.instrs.size() << " vs " << full.instrs.size() << "\n";
+    EXPECT_NEAR(double(a.cycles) / double(b.cycles), 1.0, 0.25) << preset;
+    EXPECT_NEAR(double(a.offchip_bytes) / double(b.offchip_bytes), 1.0, 0.03) << preset;
+    EXPECT_NEAR(double(a.macs), double(b.macs), 0) << preset;
+  }
+}
+
+// What the simulator costs depends on the layers and their tile shapes, not on the batch.
+TEST(NpuSimulator, TimingProgramSizeIndependentOfBatch) {
+  HardwareDesc hw = load_hardware("h100");
+  NpuCompileOptions o;
+  o.batch = 16;
+  Program small = compile_for_npu(resnet20(), hw, o);
+  o.batch = 256;
+  Program big = compile_for_npu(resnet20(), hw, o);
+  EXPECT_GT(big.expanded_instrs(), 8 * small.expanded_instrs() / 2);  // the work grows with the batch...
+  EXPECT_LT(big.instrs.size(), 2 * small.instrs.size());              // ...the program does not
 }

@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "npu/compiler_ops.h"
 #include "npu/compiler_tiling.h"
+#include "npu/wave_compressor.h"
 #include "passes/pass_manager.h"
 
 namespace wafer::npu {
@@ -50,7 +51,9 @@ struct ValInfo {
 struct Emitter {
   Program& prog;
   const HardwareDesc& hw;
+  int replicas = 1;  // what emit() stamps on instructions (Instr::replicas)
   int emit(Instr in) {
+    in.replicas = replicas;
     prog.instrs.push_back(std::move(in));
     return int(prog.instrs.size()) - 1;
   }
@@ -444,12 +447,37 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
       const int stages = std::max(2, p.tiles.stages);
       std::vector<CoreState> st(static_cast<size_t>(nc));
       for (auto& cs : st) cs.slot_user.assign(size_t(stages), -1);
+      // Output tiles go to the cores round-robin, a wave of one tile per core at a time, as a GPU launches a
+      // grid's thread blocks over its SMs. A timing program emits each wave as its first core's tile standing
+      // for all of them (Instr::replicas), and keeps one wave of each run of identical waves.
+      const bool representative = !options.for_execution;
+      WaveCompressor waves(prog, representative);
+      auto drop_wave = [&](int dropped) {
+        for (auto& cs : st) {
+          for (int& u : cs.slot_user) u = waves.shift(u, dropped);
+          cs.w_instr = waves.shift(cs.w_instr, dropped);
+        }
+        std::erase_if(finals, [&](int f) { return f >= int(prog.instrs.size()); });
+      };
+      auto end_wave = [&] {
+        em.replicas = 1;
+        if (int dropped = waves.end_wave()) drop_wave(dropped);
+      };
       int64_t t = 0;
       for (int64_t grp = 0; grp < gv.groups; ++grp)
         for (int64_t ni = 0; ni < nt; ++ni)
           for (int64_t mi = 0; mi < mt; ++mi, ++t) {
-            const int ci = int(t * nc / total);
+            const int ci = int(t % nc);
             const int core = fc + ci;
+            const bool wave_end = ci == nc - 1 || t + 1 == total;
+            if (ci == 0) {
+              waves.begin_wave();
+              if (representative) em.replicas = int(std::min<int64_t>(nc, total - t));
+            }
+            if (representative && ci > 0) {
+              if (wave_end) end_wave();
+              continue;
+            }
             CoreState& cs = st[size_t(ci)];
             const int64_t m0 = mi * tm, m1 = std::min(gv.m, m0 + tm), n0 = ni * tn, n1 = std::min(gv.n, n0 + tn);
             int prev_mm = -1;
@@ -469,7 +497,9 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
               } else {
                 const int64_t key = (grp * nt + ni) * kt + ki;
                 if (kt == 1 && cs.w_key == key) {
-                  w_i = cs.w_instr;  // the weight tile is still in the buffer
+                  // The weight tile is still in the buffer: after the last tile that used it (in order on the
+                  // core's units, so as if after its load, and a dependency one wave back, not many).
+                  w_i = cs.w_instr;
                 } else {
                   Instr in{OpKind::Load, layer, core};
                   in.src = weight_src;
@@ -488,6 +518,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
               Emitter::add_dep(mm.deps, prev_mm);
               prev_mm = em.emit(std::move(mm));
               cs.slot_user[slot] = prev_mm;
+              if (const_w && L.weight_home != MemLevel::Scratchpad) cs.w_instr = prev_mm;
             }
             // The epilogue on the tile: its share of each fused node's vector work; operands as large as
             // the output (a residual) arrive tile by tile.
@@ -513,6 +544,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
             s.src = MemLevel::Accumulator, s.dst = o.level == MemLevel::Scratchpad ? MemLevel::Scratchpad : o.level;
             s.bytes = uint64_t(tile_elems) * eb, s.what = "output", s.deps = {last};
             finals.push_back(em.emit(std::move(s)));
+            if (wave_end) end_wave();
           }
       // Bias and other constant operands (Conv B, Gemm C): small, loaded with the layer.
       for (size_t ii = 0; ii < node.inputs.size(); ++ii) {

@@ -12,6 +12,9 @@ struct NpuCompileOptions {
   Precision precision = Precision::automatic;  // automatic: the hardware's best (resolve_precision, estimate)
   int batch = 1;                               // binds the symbolic batch dim
   SymbolBindings symbols;                      // other symbolic dims
+  // A program for the functional executor keeps every tile; a timing program (the default) folds runs of
+  // identical waves into Program::repeats, which the simulator replays.
+  bool for_execution = false;
 };
 
 // Lowers every node; an op the backend cannot cost is an UnsupportedError listing

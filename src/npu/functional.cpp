@@ -220,6 +220,10 @@ std::vector<Tensor> run_functional(const Graph& graph, const Program& prog, cons
   check(inputs.size() == graph.inputs.size(), "npu: graph has ", graph.inputs.size(), " input(s), got ", inputs.size());
   check(prog.layers.size() == graph.nodes.size(), "npu: program has ", prog.layers.size(), " layers for ",
         graph.nodes.size(), " nodes");
+  check(prog.repeats.empty() &&
+            std::all_of(prog.instrs.begin(), prog.instrs.end(), [](const Instr& in) { return in.replicas == 1; }),
+        "npu: the program was compiled for timing (a representative tile per wave, repeated waves folded); the "
+        "functional executor needs every tile (NpuCompileOptions::for_execution)");
   std::vector<std::vector<const Instr*>> tiles(prog.layers.size());
   for (const Instr& in : prog.instrs)
     if (in.kind == OpKind::MatMul) tiles.at(size_t(in.layer)).push_back(&in);

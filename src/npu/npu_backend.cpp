@@ -84,6 +84,7 @@ class NpuBackend : public Backend {
           ": the functional executor computes in fp32, bf16 or fp16; int8 is for timing (wafer sim)");
     npu::NpuCompileOptions o;
     o.precision = precision_of(precision);
+    o.for_execution = true;
     o.symbols = options.symbols;
     if (auto it = options.symbols.find("batch"); it != options.symbols.end()) o.batch = int(it->second);
     auto exe = std::make_unique<NpuExecutable>(graph.clone(), std::move(hw), o);

@@ -95,10 +95,12 @@ std::string Program::to_text() const {
       os << l.cores.front() << ".." << l.cores.back() << " (" << l.cores.size() << ")";
     os << "\n";
   }
-  os << "instructions (" << instrs.size() << "):\n";
+  os << "instructions (" << instrs.size() << ", " << expanded_instrs() << " with repeats):\n";
+  size_t next_repeat = 0;
   for (size_t i = 0; i < instrs.size(); ++i) {
     const Instr& in = instrs[i];
     os << "  " << i << ": " << op_kind_name(in.kind) << " L" << in.layer << " core " << in.core;
+    if (in.replicas != 1) os << " x" << in.replicas << " cores";
     switch (in.kind) {
       case OpKind::Load:
       case OpKind::Store:
@@ -122,6 +124,12 @@ std::string Program::to_text() const {
       for (int d : in.deps) os << " " << d;
     }
     os << "\n";
+    for (; next_repeat < repeats.size() &&
+           size_t(repeats[next_repeat].body_begin + repeats[next_repeat].body_len) == i + 1;
+         ++next_repeat) {
+      const Repeat& r = repeats[next_repeat];
+      os << "  repeat " << r.body_begin << ".." << i << " x" << r.times << " more (loop from " << r.loop_begin << ")\n";
+    }
   }
   return os.str();
 }
@@ -159,6 +167,7 @@ nlohmann::json Program::to_json() const {
   for (const Instr& in : instrs) {
     nlohmann::json o = {{"kind", std::string(op_kind_name(in.kind))}, {"layer", in.layer}, {"core", in.core}};
     if (!in.deps.empty()) o["deps"] = in.deps;
+    if (in.replicas != 1) o["replicas"] = in.replicas;
     switch (in.kind) {
       case OpKind::Load:
       case OpKind::Store:
@@ -185,6 +194,10 @@ nlohmann::json Program::to_json() const {
     }
     is.push_back(std::move(o));
   }
+  auto& rs = j["repeats"] = nlohmann::json::array();
+  for (const Repeat& r : repeats)
+    rs.push_back(
+        {{"loop_begin", r.loop_begin}, {"body_begin", r.body_begin}, {"body_len", r.body_len}, {"times", r.times}});
   return j;
 }
 
@@ -229,6 +242,7 @@ Program Program::from_json(const nlohmann::json& j) {
     in.layer = field<int>(o, "layer", w);
     in.core = field<int>(o, "core", w);
     in.deps = field_or<std::vector<int>>(o, "deps", {}, w);
+    in.replicas = field_or<int>(o, "replicas", 1, w);
     switch (in.kind) {
       case OpKind::Load:
       case OpKind::Store:
@@ -257,7 +271,25 @@ Program Program::from_json(const nlohmann::json& j) {
     }
     p.instrs.push_back(std::move(in));
   }
+  if (j.contains("repeats")) {
+    if (!j["repeats"].is_array()) fail("program: 'repeats' must be an array");
+    for (size_t i = 0; i < j["repeats"].size(); ++i) {
+      const auto& o = j["repeats"][i];
+      std::string w = "repeats[" + std::to_string(i) + "]";
+      p.repeats.push_back({field<int>(o, "loop_begin", w), field<int>(o, "body_begin", w), field<int>(o, "body_len", w),
+                           field<int64_t>(o, "times", w)});
+    }
+  }
   return p;
+}
+
+uint64_t Program::expanded_instrs() const {
+  uint64_t n = 0;
+  for (const Instr& in : instrs) n += uint64_t(in.replicas);
+  for (const Repeat& r : repeats)
+    for (int i = r.body_begin; i < r.body_begin + r.body_len; ++i)
+      n += uint64_t(instrs[size_t(i)].replicas) * uint64_t(r.times);
+  return n;
 }
 
 void Program::validate(int hw_cores) const {
@@ -277,6 +309,8 @@ void Program::validate(int hw_cores) const {
     const Instr& in = instrs[i];
     check(in.layer >= -1 && in.layer < nl, "program: instruction ", i, ": layer ", in.layer, " out of range");
     check(in.core >= 0 && in.core < hw_cores, "program: instruction ", i, ": core ", in.core, " out of range");
+    check(in.replicas >= 1 && int64_t(in.core) + in.replicas <= hw_cores, "program: instruction ", i, ": ", in.replicas,
+          " replicas from core ", in.core, " exceed the ", hw_cores, " cores");
     for (int d : in.deps)
       check(d >= 0 && size_t(d) < i, "program: instruction ", i, ": dependency ", d, " does not point backwards");
     if (in.kind == OpKind::Transfer)
@@ -292,6 +326,19 @@ void Program::validate(int hw_cores) const {
     }
     if (in.kind == OpKind::Vector)
       check(in.elements > 0 && !in.op_class.empty(), "program: instruction ", i, ": empty vector work");
+  }
+  int64_t prev_end = 0;
+  for (size_t i = 0; i < repeats.size(); ++i) {
+    const Repeat& r = repeats[i];
+    const int64_t end = int64_t(r.body_begin) + r.body_len;
+    check(r.body_len > 0 && r.times > 0 && r.loop_begin >= 0 && r.loop_begin <= r.body_begin &&
+              r.body_begin >= prev_end && end <= int64_t(instrs.size()),
+          "program: repeats[", i, "]: body [", r.body_begin, ", ", end, ") x", r.times, " from loop ", r.loop_begin,
+          " is not a non-empty range after the previous repeat");
+    for (int64_t k = r.body_begin; k < end; ++k)
+      check(instrs[size_t(k)].layer == instrs[size_t(r.body_begin)].layer, "program: repeats[", i,
+            "]: the body spans layers ", instrs[size_t(r.body_begin)].layer, " and ", instrs[size_t(k)].layer);
+    prev_end = end;
   }
 }
 

@@ -63,6 +63,25 @@ struct Instr {
   // Vector: `elements` element operations of class `op_class` (add, mul, max, exp, div, reduce...)
   int64_t elements = 0;
   std::string op_class;
+
+  // A timing program's wave: this instruction on `core` stands for `replicas` identical ones on as many
+  // cores of the layer, issued together. The simulator runs the representative and scales what they share
+  // (off-chip channels, the global-buffer port: each replica's bytes) and the counters; the slowest replica
+  // finishes when the representative does. Functional programs have 1 everywhere.
+  int replicas = 1;
+};
+
+// A run of identical waves compressed for timing: the `body_len` instructions from `body_begin` (one wave,
+// explicit) execute `times` more times. Repetition r is the body with every dependency at or after
+// `loop_begin` shifted by r * body_len (what the next wave would have depended on); earlier dependencies
+// (the loop's inputs) stay. After the repeat, the body's indices denote its last repetition, and the
+// explicit waves before it the ones before that. Only timing programs carry repeats (run_functional
+// needs every tile: NpuCompileOptions::for_execution).
+struct Repeat {
+  int loop_begin = 0;
+  int body_begin = 0;
+  int body_len = 0;
+  int64_t times = 0;
 };
 
 struct Program {
@@ -71,14 +90,17 @@ struct Program {
   DType precision = DType::Float32;  // datatype of matrix-unit operands
   int batch = 1;
   std::vector<Layer> layers;
-  std::vector<Instr> instrs;  // a valid topological order of the dependency graph
+  std::vector<Instr> instrs;    // a valid topological order of the dependency graph
+  std::vector<Repeat> repeats;  // ordered by body; bodies do not overlap
   uint64_t weight_bytes_total = 0;
   uint64_t resident_weight_bytes = 0;
 
   std::string to_text() const;  // readable listing: layers, then instructions
   nlohmann::json to_json() const;
   static Program from_json(const nlohmann::json& j);  // throws naming the bad field
-  // Structural checks: deps point backwards, layers/cores in range, tiles non-empty.
+  // Instructions the program stands for, replicas and repetitions included.
+  uint64_t expanded_instrs() const;
+  // Structural checks: deps point backwards, layers/cores in range, tiles non-empty, repeats well formed.
   void validate(int hw_cores) const;
 };
 

@@ -50,7 +50,8 @@ struct SimResult {
   double peak_macs_per_s = 0;
   double offchip_bytes_per_s = 0;
   double energy_j = 0;
-  std::map<std::string, double> energy_breakdown_j;  // "mac", "vector", "scratchpad", "global", "offchip", "noc", "static"
+  std::map<std::string, double>
+      energy_breakdown_j;  // "mac", "vector", "scratchpad", "global", "offchip", "noc", "static"
   double area_mm2 = 0;
   std::vector<LayerStats> layers;
   std::vector<TraceEvent> trace;

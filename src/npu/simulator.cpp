@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <set>
 
 #include "core/error.h"
 #include "npu/compiler_tiling.h"
@@ -45,19 +46,25 @@ class SharedResource {
     auto it = busy_.upper_bound(t);
     if (it != busy_.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
     while (it != busy_.end() && it->first < t + duration) t = std::max(t, it++->second);
-    // Insert [t, t + duration), merged with touching neighbours so the map stays small.
-    uint64_t begin = t, end = t + duration;
+    occupy(t, t + duration);
+    return t;
+  }
+  // Marks [begin, end) busy (known to be free), merged with touching neighbours so the map stays small.
+  void occupy(uint64_t begin, uint64_t end) {
     auto next = busy_.lower_bound(begin);
     if (next != busy_.end() && next->first == end) end = next->second, next = busy_.erase(next);
     if (next != busy_.begin()) {
       auto prev = std::prev(next);
       if (prev->second == begin) {
         prev->second = end;
-        return t;
+        return;
       }
     }
     busy_.emplace(begin, end);
-    return t;
+  }
+  // Forgets the intervals that end by `horizon`: no request can start before it.
+  void forget_before(uint64_t horizon) {
+    while (!busy_.empty() && busy_.begin()->second <= horizon) busy_.erase(busy_.begin());
   }
 
  private:
@@ -69,6 +76,370 @@ struct LayerAcc {
   uint64_t offchip_cycles = 0, noc_cycles = 0;
 };
 
+// A reservation of a shared resource (index: channels first, then the global-buffer port), logged while a
+// repeat runs so a steady state can be recognized and continued.
+struct Reservation {
+  size_t resource;
+  uint64_t start, duration;
+  bool operator==(const Reservation&) const = default;
+};
+
+// The machine's state and the cost of one instruction on it.
+class Machine {
+ public:
+  Machine(const Program& prog, const HardwareDesc& hw, const SimOptions& options, SimResult& r)
+      : prog_(prog), hw_(hw), options_(options), r_(r) {
+    tdt_ = timing_dtype(hw, prog.precision);
+    units_ = std::max(1, hw.matrix.units);
+    spad_bpc_ = std::max(1.0, hw.scratchpad.bytes_per_cycle);
+    acc_bpc_ = hw.accumulator.bytes_per_cycle > 0 ? hw.accumulator.bytes_per_cycle : spad_bpc_;
+    channels_ = hw.offchip ? std::max(1, hw.offchip->channels) : 1;
+    chan_bpc_ = hw.offchip ? hw.offchip->bandwidth_bytes_per_s / hw.clock_hz / channels_ : 0;
+    offchip_latency_ = hw.offchip ? uint64_t(std::ceil(hw.offchip->latency_s * hw.clock_hz - 1e-6)) : 0;
+    gb_bpc_ = hw.global_buffer ? std::max(1.0, hw.global_buffer->bytes_per_cycle) : 0;
+    link_bpc_ = hw.noc.bytes_per_cycle_per_link > 0 ? hw.noc.bytes_per_cycle_per_link : spad_bpc_;
+    matrix_free_.assign(size_t(hw.cores) * size_t(units_), 0);
+    vector_free_.assign(size_t(hw.cores), 0);
+    dma_free_.assign(size_t(hw.cores), 0);
+    store_free_.assign(size_t(hw.cores), 0);
+    shared_.resize(size_t(channels_) + 1);  // the channels, then the global-buffer port
+    acc_.resize(prog.layers.size());
+    replicated_.assign(prog.layers.size(), false);
+  }
+
+  DType tdt() const { return tdt_; }
+  int units() const { return units_; }
+  int channels() const { return channels_; }
+  std::vector<LayerAcc>& acc() { return acc_; }
+  void log_reservations(std::vector<Reservation>* log) { log_ = log; }
+
+  // Runs `in` once its dependencies are done at `ready`: returns its start and end cycles.
+  std::pair<uint64_t, uint64_t> run(const Instr& in, uint64_t ready, size_t index) {
+    uint64_t start = ready, fin = ready;
+    const uint64_t reps = uint64_t(in.replicas);
+    if (in.replicas > 1 && in.layer >= 0) replicated_[size_t(in.layer)] = true;
+    const char* unit = "dma";
+    LayerAcc* la = in.layer >= 0 ? &acc_[size_t(in.layer)] : nullptr;
+    LayerStats* ls = in.layer >= 0 ? &r_.layers[size_t(in.layer)] : nullptr;
+    switch (in.kind) {
+      case OpKind::Barrier:
+        unit = nullptr;
+        if (in.layer >= 0 && replicated_[size_t(in.layer)]) sync_cores(prog_.layers[size_t(in.layer)].cores);
+        break;
+      case OpKind::MatMul: {
+        // All the core's matrix units take the tile together, a slice of its columns each.
+        unit = "matrix";
+        const size_t base = size_t(in.core) * size_t(units_);
+        for (size_t u = base; u < base + size_t(units_); ++u) start = std::max(start, matrix_free_[u]);
+        const int64_t tn = in.n1 - in.n0, used = std::min<int64_t>(units_, tn);
+        uint64_t dur = core_tile_cycles(hw_, tdt_, in.m1 - in.m0, in.k1 - in.k0, tn);
+        fin = start + dur;
+        for (size_t u = base; u < base + size_t(units_); ++u) matrix_free_[u] = fin;
+        if (ls) ls->matrix_busy_cycles += dur * uint64_t(used) * reps;
+        break;
+      }
+      case OpKind::Vector: {
+        unit = "vector";
+        auto it = hw_.vector.cycles_per_element.find(in.op_class);
+        double cpe = it != hw_.vector.cycles_per_element.end() ? it->second : 1.0;  // "move": one pass
+        uint64_t dur =
+            std::max<uint64_t>(1, uint64_t(std::ceil(double(in.elements) * cpe / std::max(1, hw_.vector.lanes))));
+        start = std::max(ready, vector_free_[size_t(in.core)]);
+        fin = start + dur;
+        vector_free_[size_t(in.core)] = fin;
+        if (ls) ls->vector_busy_cycles += dur * reps;
+        break;
+      }
+      case OpKind::Load:
+      case OpKind::Store:
+      case OpKind::Transfer: {
+        // Stores leave on a queue of their own (a GPU's asynchronous TMA stores, a TPU core's outbound DMA),
+        // so a tile waiting for its result does not hold back the next tiles' loads.
+        uint64_t& queue = (in.kind == OpKind::Store ? store_free_ : dma_free_)[size_t(in.core)];
+        start = std::max(ready, queue);
+        const double b = double(in.bytes), all = b * double(reps);  // the representative's, all replicas'
+        uint64_t engine_free = start;
+        if (in.kind == OpKind::Transfer) {
+          unit = "noc";
+          int h = hops(hw_, in.core, in.peer_core);
+          uint64_t dur = uint64_t(std::ceil(h * hw_.noc.hop_latency_cycles)) + ceil_div_d(b, link_bpc_);
+          fin = engine_free = start + dur;
+          if (la) la->noc_cycles += dur * reps;
+          if (ls) ls->noc_bytes += in.bytes * reps, ls->noc_byte_hops += in.bytes * reps * uint64_t(h);
+          level_bytes(in.layer, MemLevel::Scratchpad, 2 * in.bytes * reps);
+        } else if (in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip) {
+          check(hw_.offchip.has_value(), "simulate: instruction ", index, " uses off-chip memory, which ", hw_.name,
+                " does not have");
+          // Striped over all channels; each channel serves its share in order (contention = queueing).
+          // Replicas: the channels carry every replica's bytes and the last replica's data arrives at the end;
+          // each replica's own engine is free once its own share has gone out.
+          const uint64_t d = ceil_div_d(all / channels_, chan_bpc_), d_own = ceil_div_d(b / channels_, chan_bpc_);
+          uint64_t last = start, own = start;
+          for (int c = 0; c < channels_; ++c) {
+            uint64_t st = reserve(size_t(c), start, d);
+            if (la) la->offchip_cycles += d;
+            last = std::max(last, st + d);
+            own = std::max(own, st + d_own);
+          }
+          // The engine issues the next request once this one's data has gone out: several requests
+          // are in flight, each completing a latency later.
+          engine_free = own;
+          fin = last + offchip_latency_;
+          const MemLevel other = in.src == MemLevel::OffChip ? in.dst : in.src;
+          level_bytes(in.layer, MemLevel::OffChip, in.bytes * reps);
+          level_bytes(in.layer, other, in.bytes * reps);
+        } else if (in.src == MemLevel::GlobalBuffer || in.dst == MemLevel::GlobalBuffer) {
+          // The shared port is busy for the replicas' bytes; the core's own port may be slower.
+          const uint64_t port = ceil_div_d(all, gb_bpc_), own = ceil_div_d(b, std::min(gb_bpc_, spad_bpc_));
+          start = reserve(size_t(channels_), start, port);
+          fin = start + std::max(port, own);
+          engine_free = start + own;
+          level_bytes(in.layer, MemLevel::GlobalBuffer, in.bytes * reps);
+          level_bytes(in.layer, in.src == MemLevel::GlobalBuffer ? in.dst : in.src, in.bytes * reps);
+        } else {  // within a core: scratchpad <-> scratchpad / accumulator
+          fin = engine_free = start + ceil_div_d(b, in.src == MemLevel::Accumulator ? acc_bpc_ : spad_bpc_);
+          level_bytes(in.layer, in.src, in.bytes * reps);
+          level_bytes(in.layer, in.dst, in.bytes * reps);
+        }
+        queue = engine_free;
+        if (ls) ls->dma_busy_cycles += (engine_free - start) * reps;
+        break;
+      }
+    }
+    r_.cycles = std::max(r_.cycles, fin);
+    if (la && in.kind != OpKind::Barrier) {
+      la->start = std::min(la->start, start);
+      la->end = std::max(la->end, fin);
+    }
+    if (options_.record_trace && unit) record(in, unit, start, fin);
+    return {start, fin};
+  }
+
+  // The units `in` occupies, shifted by `delta` cycles (a repeat continued in its steady state).
+  void shift_units(const Instr& in, uint64_t delta) {
+    const size_t c = size_t(in.core);
+    switch (in.kind) {
+      case OpKind::MatMul:
+        for (size_t u = c * size_t(units_); u < (c + 1) * size_t(units_); ++u)
+          matrix_free_[u] = shifted(matrix_free_[u], delta);
+        break;
+      case OpKind::Vector:
+        vector_free_[c] = shifted(vector_free_[c], delta);
+        break;
+      case OpKind::Load:
+      case OpKind::Store:
+      case OpKind::Transfer:
+        (in.kind == OpKind::Store ? store_free_ : dma_free_)[c] += delta;
+        break;
+      case OpKind::Barrier:
+        break;
+    }
+  }
+  // A reservation a steady state repeats `offset` cycles later (free then, unless another layer took it).
+  void occupy(const Reservation& res, uint64_t offset) {
+    shared_[res.resource].reserve(res.start + offset, res.duration);
+  }
+
+ private:
+  static uint64_t shifted(uint64_t t, uint64_t delta) { return t + delta; }
+  // At a layer's barrier its cores are as busy as its representative (the first), which ran their tiles.
+  void sync_cores(const std::vector<int>& cores) {
+    if (cores.empty()) return;
+    const size_t rep = size_t(cores[0]);
+    for (int c : cores) {
+      for (int u = 0; u < units_; ++u)
+        matrix_free_[size_t(c) * size_t(units_) + size_t(u)] = matrix_free_[rep * size_t(units_) + size_t(u)];
+      vector_free_[size_t(c)] = vector_free_[rep];
+      dma_free_[size_t(c)] = dma_free_[rep];
+      store_free_[size_t(c)] = store_free_[rep];
+    }
+  }
+  uint64_t reserve(size_t resource, uint64_t ready, uint64_t duration) {
+    // Every request starts at or after its engine is free, so the history before the earliest free engine
+    // of those that issued any can never be used again: forgotten now and then, to keep lookups short.
+    if (++reservations_ % 4096 == 0) {
+      uint64_t horizon = UINT64_MAX;
+      for (const auto* engines : {&dma_free_, &store_free_})
+        for (uint64_t f : *engines)
+          if (f > 0) horizon = std::min(horizon, f);
+      if (horizon != UINT64_MAX)
+        for (auto& sr : shared_) sr.forget_before(horizon);
+    }
+    uint64_t st = shared_[resource].reserve(ready, duration);
+    if (log_ && duration > 0) log_->push_back({resource, st, duration});
+    return st;
+  }
+  void level_bytes(int layer, MemLevel m, uint64_t b) {
+    if (m == MemLevel::OffChip) r_.offchip_bytes += b;
+    if (m == MemLevel::Scratchpad || m == MemLevel::GlobalBuffer) r_.onchip_bytes += b;
+    if (layer >= 0) r_.layers[size_t(layer)].bytes[m] += b;
+  }
+  void record(const Instr& in, const char* unit, uint64_t start, uint64_t fin) {
+    if (r_.trace.size() >= options_.max_trace_events) {
+      ++r_.trace_dropped;
+      return;
+    }
+    TraceEvent e;
+    e.name = (in.layer >= 0 ? prog_.layers[size_t(in.layer)].name : std::string("prologue")) + " " +
+             std::string(op_kind_name(in.kind));
+    if (in.kind == OpKind::MatMul)
+      e.name += " [" + std::to_string(in.m0) + ":" + std::to_string(in.m1) + "," + std::to_string(in.k0) + ":" +
+                std::to_string(in.k1) + "," + std::to_string(in.n0) + ":" + std::to_string(in.n1) + "]";
+    else if (!in.what.empty())
+      e.name += " " + in.what;
+    else if (!in.op_class.empty())
+      e.name += " " + in.op_class;
+    e.unit = unit, e.core = in.core, e.layer = in.layer, e.start = start, e.end = fin;
+    r_.trace.push_back(std::move(e));
+  }
+
+  const Program& prog_;
+  const HardwareDesc& hw_;
+  const SimOptions& options_;
+  SimResult& r_;
+  DType tdt_;
+  int units_ = 1, channels_ = 1;
+  double spad_bpc_ = 1, acc_bpc_ = 1, chan_bpc_ = 0, gb_bpc_ = 0, link_bpc_ = 1;
+  uint64_t offchip_latency_ = 0;
+  std::vector<uint64_t> matrix_free_, vector_free_, dma_free_, store_free_;
+  std::vector<SharedResource> shared_;
+  std::vector<LayerAcc> acc_;
+  std::vector<Reservation>* log_ = nullptr;
+  uint64_t reservations_ = 0;
+  std::vector<bool> replicated_;  // layers whose waves ran as a representative core's tiles
+};
+
+// What one repetition adds to the layer's counters, so a steady state's remaining repetitions can be added
+// at once.
+struct Counters {
+  LayerStats layer;
+  LayerAcc acc;
+  uint64_t offchip_bytes = 0, onchip_bytes = 0;
+};
+
+Counters snapshot(const SimResult& r, const LayerAcc& acc, int layer) {
+  return {r.layers[size_t(layer)], acc, r.offchip_bytes, r.onchip_bytes};
+}
+
+void add_scaled(SimResult& r, LayerAcc& acc, int layer, const Counters& before, const Counters& after, uint64_t n) {
+  LayerStats& s = r.layers[size_t(layer)];
+  s.matrix_busy_cycles += n * (after.layer.matrix_busy_cycles - before.layer.matrix_busy_cycles);
+  s.vector_busy_cycles += n * (after.layer.vector_busy_cycles - before.layer.vector_busy_cycles);
+  s.dma_busy_cycles += n * (after.layer.dma_busy_cycles - before.layer.dma_busy_cycles);
+  s.noc_bytes += n * (after.layer.noc_bytes - before.layer.noc_bytes);
+  s.noc_byte_hops += n * (after.layer.noc_byte_hops - before.layer.noc_byte_hops);
+  for (const auto& [m, b] : after.layer.bytes) {
+    auto it = before.layer.bytes.find(m);
+    s.bytes[m] += n * (b - (it == before.layer.bytes.end() ? 0 : it->second));
+  }
+  acc.offchip_cycles += n * (after.acc.offchip_cycles - before.acc.offchip_cycles);
+  acc.noc_cycles += n * (after.acc.noc_cycles - before.acc.noc_cycles);
+  r.offchip_bytes += n * (after.offchip_bytes - before.offchip_bytes);
+  r.onchip_bytes += n * (after.onchip_bytes - before.onchip_bytes);
+}
+
+// Runs a repeat's repetitions after its body ran explicitly (Program::Repeat), instruction by instruction,
+// until the machine is in a steady state; the remaining repetitions are then the last one shifted by the
+// period, added at once, so the cost is the transient, not the repetition count. The steady state is exact
+// when every instruction ends exactly `period` cycles after its counterpart in the repetition before, for as
+// many repetitions as the body looks back, with the shared resources reserved at the same offsets. Where
+// many cores contend for the channels the pattern jitters by a few percent from one repetition to the next
+// and never repeats exactly; then the period is the mean over the last 2W repetitions once the means of the
+// last two windows of W agree within 1 % (tests: RepeatsMatchTheExpandedProgram).
+void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimResult& r, std::vector<uint64_t>& end) {
+  const int64_t b = rep.body_begin, len = rep.body_len;
+  // How many repetitions back a body instruction's dependencies reach.
+  int64_t lookback = 1;
+  for (int64_t j = 0; j < len; ++j)
+    for (int d : prog.instrs[size_t(b + j)].deps)
+      if (d >= rep.loop_begin && d < b + j) lookback = std::max(lookback, (b + j - d + len - 1) / len);
+  const int64_t slots = lookback + 2, window = std::max<int64_t>(8, lookback + 1);
+  std::vector<std::vector<uint64_t>> ring(size_t(slots), std::vector<uint64_t>(static_cast<size_t>(len)));
+  std::copy(end.begin() + b, end.begin() + b + len, ring[0].begin());
+  auto value = [&](int64_t v) -> uint64_t {  // end of virtual instruction v (explicit below b + len)
+    if (v < b + len) return end[size_t(v)];
+    return ring[size_t(((v - b) / len) % slots)][size_t((v - b) % len)];
+  };
+  const int layer = prog.instrs[size_t(b)].layer;
+  LayerAcc& acc = machine.acc()[size_t(layer)];
+  std::vector<Reservation> log, prev_log;
+  std::vector<uint64_t> finish = {*std::max_element(ring[0].begin(), ring[0].end())};  // per repetition
+  int64_t steady = 0;  // consecutive repetitions that shifted exactly by the same delta
+  uint64_t delta = 0;
+  int64_t k = 1;
+  for (; k <= rep.times; ++k) {
+    log.clear();
+    machine.log_reservations(&log);
+    const Counters before = snapshot(r, acc, layer);
+    auto& cur = ring[size_t(k % slots)];
+    for (int64_t j = 0; j < len; ++j) {
+      const Instr& in = prog.instrs[size_t(b + j)];
+      uint64_t ready = 0;
+      for (int d : in.deps) ready = std::max(ready, d >= rep.loop_begin ? value(d + k * len) : end[size_t(d)]);
+      cur[size_t(j)] = machine.run(in, ready, size_t(b + j)).second;
+    }
+    machine.log_reservations(nullptr);
+    finish.push_back(*std::max_element(cur.begin(), cur.end()));
+    const auto& prev = ring[size_t((k - 1) % slots)];
+    const uint64_t d0 = cur[0] - prev[0];
+    bool uniform = cur[0] >= prev[0] && log.size() == prev_log.size();
+    for (int64_t j = 1; j < len && uniform; ++j) uniform = cur[size_t(j)] - prev[size_t(j)] == d0;
+    for (size_t i = 0; i < log.size() && uniform; ++i)
+      uniform = log[i].resource == prev_log[i].resource && log[i].duration == prev_log[i].duration &&
+                log[i].start == prev_log[i].start + d0;
+    steady = !uniform ? 0 : steady > 0 && d0 == delta ? steady + 1 : 1;
+    delta = d0;
+    prev_log.swap(log);
+    if (k == rep.times) continue;
+    uint64_t period = 0;
+    if (steady > lookback) {
+      period = delta;
+    } else if (k >= 2 * window) {
+      const double recent = double(finish[size_t(k)] - finish[size_t(k - window)]),
+                   earlier = double(finish[size_t(k - window)] - finish[size_t(k - 2 * window)]);
+      if (recent > 0 && std::abs(recent - earlier) <= 0.005 * recent)
+        period = uint64_t(std::llround((recent + earlier) / double(2 * window)));
+    }
+    if (period == 0) continue;
+    const uint64_t n = uint64_t(rep.times - k), shift = period * n;
+    add_scaled(r, acc, layer, before, snapshot(r, acc, layer), n);
+    for (auto& slot : ring)
+      for (auto& t : slot) t += shift;
+    std::set<std::pair<OpKind, int>> units;  // each unit the body uses, shifted once
+    for (int64_t j = 0; j < len; ++j) {
+      const Instr& in = prog.instrs[size_t(b + j)];
+      const OpKind kind = in.kind == OpKind::Transfer ? OpKind::Load : in.kind;
+      if (units.insert({kind, in.core}).second) machine.shift_units(in, shift);
+    }
+    // Each shared resource is busy for the repetitions' share of the time after the last one.
+    std::map<size_t, std::pair<uint64_t, uint64_t>> busy;  // resource -> first start, cycles per repetition
+    for (const Reservation& res : prev_log) {
+      auto [it, fresh] = busy.try_emplace(res.resource, res.start, 0);
+      it->second.first = std::min(it->second.first, res.start);
+      it->second.second += res.duration;
+    }
+    for (const auto& [resource, first_busy] : busy)
+      machine.occupy({resource, first_busy.first + period, first_busy.second * n}, 0);
+    const uint64_t last = finish.back() + shift;
+    acc.end = std::max(acc.end, last);
+    r.cycles = std::max(r.cycles, last);
+    r.trace_dropped += n * uint64_t(len);
+    break;  // the ring holds repetitions times-slots+1 .. times under the numbers k-slots+1 .. k
+  }
+  const int64_t last_rep = std::min(k, rep.times);  // the ring's number of repetition `times`
+  // Afterwards the explicit waves name the last ones: wave b - m*len is repetition times - m.
+  std::vector<std::vector<uint64_t>> named;
+  for (int64_t m = 0; m <= lookback && b - m * len >= rep.loop_begin; ++m) {
+    const int64_t rr = last_rep - m;  // ring repetition holding repetition times - m
+    std::vector<uint64_t> v(static_cast<size_t>(len));
+    for (int64_t j = 0; j < len; ++j)
+      v[size_t(j)] = rr >= 1 ? ring[size_t(rr % slots)][size_t(j)] : end[size_t(b + rr * len + j)];
+    named.push_back(std::move(v));
+  }
+  for (size_t m = 0; m < named.size(); ++m)
+    std::copy(named[m].begin(), named[m].end(), end.begin() + (b - int64_t(m) * len));
+}
+
 }  // namespace
 
 SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions& options) {
@@ -79,156 +450,36 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
   r.batch = prog.batch;
   r.precision = prog.precision;
   r.clock_hz = hw.clock_hz;
-  const DType tdt = timing_dtype(hw, prog.precision);
-  r.peak_macs_per_s = hw.peak_macs_per_s(tdt);
-  r.offchip_bytes_per_s = hw.offchip_bytes_per_s();
-
-  const int units = std::max(1, hw.matrix.units);
-  const double spad_bpc = std::max(1.0, hw.scratchpad.bytes_per_cycle);
-  const double acc_bpc = hw.accumulator.bytes_per_cycle > 0 ? hw.accumulator.bytes_per_cycle : spad_bpc;
-  const int channels = hw.offchip ? std::max(1, hw.offchip->channels) : 1;
-  const double chan_bpc = hw.offchip ? hw.offchip->bandwidth_bytes_per_s / hw.clock_hz / channels : 0;
-  const uint64_t offchip_latency = hw.offchip ? uint64_t(std::ceil(hw.offchip->latency_s * hw.clock_hz - 1e-6)) : 0;
-  const double gb_bpc = hw.global_buffer ? std::max(1.0, hw.global_buffer->bytes_per_cycle) : 0;
-  const double link_bpc = hw.noc.bytes_per_cycle_per_link > 0 ? hw.noc.bytes_per_cycle_per_link : spad_bpc;
-  const double matrix_peak_per_core = units * hw.matrix.macs_per_cycle.at(tdt);
-
-  std::vector<uint64_t> matrix_free(size_t(hw.cores) * size_t(units), 0), vector_free(size_t(hw.cores), 0),
-      dma_free(size_t(hw.cores), 0);
-  std::vector<SharedResource> chans(static_cast<size_t>(channels));
-  SharedResource gb_port;
-  std::vector<uint64_t> end(prog.instrs.size(), 0);
-
   r.layers.resize(prog.layers.size());
-  std::vector<LayerAcc> acc(prog.layers.size());
   for (size_t i = 0; i < prog.layers.size(); ++i) {
     const Layer& l = prog.layers[i];
     LayerStats& s = r.layers[i];
     s.name = l.name, s.op_type = l.op_type, s.unit = l.unit, s.macs = l.macs, s.vector_elements = l.vector_elements;
     r.macs += l.macs;
   }
+  Machine machine(prog, hw, options, r);
+  const DType tdt = machine.tdt();
+  r.peak_macs_per_s = hw.peak_macs_per_s(tdt);
+  r.offchip_bytes_per_s = hw.offchip_bytes_per_s();
 
-  auto level_bytes = [&](int layer, MemLevel m, uint64_t b) {
-    if (m == MemLevel::OffChip) r.offchip_bytes += b;
-    if (m == MemLevel::Scratchpad || m == MemLevel::GlobalBuffer) r.onchip_bytes += b;
-    if (layer >= 0) r.layers[size_t(layer)].bytes[m] += b;
-  };
-
+  std::vector<uint64_t> end(prog.instrs.size(), 0);
+  size_t next_repeat = 0;
   for (size_t i = 0; i < prog.instrs.size(); ++i) {
     const Instr& in = prog.instrs[i];
     uint64_t ready = 0;
     for (int d : in.deps) ready = std::max(ready, end[size_t(d)]);
-    uint64_t start = ready, fin = ready;
-    const char* unit = "dma";
-    LayerAcc* la = in.layer >= 0 ? &acc[size_t(in.layer)] : nullptr;
-    LayerStats* ls = in.layer >= 0 ? &r.layers[size_t(in.layer)] : nullptr;
-    switch (in.kind) {
-      case OpKind::Barrier:
-        unit = nullptr;
-        break;
-      case OpKind::MatMul: {
-        // All the core's matrix units take the tile together, a slice of its columns each.
-        unit = "matrix";
-        const size_t base = size_t(in.core) * size_t(units);
-        start = ready;
-        for (size_t u = base; u < base + size_t(units); ++u) start = std::max(start, matrix_free[u]);
-        const int64_t tn = in.n1 - in.n0, used = std::min<int64_t>(units, tn);
-        uint64_t dur = core_tile_cycles(hw, tdt, in.m1 - in.m0, in.k1 - in.k0, tn);
-        fin = start + dur;
-        for (size_t u = base; u < base + size_t(units); ++u) matrix_free[u] = fin;
-        if (ls) ls->matrix_busy_cycles += dur * uint64_t(used);
-        break;
-      }
-      case OpKind::Vector: {
-        unit = "vector";
-        auto it = hw.vector.cycles_per_element.find(in.op_class);
-        double cpe = it != hw.vector.cycles_per_element.end() ? it->second : 1.0;  // "move": one pass
-        uint64_t dur =
-            std::max<uint64_t>(1, uint64_t(std::ceil(double(in.elements) * cpe / std::max(1, hw.vector.lanes))));
-        start = std::max(ready, vector_free[size_t(in.core)]);
-        fin = start + dur;
-        vector_free[size_t(in.core)] = fin;
-        if (ls) ls->vector_busy_cycles += dur;
-        break;
-      }
-      case OpKind::Load:
-      case OpKind::Store:
-      case OpKind::Transfer: {
-        start = std::max(ready, dma_free[size_t(in.core)]);
-        const double b = double(in.bytes);
-        if (in.kind == OpKind::Transfer) {
-          unit = "noc";
-          int h = hops(hw, in.core, in.peer_core);
-          uint64_t dur = uint64_t(std::ceil(h * hw.noc.hop_latency_cycles)) + ceil_div_d(b, link_bpc);
-          fin = start + dur;
-          if (la) la->noc_cycles += dur;
-          if (ls) ls->noc_bytes += in.bytes, ls->noc_byte_hops += in.bytes * uint64_t(h);
-          level_bytes(in.layer, MemLevel::Scratchpad, 2 * in.bytes);
-        } else if (in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip) {
-          check(hw.offchip.has_value(), "simulate: instruction ", i, " uses off-chip memory, which ", hw.name,
-                " does not have");
-          // Striped over all channels; each channel serves its share in order (contention = queueing).
-          const double share = b / channels;
-          uint64_t last = start;
-          for (int c = 0; c < channels; ++c) {
-            const uint64_t d = ceil_div_d(share, chan_bpc);
-            uint64_t st = chans[size_t(c)].reserve(start, d);
-            if (la) la->offchip_cycles += d;
-            last = std::max(last, st + d);
-          }
-          // The engine issues the next request once this one's data has gone out: several requests
-          // are in flight, each completing a latency later.
-          dma_free[size_t(in.core)] = last;
-          fin = last + offchip_latency;
-          const MemLevel other = in.src == MemLevel::OffChip ? in.dst : in.src;
-          level_bytes(in.layer, MemLevel::OffChip, in.bytes);
-          level_bytes(in.layer, other, in.bytes);
-        } else if (in.src == MemLevel::GlobalBuffer || in.dst == MemLevel::GlobalBuffer) {
-          // The shared port is busy for its own share of the time; the core's port may be slower.
-          start = gb_port.reserve(start, ceil_div_d(b, gb_bpc));
-          fin = start + ceil_div_d(b, std::min(gb_bpc, spad_bpc));
-          level_bytes(in.layer, MemLevel::GlobalBuffer, in.bytes);
-          level_bytes(in.layer, in.src == MemLevel::GlobalBuffer ? in.dst : in.src, in.bytes);
-        } else {  // within a core: scratchpad <-> scratchpad / accumulator
-          fin = start + ceil_div_d(b, in.src == MemLevel::Accumulator ? acc_bpc : spad_bpc);
-          level_bytes(in.layer, in.src, in.bytes);
-          level_bytes(in.layer, in.dst, in.bytes);
-        }
-        if (in.kind == OpKind::Transfer || !(in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip))
-          dma_free[size_t(in.core)] = fin;
-        if (ls) ls->dma_busy_cycles += dma_free[size_t(in.core)] - start;
-        break;
-      }
-    }
-    end[i] = fin;
-    r.cycles = std::max(r.cycles, fin);
-    if (la && in.kind != OpKind::Barrier) {
-      la->start = std::min(la->start, start);
-      la->end = std::max(la->end, fin);
-    }
-    if (options.record_trace && unit) {
-      if (r.trace.size() < options.max_trace_events) {
-        TraceEvent e;
-        e.name = (in.layer >= 0 ? prog.layers[size_t(in.layer)].name : std::string("prologue")) + " " +
-                 std::string(op_kind_name(in.kind));
-        if (in.kind == OpKind::MatMul)
-          e.name += " [" + std::to_string(in.m0) + ":" + std::to_string(in.m1) + "," + std::to_string(in.k0) + ":" +
-                    std::to_string(in.k1) + "," + std::to_string(in.n0) + ":" + std::to_string(in.n1) + "]";
-        else if (!in.what.empty())
-          e.name += " " + in.what;
-        else if (!in.op_class.empty())
-          e.name += " " + in.op_class;
-        e.unit = unit, e.core = in.core, e.layer = in.layer, e.start = start, e.end = fin;
-        r.trace.push_back(std::move(e));
-      } else {
-        ++r.trace_dropped;
-      }
-    }
+    end[i] = machine.run(in, ready, i).second;
+    for (; next_repeat < prog.repeats.size() &&
+           size_t(prog.repeats[next_repeat].body_begin + prog.repeats[next_repeat].body_len) == i + 1;
+         ++next_repeat)
+      run_repeat(prog, prog.repeats[next_repeat], machine, r, end);
   }
 
+  const int units = machine.units(), channels = machine.channels();
+  const double matrix_peak_per_core = units * hw.matrix.macs_per_cycle.at(tdt);
   for (size_t li = 0; li < prog.layers.size(); ++li) {
     LayerStats& s = r.layers[li];
-    const LayerAcc& a = acc[li];
+    const LayerAcc& a = machine.acc()[li];
     if (a.start == UINT64_MAX) continue;  // free layer: no instructions
     s.start_cycle = a.start, s.end_cycle = a.end;
     const double span = double(std::max<uint64_t>(1, a.end - a.start));
