@@ -107,6 +107,9 @@ TEST(LlmConfig, BadFieldsNameFileAndField) {
   moe.replace(moe.find("\"rms_norm_eps\""), 0, "\"num_local_experts\": 2, \"num_experts_per_tok\": 3, ");
   EXPECT_THAT(parse(moe), HasSubstr("num_experts_per_tok (3) exceeds num_local_experts (2)"));
   EXPECT_THAT(parse(R"({"model_type": "bert"})"), HasSubstr("'bert' is not a supported architecture"));
+  EXPECT_THAT(parse(R"({"model_type": "llama", "hidden_size": 16000000, "num_hidden_layers": 16000000,
+      "num_attention_heads": 1, "intermediate_size": 16000000, "vocab_size": 1, "max_position_embeddings": 1})"),
+              HasSubstr("not a plausible architecture"));
   EXPECT_THAT(parse("{not json"), HasSubstr("cfg.json: not valid JSON"));
   EXPECT_THAT(error_of([] { llm::load_llm_config("/nonexistent/config.json"); }),
               HasSubstr("/nonexistent/config.json: cannot open"));

@@ -235,11 +235,21 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
     r.layers = c.layers;
     r.parameters = c.parameter_count();
     r.kv_bytes_per_token = uint64_t(c.kv_bytes_per_token(int64_t(eb)));
+    // The prefill's largest tensors (MLP or vocabulary rows, attention scores) must have an element
+    // count that int64 holds: past that the request is a mistake, not a deployment.
+    const double rows = double(B) * double(P);
+    const double widest = std::max({double(c.hidden), double(c.intermediate), double(c.vocab)});
+    const double scores = double(B) * double(c.heads) * double(P) * double(P);
+    check(std::max(rows * widest, scores) < 1e18, "--batch ", B, " x --prompt-len ", P, " makes tensors of ~",
+          std::max(rows * widest, scores), " elements for ", c.source, ": not a plausible request");
   } else {
     r.parameters = int64_t(initializer_elems(*src.onnx.graph));
     r.layers = src.layers;
     r.kv_bytes_per_token = src.kv_elems_per_token * eb;
   }
+  // The KV cache grows with batch x context: past an exabyte the request is a mistake (and would overflow).
+  check(double(r.kv_bytes_per_token) * double(context) * double(B) < 1e18, "--batch ", B, " x context ", context,
+        " makes a KV cache of ", double(r.kv_bytes_per_token) * double(context) * double(B), " bytes");
   r.weights_bytes = uint64_t(r.parameters) * eb;
   r.kv_cache_bytes = r.kv_bytes_per_token * uint64_t(context) * uint64_t(B);
 

@@ -121,9 +121,13 @@ LlmConfig parse_llm_config(const std::string& text, const std::string& file) {
           "num_key_value_heads (" + std::to_string(c.kv_heads) + ") must divide num_attention_heads (" +
               std::to_string(c.heads) + ")");
   c.rotary_dim = gptj ? r.opt_int("rotary_dim").value_or(c.head_dim) : c.head_dim;
-  require(c.rotary_dim <= c.head_dim && c.rotary_dim % 2 == 0, file,
-          "rotary_dim (" + std::to_string(c.rotary_dim) + ") must be even and at most the head dimension (" +
-              std::to_string(c.head_dim) + ")");
+  if (gptj)
+    require(c.rotary_dim <= c.head_dim && c.rotary_dim % 2 == 0, file,
+            "rotary_dim (" + std::to_string(c.rotary_dim) + ") must be even and at most the head dimension (" +
+                std::to_string(c.head_dim) + ")");
+  else
+    require(c.head_dim % 2 == 0, file,
+            "the head dimension (" + std::to_string(c.head_dim) + ") must be even: RoPE rotates pairs");
 
   const bool has_experts = r.has("num_local_experts");
   if (c.model_type == "mixtral" || has_experts) {
@@ -134,6 +138,14 @@ LlmConfig parse_llm_config(const std::string& text, const std::string& file) {
                 std::to_string(c.experts) + ")");
     if (c.experts == 1) c.experts = c.experts_per_token = 0;  // one expert is a dense MLP
   }
+  // Each field may be plausible alone and their product absurd; counted in floating point, a model
+  // past a quadrillion parameters is a mistake, not an architecture (and would overflow the counts).
+  const double q = double(c.hidden) * double(c.heads) * double(c.head_dim) * 4;
+  const double ffn = 3.0 * double(c.hidden) * double(c.intermediate) * double(std::max<int64_t>(1, c.experts));
+  const double params = double(c.layers) * (q + ffn) + 2.0 * double(c.vocab) * double(c.hidden);
+  if (params > 1e15)
+    fail(file, ": the fields make ~", params, " parameters (hidden_size ", c.hidden, ", num_hidden_layers ", c.layers,
+         ", intermediate_size ", c.intermediate, ", vocab_size ", c.vocab, "): not a plausible architecture");
   return c;
 }
 
