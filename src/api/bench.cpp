@@ -61,7 +61,7 @@ std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOptions& o) {
     auto [it, fresh] = cache->try_emplace(batch, 0.0);
     if (fresh) {
       options.batch = batch;
-      it->second = npu::evaluate_design(*npu::prepare_for_npu(*model->graph, options), *hw, options, false).latency_s;
+      it->second = npu::evaluate_design(npu::prepare_batches(*model->graph, options), *hw, options, false).latency_s;
     }
     return it->second;
   };

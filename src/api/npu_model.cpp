@@ -7,7 +7,7 @@
 
 namespace wafer::api {
 
-Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) {
+npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) {
   namespace fs = std::filesystem;
   std::string path = args.model;
   if (fs::is_directory(path)) path = (fs::path(path) / "model.onnx").string();
@@ -18,10 +18,9 @@ Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) 
   options.batch = args.batch;
   options.symbols = symbols;
   options.precision = args.precision;
-  // The one optimization of the model, with the batch bound (npu::prepare_for_npu): every
-  // design a sweep evaluates lowers this graph.
-  model.graph = npu::prepare_for_npu(*model.graph, options);
-  return model;
+  // The one optimization of the model per batch it may run at (npu::prepare_batches): every design a
+  // sweep evaluates lowers these graphs.
+  return npu::prepare_batches(*model.graph, options);
 }
 
 std::string model_display_name(const std::string& model) {

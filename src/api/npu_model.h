@@ -7,6 +7,7 @@
 
 #include "ir/graph.h"
 #include "npu/compiler.h"
+#include "npu/evaluate.h"
 
 namespace wafer::api {
 
@@ -17,8 +18,9 @@ struct NpuModelArgs {
   std::vector<std::string> shapes;
 };
 
-// Returns the optimized model; fills `options` (batch, symbols, precision).
-Model load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options);
+// Returns the model optimized at its batch and the batch's halvings (npu::prepare_batches, so the compiler
+// may run a batch as sub-batches); fills `options` (batch, symbols, precision).
+npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options);
 
 // resnet20 for models/resnet20, models/resnet20/model.onnx or resnet20.onnx.
 std::string model_display_name(const std::string& model);

@@ -20,10 +20,10 @@ SimRun simulate(const SimOptions& o, bool record_trace) {
   npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
   npu::NpuCompileOptions options;
   auto t0 = std::chrono::steady_clock::now();
-  Model model = load_npu_model(o.m, options);
+  const npu::PreparedBatches model = load_npu_model(o.m, options);
   auto t1 = std::chrono::steady_clock::now();
   SimRun run;
-  run.result = npu::evaluate_design(*model.graph, hw, options, record_trace);
+  run.result = npu::evaluate_design(model, hw, options, record_trace);
   auto t2 = std::chrono::steady_clock::now();
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   run.load_ms = ms(t0, t1);

@@ -8,9 +8,8 @@ SweepRun sweep(const SweepOptions& o, const npu::SweepProgress& progress) {
   SweepRun run;
   run.axes = npu::parse_sweep_axes(o.sets);
   npu::NpuCompileOptions options;
-  Model model = load_npu_model(o.m, options);
-  const Graph& graph = *model.graph;
-  auto evaluate = [&](const npu::HardwareDesc& hw) { return npu::evaluate_design(graph, hw, options, false); };
+  const npu::PreparedBatches model = load_npu_model(o.m, options);
+  auto evaluate = [&](const npu::HardwareDesc& hw) { return npu::evaluate_design(model, hw, options, false); };
   if (o.hw.yaml_text.empty()) {
     run.points = npu::run_sweep(o.hw.preset_or_path, run.axes, evaluate, progress);
   } else {

@@ -438,6 +438,16 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
         weight_src = MemLevel::GlobalBuffer;
       }
       const int64_t total = gv.groups * mt * nt;
+      // Raster: an off-chip input too large to stage whole would be re-read from off-chip once per column
+      // tile. Tiles then walk each row's column tiles consecutively (CUTLASS's rasterization along N), so a
+      // wave covers whole rows: each row panel of the input (tile_m rows x K) is staged in the global buffer
+      // once, by the row's first tile, and the row's tiles read it there. Needs the panels of two waves to fit
+      // the staging quarter and the weights not streamed from off-chip (they are re-read per wave).
+      const uint64_t panel_bytes = uint64_t(std::ceil(double(tm * gv.k) * double(eb) / gv.input_reuse));
+      const bool row_panels = a.level == MemLevel::OffChip && nt > 1 && stage_limit > 0 &&
+                              (!const_w || L.weight_home != MemLevel::OffChip || weight_staged >= 0) &&
+                              2 * uint64_t(cdiv(nc, nt) + 1) * panel_bytes <= stage_limit;
+      int row_stage = -1;  // the Load that staged the current row's panel
       struct CoreState {
         std::vector<int> slot_user;  // the MatMul that last read each operand buffer
         int64_t counter = 0;
@@ -457,95 +467,113 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
           for (int& u : cs.slot_user) u = waves.shift(u, dropped);
           cs.w_instr = waves.shift(cs.w_instr, dropped);
         }
+        row_stage = waves.shift(row_stage, dropped);
         std::erase_if(finals, [&](int f) { return f >= int(prog.instrs.size()); });
       };
       auto end_wave = [&] {
         em.replicas = 1;
         if (int dropped = waves.end_wave()) drop_wave(dropped);
       };
-      int64_t t = 0;
-      for (int64_t grp = 0; grp < gv.groups; ++grp)
-        for (int64_t ni = 0; ni < nt; ++ni)
-          for (int64_t mi = 0; mi < mt; ++mi, ++t) {
-            const int ci = int(t % nc);
-            const int core = fc + ci;
-            const bool wave_end = ci == nc - 1 || t + 1 == total;
-            if (ci == 0) {
-              waves.begin_wave();
-              if (representative) em.replicas = int(std::min<int64_t>(nc, total - t));
-            }
-            if (representative && ci > 0) {
-              if (wave_end) end_wave();
-              continue;
-            }
-            CoreState& cs = st[size_t(ci)];
-            const int64_t m0 = mi * tm, m1 = std::min(gv.m, m0 + tm), n0 = ni * tn, n1 = std::min(gv.n, n0 + tn);
-            int prev_mm = -1;
-            for (int64_t ki = 0; ki < kt; ++ki) {
-              const int64_t k0 = ki * tk, k1 = std::min(gv.k, k0 + tk);
-              const size_t slot = size_t(cs.counter++ % stages);
-              std::vector<int> slot_dep;
-              Emitter::add_dep(slot_dep, cs.slot_user[slot]);  // a ring of `stages` buffers: wait for tile i-stages
-              const double in_tile = double((m1 - m0) * (k1 - k0)) * double(eb) / gv.input_reuse;  // implicit GEMM
-              int in_i = em.fetch(a, core, uint64_t(std::ceil(in_tile)), layer, "input", slot_dep);
-              int w_i = -1;
-              const uint64_t wbytes = uint64_t((k1 - k0) * (n1 - n0)) * eb;
-              if (!const_w) {
-                w_i = em.fetch(b, core, wbytes, layer, "input", slot_dep);
-              } else if (L.weight_home == MemLevel::Scratchpad) {
-                w_i = resident_load[li].empty() ? -1 : resident_load[li][size_t(ci)];
-              } else {
-                const int64_t key = (grp * nt + ni) * kt + ki;
-                if (kt == 1 && cs.w_key == key) {
-                  // The weight tile is still in the buffer: after the last tile that used it (in order on the
-                  // core's units, so as if after its load, and a dependency one wave back, not many).
-                  w_i = cs.w_instr;
-                } else {
-                  Instr in{OpKind::Load, layer, core};
-                  in.src = weight_src;
-                  in.dst = MemLevel::Scratchpad, in.bytes = wbytes, in.what = "weights", in.deps = slot_dep;
-                  if (L.weight_home == MemLevel::GlobalBuffer) Emitter::add_dep(in.deps, resident_load[li].at(0));
-                  Emitter::add_dep(in.deps, weight_staged);
-                  w_i = em.emit(std::move(in));
-                  cs.w_key = key, cs.w_instr = w_i;
-                }
-              }
-              Instr mm{OpKind::MatMul, layer, core};
-              mm.m0 = m0, mm.m1 = m1, mm.k0 = k0, mm.k1 = k1, mm.n0 = n0, mm.n1 = n1, mm.group = grp;
-              mm.dtype = prog.precision;
-              Emitter::add_dep(mm.deps, in_i);
-              Emitter::add_dep(mm.deps, w_i);
-              Emitter::add_dep(mm.deps, prev_mm);
-              prev_mm = em.emit(std::move(mm));
-              cs.slot_user[slot] = prev_mm;
-              if (const_w && L.weight_home != MemLevel::Scratchpad) cs.w_instr = prev_mm;
-            }
-            // The epilogue on the tile: its share of each fused node's vector work; operands as large as
-            // the output (a residual) arrive tile by tile.
-            int last = prev_mm;
-            const int64_t tile_elems = (m1 - m0) * (n1 - n0);
-            for (size_t j : epilogue[li]) {
-              std::vector<int> deps = {last};
-              for (const auto& in : plans[j].node->inputs) {
-                if (in.empty() || group_values.count(in) || g.is_initializer(in)) continue;
-                if (known_numel(g, in) == out_numel)
-                  deps.push_back(em.fetch(info(in), core, uint64_t(tile_elems) * eb, layer, "input", {}));
-              }
-              for (const auto& vw : plans[j].work) {
-                Instr v{OpKind::Vector, layer, core};
-                v.elements = std::max<int64_t>(1, cdiv(vw.elements * tile_elems, std::max<int64_t>(1, out_numel)));
-                v.op_class = vw.op_class;
-                v.deps = deps;
-                last = em.emit(std::move(v));
-                deps = {last};
-              }
-            }
-            Instr s{OpKind::Store, layer, core};
-            s.src = MemLevel::Accumulator, s.dst = o.level == MemLevel::Scratchpad ? MemLevel::Scratchpad : o.level;
-            s.bytes = uint64_t(tile_elems) * eb, s.what = "output", s.deps = {last};
-            finals.push_back(em.emit(std::move(s)));
-            if (wave_end) end_wave();
+      auto stage_rows = [&](int core, int rows) {
+        Instr in{OpKind::Load, layer, core};
+        in.src = MemLevel::OffChip, in.dst = MemLevel::GlobalBuffer, in.bytes = panel_bytes, in.what = "input";
+        in.replicas = rows;
+        Emitter::add_dep(in.deps, a.ready);
+        row_stage = int(prog.instrs.size());
+        prog.instrs.push_back(std::move(in));
+      };
+      for (int64_t t = 0; t < total; ++t) {
+        const int64_t grp = t / (mt * nt), rem = t % (mt * nt);
+        const int64_t mi = row_panels ? rem / nt : rem % mt, ni = row_panels ? rem % nt : rem / mt;
+        const int ci = int(t % nc);
+        const int core = fc + ci;
+        const bool wave_end = ci == nc - 1 || t + 1 == total;
+        const int64_t wave_tiles = std::min<int64_t>(nc, total - t);  // at the wave's first tile
+        if (ci == 0) {
+          waves.begin_wave();
+          if (representative) {
+            em.replicas = int(wave_tiles);
+            // The representative stages the panels of every row that starts in its wave.
+            int rows = 0;
+            for (int64_t u = t; u < t + wave_tiles; ++u) rows += row_panels && (u % (mt * nt)) % nt == 0;
+            if (rows > 0) stage_rows(core, rows);
           }
+        }
+        if (representative && ci > 0) {
+          if (wave_end) end_wave();
+          continue;
+        }
+        if (row_panels && !representative && ni == 0) stage_rows(core, 1);
+        ValInfo a_tile = a;
+        if (row_panels) a_tile.level = MemLevel::GlobalBuffer, a_tile.ready = row_stage;
+        CoreState& cs = st[size_t(ci)];
+        const int64_t m0 = mi * tm, m1 = std::min(gv.m, m0 + tm), n0 = ni * tn, n1 = std::min(gv.n, n0 + tn);
+        int prev_mm = -1;
+        for (int64_t ki = 0; ki < kt; ++ki) {
+          const int64_t k0 = ki * tk, k1 = std::min(gv.k, k0 + tk);
+          const size_t slot = size_t(cs.counter++ % stages);
+          std::vector<int> slot_dep;
+          Emitter::add_dep(slot_dep, cs.slot_user[slot]);  // a ring of `stages` buffers: wait for tile i-stages
+          const double in_tile = double((m1 - m0) * (k1 - k0)) * double(eb) / gv.input_reuse;  // implicit GEMM
+          int in_i = em.fetch(a_tile, core, uint64_t(std::ceil(in_tile)), layer, "input", slot_dep);
+          int w_i = -1;
+          const uint64_t wbytes = uint64_t((k1 - k0) * (n1 - n0)) * eb;
+          if (!const_w) {
+            w_i = em.fetch(b, core, wbytes, layer, "input", slot_dep);
+          } else if (L.weight_home == MemLevel::Scratchpad) {
+            w_i = resident_load[li].empty() ? -1 : resident_load[li][size_t(ci)];
+          } else {
+            const int64_t key = (grp * nt + ni) * kt + ki;
+            if (kt == 1 && cs.w_key == key) {
+              // The weight tile is still in the buffer: after the last tile that used it (in order on the
+              // core's units, so as if after its load, and a dependency one wave back, not many).
+              w_i = cs.w_instr;
+            } else {
+              Instr in{OpKind::Load, layer, core};
+              in.src = weight_src;
+              in.dst = MemLevel::Scratchpad, in.bytes = wbytes, in.what = "weights", in.deps = slot_dep;
+              if (L.weight_home == MemLevel::GlobalBuffer) Emitter::add_dep(in.deps, resident_load[li].at(0));
+              Emitter::add_dep(in.deps, weight_staged);
+              w_i = em.emit(std::move(in));
+              cs.w_key = key, cs.w_instr = w_i;
+            }
+          }
+          Instr mm{OpKind::MatMul, layer, core};
+          mm.m0 = m0, mm.m1 = m1, mm.k0 = k0, mm.k1 = k1, mm.n0 = n0, mm.n1 = n1, mm.group = grp;
+          mm.dtype = prog.precision;
+          Emitter::add_dep(mm.deps, in_i);
+          Emitter::add_dep(mm.deps, w_i);
+          Emitter::add_dep(mm.deps, prev_mm);
+          prev_mm = em.emit(std::move(mm));
+          cs.slot_user[slot] = prev_mm;
+          if (const_w && L.weight_home != MemLevel::Scratchpad) cs.w_instr = prev_mm;
+        }
+        // The epilogue on the tile: its share of each fused node's vector work; operands as large as
+        // the output (a residual) arrive tile by tile.
+        int last = prev_mm;
+        const int64_t tile_elems = (m1 - m0) * (n1 - n0);
+        for (size_t j : epilogue[li]) {
+          std::vector<int> deps = {last};
+          for (const auto& in : plans[j].node->inputs) {
+            if (in.empty() || group_values.count(in) || g.is_initializer(in)) continue;
+            if (known_numel(g, in) == out_numel)
+              deps.push_back(em.fetch(info(in), core, uint64_t(tile_elems) * eb, layer, "input", {}));
+          }
+          for (const auto& vw : plans[j].work) {
+            Instr v{OpKind::Vector, layer, core};
+            v.elements = std::max<int64_t>(1, cdiv(vw.elements * tile_elems, std::max<int64_t>(1, out_numel)));
+            v.op_class = vw.op_class;
+            v.deps = deps;
+            last = em.emit(std::move(v));
+            deps = {last};
+          }
+        }
+        Instr s{OpKind::Store, layer, core};
+        s.src = MemLevel::Accumulator, s.dst = o.level == MemLevel::Scratchpad ? MemLevel::Scratchpad : o.level;
+        s.bytes = uint64_t(tile_elems) * eb, s.what = "output", s.deps = {last};
+        finals.push_back(em.emit(std::move(s)));
+        if (wave_end) end_wave();
+      }
       // Bias and other constant operands (Conv B, Gemm C): small, loaded with the layer.
       for (size_t ii = 0; ii < node.inputs.size(); ++ii) {
         const std::string& in = node.inputs[ii];

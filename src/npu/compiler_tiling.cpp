@@ -87,10 +87,9 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
   }
   const uint64_t eb = uint64_t(p.elem_bytes);
   const uint64_t acc = hw.accumulator.size_bytes;
-  const int64_t max_tiles = 4096;  // keeps instruction counts proportional to work, not to cores
   TileChoice best;
   bool found = false;
-  for (int pass = 0; pass < 2 && !found; ++pass) {
+  {
     for (int64_t tm : candidates(p.m, bm))
       for (int64_t tk : candidates(p.k, bk))
         for (int64_t tn : candidates(p.n, bn))
@@ -101,7 +100,6 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
             if (spad > scratchpad_budget) continue;
             int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
             int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
-            if (pass == 0 && tiles > max_tiles) continue;
             int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
             if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
             double per_core_tiles = std::ceil(double(tiles) / cores);
@@ -113,13 +111,18 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
             const double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
             const double in_bw = std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle);
             // Reads past the first come from the global buffer where the operand is staged there.
-            auto traffic = [&](double once, double reads, double bw, bool offchip) {
-              if (reads > 1 && offchip && p.stage_bytes_per_cycle > 0 && once <= double(p.stage_bytes))
+            // An input too big to stage whole is staged by row panels (compiler.cpp) when two waves' panels fit
+            // and the weights do not stream from off-chip.
+            const double panel = double(tm * p.k) * double(eb) / p.input_reuse;
+            const bool row_panels = nt > 1 && (!p.weights_streamed || w_once <= double(p.stage_bytes)) &&
+                                    2.0 * double(cdiv(cores, nt) + 1) * panel <= double(p.stage_bytes);
+            auto traffic = [&](double once, double reads, double bw, bool offchip, bool panels = false) {
+              if (reads > 1 && offchip && p.stage_bytes_per_cycle > 0 && (panels || once <= double(p.stage_bytes)))
                 return once / bw +
                        (reads - 1) * once / std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
               return reads * once / bw;
             };
-            double dma = traffic(in_once, double(nt), in_bw, p.input_offchip) +
+            double dma = traffic(in_once, double(nt), in_bw, p.input_offchip, row_panels) +
                          traffic(w_once, w_reads, p.weight_bytes_per_cycle, true);
             // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
             // flight while the units compute, so the latency is hidden once the pipeline is deep enough.

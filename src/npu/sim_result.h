@@ -39,6 +39,9 @@ struct TraceEvent {
 struct SimResult {
   std::string model, hw_name;
   int batch = 1;
+  // The batch ran as batch / sub_batch sequential runs of sub_batch samples (npu/evaluate.h); the layer
+  // statistics are one run's, the totals the whole batch's.
+  int sub_batch = 1;
   DType precision = DType::Float32;
   uint64_t cycles = 0;
   double clock_hz = 0;

@@ -7,6 +7,7 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   nlohmann::json j;
   j["model"] = r.model;
   j["batch"] = r.batch;
+  j["sub_batch"] = r.sub_batch;
   j["precision"] = std::string(dtype_name(r.precision));
   j["cycles"] = r.cycles;
   j["clock_hz"] = r.clock_hz;

@@ -42,8 +42,10 @@ std::string pad(const std::string& s, size_t w, bool right) {
 
 std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
   std::ostringstream out;
-  out << "model " << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << ", batch " << r.batch
-      << ")\n";
+  out << "model " << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << ", batch " << r.batch;
+  if (r.sub_batch > 0 && r.sub_batch != r.batch)
+    out << " as " << r.batch / r.sub_batch << " runs of " << r.sub_batch << "; layers: one run";
+  out << ")\n";
   out << "  latency     " << fixed(r.latency_s * 1e3, 4) << " ms  (" << r.cycles << " cycles at "
       << fixed(r.clock_hz / 1e6, 0) << " MHz)\n";
   out << "  throughput  " << fixed(r.throughput_samples_per_s, 1) << " samples/s\n";
