@@ -251,6 +251,63 @@ expect 0 "" -- run models/add_relu.onnx --backend cpu --precision bf16
 expect 2 "the target says int8 but --precision says fp16" -- \
   bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --precision fp16 --scenario Offline
 
+# ---- wafer sim in LLM mode: an architecture config, the JSON keys, capacity errors (exit 2) ----
+cat >tiny_llm.json <<'JSON'
+{"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
+ "num_key_value_heads": 2, "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 4096}
+JSON
+expect 0 "" -- sim tiny_llm.json --hw h100 --prompt-len 32 --gen-len 8 --batch 2 --json
+$py - out.txt <<'PY' || fail "wafer sim --prompt-len --json lacks the LLM keys or its KV cache is not 2 x L x kv x hd x ctx x B x 2 B"
+import json, sys
+r = json.load(open(sys.argv[1]))
+for k in ("ttft_s", "tpot_s", "tokens_per_s", "weights_bytes", "kv_cache_bytes", "bandwidth_floor_s"):
+    assert k in r, k
+assert r["kv_cache_bytes"] == 2 * 2 * 2 * 64 * 40 * 2 * 2, r["kv_cache_bytes"]
+assert r["tpot_s"] >= r["bandwidth_floor_s"] > 0, r
+PY
+expect 0 "" -- sim tiny_llm.json --hw wse-3 --prompt-len 16 --gen-len 4
+grep -q "in on-chip SRAM" out.txt || fail "wse-3 does not keep the KV cache in on-chip SRAM: $(cat out.txt)"
+expect 2 "at least 2 such chips" -- sim "$src/models/llm/llama-3.1-70b.json" --hw h100 --prompt-len 128 --gen-len 128
+grep -q "does not fit on one h100" err.txt || fail "70B on h100: no 'does not fit': $(cat err.txt)"
+# An exported decoder (text-generation-with-past convention): symbols bound per phase, KV from its inputs.
+$py - <<'PY' || fail "could not write decoder.onnx"
+import onnx
+from onnx import TensorProto as T, helper as h, numpy_helper
+import numpy as np
+rng = np.random.default_rng(0)
+w = lambda n, *s: numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+nodes = [
+    h.make_node("Gather", ["embed", "input_ids"], ["x"]),                              # [b, s, 16]
+    h.make_node("MatMul", ["x", "wk"], ["k2"]),                                        # [b, s, 16]
+    h.make_node("Reshape", ["k2", "heads_shape"], ["k3"]),                             # [b, s, 2, 8]
+    h.make_node("Transpose", ["k3"], ["k"], perm=[0, 2, 1, 3]),                        # [b, 2, s, 8]
+    h.make_node("Concat", ["past_key_values.0.key", "k"], ["present.0.key"], axis=2),
+    h.make_node("Concat", ["past_key_values.0.value", "k"], ["present.0.value"], axis=2),
+    h.make_node("MatMul", ["x", "head"], ["logits"]),
+]
+f = lambda n, t, s: h.make_tensor_value_info(n, t, s)
+g = h.make_graph(nodes, "decoder",
+    [f("input_ids", T.INT64, ["batch", "seq"]), f("attention_mask", T.INT64, ["batch", "total"]),
+     f("past_key_values.0.key", T.FLOAT, ["batch", 2, "past", 8]),
+     f("past_key_values.0.value", T.FLOAT, ["batch", 2, "past", 8])],
+    [f("logits", T.FLOAT, ["batch", "seq", 50]), f("present.0.key", T.FLOAT, ["batch", 2, "total", 8]),
+     f("present.0.value", T.FLOAT, ["batch", 2, "total", 8])],
+    [w("embed", 50, 16), w("wk", 16, 16), w("head", 16, 50),
+     numpy_helper.from_array(np.array([0, 0, 2, 8], dtype=np.int64), "heads_shape")])
+onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), "decoder.onnx")
+PY
+expect 0 "" -- sim decoder.onnx --hw h100 --prompt-len 8 --gen-len 4 --batch 2 --json
+$py - out.txt <<'PY' || fail "wafer sim on an ONNX decoder: wrong KV cache or parameters"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["kv_cache_bytes"] == 2 * 2 * 8 * 12 * 2 * 2, r["kv_cache_bytes"]  # K+V x heads x hd x ctx x batch x bf16
+assert r["parameters"] == 50 * 16 + 16 * 16 + 16 * 50, r["parameters"]
+assert r["ttft_s"] > 0 and r["tpot_s"] >= r["bandwidth_floor_s"] > 0, r
+PY
+expect 2 "not a decoder with a KV cache" -- sim models/add_relu.onnx --hw h100 --prompt-len 8 --gen-len 8
+expect 2 "--prompt-len must be at least 1" -- sim tiny_llm.json --hw h100 --prompt-len 0
+expect 2 "exceeds the model's max_position_embeddings (4096)" -- sim tiny_llm.json --hw h100 --prompt-len 4000 --gen-len 200
+
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")
 prefix=$work/prefix

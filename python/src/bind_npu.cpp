@@ -1,6 +1,7 @@
 // wafer.simulate, wafer.sweep, wafer.hardware, wafer.presets: api::simulate and api::sweep over a
 // preset, a YAML file or a description given as a dict.
 #include "api/hardware.h"
+#include "api/llm_sim.h"
 #include "api/sweep.h"
 #include "bindings.h"
 #include "convert.h"
@@ -43,6 +44,22 @@ py::dict simulate(const py::object& model, const py::object& hw, int batch, cons
   {
     py::gil_scoped_release unlocked;
     j = report::sim_json(api::simulate(o, false).result);
+  }
+  return to_python(j);
+}
+
+py::dict simulate_llm(const py::object& model, const py::object& hw, int64_t prompt_len, int64_t gen_len, int64_t batch,
+                      const std::string& precision, const py::object& overrides, int64_t layers) {
+  api::LlmSimOptions o;
+  o.model = path_string(model);
+  o.hw = hardware_source(hw);
+  o.sets = field_specs(overrides, false);
+  o.precision = precision_arg(precision);
+  o.prompt_len = prompt_len, o.gen_len = gen_len, o.batch = batch, o.layers = layers;
+  nlohmann::json j;
+  {
+    py::gil_scoped_release unlocked;
+    j = api::llm_sim_json(api::simulate_llm(o));
   }
   return to_python(j);
 }
@@ -96,6 +113,13 @@ void bind_npu(py::module_& m) {
         py::arg("overrides") = py::none(),
         "Compile a model for an NPU and simulate it: the dict `wafer sim --json` prints. hw: a preset name, a "
         "YAML file, or a description as a dict (the YAML's fields); overrides: {FIELD: value} as --set.");
+  const api::LlmSimOptions l;
+  m.def("simulate_llm", &simulate_llm, py::arg("model"), py::arg("hw"), py::arg("prompt_len") = l.prompt_len,
+        py::arg("gen_len") = l.gen_len, py::arg("batch") = l.batch, py::arg("precision") = precision_name(l.precision),
+        py::arg("overrides") = py::none(), py::arg("layers") = l.layers,
+        "LLM inference on an NPU (docs/LLM.md): the dict `wafer sim MODEL --prompt-len P --gen-len G --json` "
+        "prints (ttft_s, tpot_s, tokens_per_s, weights_bytes, kv_cache_bytes, ...). model: a Hugging Face "
+        "config.json or an ONNX decoder with past_key_values inputs; a model that does not fit raises WaferError.");
   m.def("sweep", &sweep, py::arg("model"), py::arg("hw"), py::arg("grid"), py::arg("batch") = d.batch,
         py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
         py::arg("jobs") = api::SweepOptions{}.jobs,

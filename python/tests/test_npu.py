@@ -88,3 +88,19 @@ def test_sweep_on_threads_is_the_serial_sweep():
     assert wafer.sweep(RESNET20, hw="tpu-v1", grid=grid, jobs=0) == serial  # 0: all cores
     with pytest.raises(wafer.WaferError, match="--jobs -1"):
         wafer.sweep(RESNET20, hw="tpu-v1", grid=grid, jobs=-1)
+
+
+def test_simulate_llm_matches_cli(run_cli, tmp_path):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2,
+                                  "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
+                                  "vocab_size": 1000, "max_position_embeddings": 4096}))
+    got = wafer.simulate_llm(config, hw="h100", prompt_len=16, gen_len=4, batch=2)
+    want = run_cli("sim", config, "--hw", "h100", "--prompt-len", "16", "--gen-len", "4", "--batch", "2",
+                   "--json").json()
+    assert got == want
+    # bf16 K and V: 2 layers x 2 heads x 64 per token, 20 tokens, 2 sequences.
+    assert got["kv_cache_bytes"] == 2 * 2 * 2 * 64 * 20 * 2 * 2
+    assert got["tpot_s"] >= got["bandwidth_floor_s"] > 0
+    with pytest.raises(wafer.WaferError, match="does not fit"):
+        wafer.simulate_llm(REPO / "models" / "llm" / "llama-3.1-70b.json", hw="h100")

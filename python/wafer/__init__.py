@@ -28,6 +28,7 @@ from ._wafer import (  # noqa: E402  (the search path above must be set first)
     run,
     run_timed,
     simulate,
+    simulate_llm,
     sweep,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "run",
     "run_timed",
     "simulate",
+    "simulate_llm",
     "sweep",
 ]

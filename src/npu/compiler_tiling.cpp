@@ -140,7 +140,13 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
         2 * uint64_t(tm * tk + tk * tn) * eb + (2 * uint64_t(tm * tn) * 4 > acc ? 2 * uint64_t(tm * tn) * 4 : 0);
     fail("npu compile: layer ", p.layer, " (GEMM ", p.groups, "x[", p.m, "x", p.k, "x", p.n, "]): the smallest tile [",
          tm, "x", tk, "x", tn, "] needs ", need, " B of double-buffered scratchpad, only ", scratchpad_budget,
-         " B available (scratchpad ", hw.scratchpad.size_bytes, " B, accumulator ", acc, " B)");
+         " B available (scratchpad ", hw.scratchpad.size_bytes, " B, accumulator ", acc, " B)",
+         p.weights_on_cores == 0
+             ? std::string()
+             : "; beside its " + std::to_string(p.weights_on_cores) + " B of weights, which must stay on the " +
+                   std::to_string(p.max_cores) + " cores a layer gets (" +
+                   std::to_string((p.weights_on_cores + uint64_t(p.max_cores) - 1) / uint64_t(p.max_cores)) +
+                   " B per core) since the design has no off-chip memory to stream them from");
   }
   return best;
 }

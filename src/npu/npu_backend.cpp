@@ -6,6 +6,7 @@
 
 #include "backends/backend.h"
 #include "core/error.h"
+#include "ir/weight_data.h"
 #include "npu/compiler.h"
 #include "npu/functional.h"
 #include "npu/target.h"
@@ -70,6 +71,7 @@ class NpuBackend : public Backend {
  public:
   std::string name() const override { return "npu"; }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
+    require_weight_data(graph, name());  // the functional executor runs the reference kernels
     // "npu:PRESET[:PRECISION]" (wafer check --backend npu:tpu-v4:bf16); plain "npu" is tpu-v4.
     npu::NpuTarget target =
         npu::parse_npu_target(options.hardware.empty() ? "tpu-v4" : options.hardware, options.precision);

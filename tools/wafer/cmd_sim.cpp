@@ -4,8 +4,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/llm_sim.h"
 #include "api/simulate.h"
 #include "commands.h"
+#include "core/error.h"
+#include "frontend/llm/llm_config.h"
 #include "model_options.h"
 #include "npu/report/report.h"
 
@@ -17,9 +20,13 @@ void add_sim_command(CLI::App& app) {
     std::string trace, out;
     int top = 15;
     bool json = false, all = false;
+    int64_t prompt_len = -1, gen_len = -1, layers = -1;  // -1: not given
   };
   auto o = std::make_shared<Opts>();
-  sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
+  sub->add_option("model", o->m.model,
+                  "ONNX model file or folder with model.onnx; or an LLM architecture (Hugging Face config.json, "
+                  "e.g. models/llm/llama-3.1-8b.json)")
+      ->required();
   sub->add_option("--hw", o->hw.preset_or_path, "Hardware preset (wafer hw --list) or YAML file")->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   add_precision_option(sub, o->m.precision);
@@ -30,7 +37,31 @@ void add_sim_command(CLI::App& app) {
   sub->add_flag("--json", o->json, "Print the result as JSON instead of the table");
   sub->add_option("--trace", o->trace, "Write a Chrome trace (open in ui.perfetto.dev) to this file");
   sub->add_option("--out", o->out, "Write report.html, sim.json, layers.csv and trace.json into this folder");
+  // LLM inference (docs/LLM.md): prefill and decode simulated separately, memory checked per level.
+  sub->add_option("--prompt-len", o->prompt_len, "LLM mode: prompt tokens per sequence (prefill)");
+  sub->add_option("--gen-len", o->gen_len, "LLM mode: tokens generated per sequence (decode)");
+  sub->add_option("--layers", o->layers, "LLM mode, config models: simulate only the first N decoder layers");
   set_action(sub, [o]() {
+    if (o->prompt_len >= 0 || o->gen_len >= 0 || o->layers >= 0 || llm::is_llm_config_path(o->m.model)) {
+      check(o->trace.empty() && o->out.empty() && o->m.shapes.empty() && !o->all,
+            "--trace, --out, --shape and --all are not available in LLM mode (--prompt-len/--gen-len)");
+      api::LlmSimOptions l;
+      l.model = o->m.model;
+      l.hw = o->hw;
+      l.sets = o->sets;
+      l.precision = o->m.precision;
+      l.batch = o->m.batch;
+      l.prompt_len = o->prompt_len >= 0 ? o->prompt_len : 128;
+      l.gen_len = o->gen_len >= 0 ? o->gen_len : 128;
+      l.layers = o->layers;
+      api::LlmSimReport r = api::simulate_llm(l);
+      if (o->json)
+        std::cout << api::llm_sim_json(r).dump(2) << "\n";
+      else
+        std::cout << api::llm_sim_table(r) << "wall time: prefill " << r.prefill.wall_ms << " ms, decode "
+                  << r.decode.wall_ms << " ms\n";
+      return 0;
+    }
     bool want_trace = !o->trace.empty() || !o->out.empty();
     api::SimRun run = api::simulate(*o, want_trace);
     const npu::SimResult& r = run.result;

@@ -18,6 +18,7 @@
 #include "backends/backend.h"
 #include "backends/cpu/program.h"
 #include "frontend/inputs.h"
+#include "ir/weight_data.h"
 #include "passes/cpu_pipeline.h"
 
 namespace wafer::cpu {
@@ -136,9 +137,11 @@ class CpuBackend : public Backend {
     return Backend::supports(node);
   }
   std::unique_ptr<Executable> compile(const Graph& graph, const CompileOptions& options) override {
+    require_weight_data(graph, name());
     return std::make_unique<CpuExecutable>(graph.clone(), options);
   }
   std::unique_ptr<Executable> compile_owned(std::unique_ptr<Graph> graph, const CompileOptions& options) override {
+    require_weight_data(*graph, name());
     return std::make_unique<CpuExecutable>(std::move(graph), options);
   }
   std::vector<std::string> fallback_nodes(const Graph& graph, const CompileOptions& options) override {

@@ -2,6 +2,7 @@
 #include "backends/backend.h"
 #include "backends/reference/interpreter.h"
 #include "backends/reference/node_profiler.h"
+#include "ir/weight_data.h"
 
 namespace wafer {
 namespace {
@@ -36,6 +37,7 @@ class ReferenceBackend : public Backend {
     check(options.precision == Precision::automatic || options.precision == Precision::fp32,
           "reference backend: computes in the model's own types; --precision ", precision_name(options.precision),
           " is for the cpu and npu backends");
+    require_weight_data(graph, name());
     return std::make_unique<ReferenceExecutable>(graph.clone());
   }
 };

@@ -1,0 +1,410 @@
+#include "api/llm_sim.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "api/model_loading.h"
+#include "api/npu_model.h"
+#include "core/error.h"
+#include "frontend/llm/decoder_builder.h"
+#include "frontend/llm/llm_config.h"
+#include "frontend/onnx/importer.h"
+#include "npu/compiler.h"
+#include "npu/compiler_ops.h"
+#include "npu/evaluate.h"
+
+namespace wafer::api {
+
+namespace {
+
+std::string gb(double bytes) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(bytes >= 1e10 ? 1 : 2) << bytes / 1e9 << " GB";
+  return o.str();
+}
+
+// What the two phases are built from: an architecture, or an imported decoder with its symbols.
+struct Source {
+  bool from_config = true;
+  llm::LlmConfig config;
+  Model onnx;
+  std::string batch_sym, seq_sym, past_sym, total_sym;  // the decoder's symbolic dims
+  uint64_t kv_elems_per_token = 0;                      // per sequence, all layers (ONNX)
+  int64_t layers = 0;                                   // past_key_values.{i}.key inputs (ONNX)
+};
+
+Source load_source(const LlmSimOptions& o) {
+  Source s;
+  if (llm::is_llm_config_path(o.model)) {
+    s.config = llm::load_llm_config(o.model);
+    if (o.layers >= 0) {
+      check(o.layers >= 1, "--layers must be at least 1, got ", o.layers);
+      s.config.layers = std::min(s.config.layers, o.layers);
+    }
+    return s;
+  }
+  s.from_config = false;
+  namespace fs = std::filesystem;
+  std::string path = o.model;
+  if (fs::is_directory(path)) path = (fs::path(path) / "model.onnx").string();
+  s.onnx = import_onnx_file(path);
+  const Graph& g = *s.onnx.graph;
+  // The decoder's dims by the export convention (decoder_builder.h): input_ids [batch, seq],
+  // past_key_values.{i}.key [batch, kv_heads, past, head_dim], attention_mask [batch, past + seq].
+  auto sym = [&](const std::string& input, size_t d) -> std::string {
+    auto t = g.type_of(input);
+    if (!t || !t->shape.rank_known || t->shape.dims.size() <= d) return {};
+    return t->shape.dims[d].symbol;
+  };
+  bool has_past = false;
+  for (const auto& in : g.inputs) {
+    if (in.rfind("past_key_values.", 0) != 0) continue;
+    has_past = true;
+    if (s.past_sym.empty()) s.past_sym = sym(in, 2);
+    auto t = g.type_of(in);
+    check(t && t->shape.rank_known && t->shape.dims.size() == 4 && t->shape.dims[1].known() && t->shape.dims[3].known(),
+          path, ": input '", in, "' is not [batch, kv_heads, past, head_dim] with known heads and head_dim");
+    s.kv_elems_per_token += uint64_t(t->shape.dims[1].value * t->shape.dims[3].value);
+    if (in.size() > 4 && in.compare(in.size() - 4, 4, ".key") == 0) ++s.layers;
+  }
+  check(has_past, path,
+        ": not a decoder with a KV cache (no past_key_values.* inputs); simulate it without --prompt-len/--gen-len");
+  check(std::find(g.inputs.begin(), g.inputs.end(), "input_ids") != g.inputs.end(), path,
+        ": a decoder with a KV cache needs an 'input_ids' input");
+  s.batch_sym = sym("input_ids", 0);
+  s.seq_sym = sym("input_ids", 1);
+  s.total_sym = sym("attention_mask", 1);
+  check(!s.past_sym.empty() && s.past_sym != s.seq_sym, path,
+        ": the past length of past_key_values.* must be a symbolic dim of its own");
+  return s;
+}
+
+// The graph of one phase with every shape known: a config is built at these dims; an ONNX decoder
+// has its symbols bound (and is optimized, which infers its shapes).
+std::unique_ptr<Graph> phase_graph(const Source& s, int64_t batch, int64_t seq, int64_t past,
+                                   npu::NpuCompileOptions& co) {
+  co.batch = int(batch);
+  if (s.from_config) {
+    llm::DecoderShape shape;
+    shape.batch = batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true;
+    return std::move(llm::build_decoder(s.config, shape).graph);
+  }
+  co.symbols.clear();
+  if (!s.batch_sym.empty()) co.symbols[s.batch_sym] = batch;
+  if (!s.seq_sym.empty()) co.symbols[s.seq_sym] = seq;
+  co.symbols[s.past_sym] = past;
+  if (!s.total_sym.empty() && s.total_sym != s.past_sym && s.total_sym != s.seq_sym)
+    co.symbols[s.total_sym] = past + seq;
+  return npu::prepare_for_npu(*s.onnx.graph, co);
+}
+
+void accumulate(npu::SimResult& total, const npu::SimResult& part, int64_t times) {
+  const double n = double(times);
+  total.hw_name = part.hw_name, total.model = part.model;
+  total.batch = part.batch, total.precision = part.precision, total.clock_hz = part.clock_hz;
+  total.peak_macs_per_s = part.peak_macs_per_s, total.offchip_bytes_per_s = part.offchip_bytes_per_s;
+  total.area_mm2 = part.area_mm2;
+  total.cycles += part.cycles * uint64_t(times);
+  total.latency_s += part.latency_s * n;
+  total.macs += part.macs * times;
+  total.offchip_bytes += part.offchip_bytes * uint64_t(times);
+  total.onchip_bytes += part.onchip_bytes * uint64_t(times);
+  total.energy_j += part.energy_j * n;
+  for (const auto& [k, v] : part.energy_breakdown_j) total.energy_breakdown_j[k] += v * n;
+}
+
+npu::SimResult evaluate(const Graph& built, bool optimize, const npu::HardwareDesc& hw,
+                        const npu::NpuCompileOptions& co) {
+  if (!optimize) return npu::evaluate_design(built, hw, co, false);
+  auto g = npu::prepare_for_npu(built, co);
+  return npu::evaluate_design(*g, hw, co, false);
+}
+
+// Compiles and simulates one phase. A config's decoder is timed by segments (decoder_builder.h):
+// the embedding, one decoder layer and the head, each compiled and simulated on its own, the layer's
+// time counted once per layer. Its layers are identical (same shapes, same ops), so they compile to
+// the same program and simulate to the same time: one simulation stands for all of them, exactly.
+// What segments leave out is overlap across a layer boundary: each segment starts with its inputs
+// in memory and ends with its outputs stored, as if a barrier separated the layers (docs/LLM.md).
+LlmPhase evaluate_phase(const Source& s, std::unique_ptr<Graph> whole, const npu::HardwareDesc& hw,
+                        const npu::NpuCompileOptions& co, int64_t seq, int64_t past, bool whole_graph,
+                        const std::string& what) try {
+  auto t0 = std::chrono::steady_clock::now();
+  LlmPhase p;
+  if (!s.from_config || whole_graph) {
+    p.sim = evaluate(*whole, s.from_config, hw, co);
+    p.segments = 1;
+  } else {
+    whole.reset();
+    llm::DecoderShape shape;
+    shape.batch = co.batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true;
+    for (auto [part, times] : {std::pair{llm::DecoderPart::embedding, int64_t(1)},
+                               {llm::DecoderPart::layer, s.config.layers},
+                               {llm::DecoderPart::head, int64_t(1)}}) {
+      shape.part = part;
+      Model m = llm::build_decoder(s.config, shape);
+      accumulate(p.sim, evaluate(*m.graph, true, hw, co), times);
+      ++p.segments;
+    }
+  }
+  p.wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return p;
+} catch (const UnsupportedError& e) {
+  throw UnsupportedError(what + " on " + hw.name + ": " + e.what());
+} catch (const Error& e) {
+  fail(what, " on ", hw.name, ": ", e.what());
+}
+
+// Elements of the floating-point initializers (weights; not shape and index constants).
+uint64_t initializer_elems(const Graph& g) {
+  uint64_t n = 0;
+  for (const auto& [name, t] : g.initializers)
+    if (t.dtype() == DType::Float32 || t.dtype() == DType::Float16 || t.dtype() == DType::BFloat16)
+      n += uint64_t(t.numel());
+  return n;
+}
+
+// Elements of the weights one run of the graph reads: a table that is only gathered from (the token
+// embedding) is read row by row, as many elements as its Gathers output; every other weight whole.
+uint64_t weight_elems_read(const Graph& g) {
+  std::map<std::string, uint64_t> gathered;  // table -> elements its Gathers output
+  std::set<std::string> read_whole;
+  for (const auto& n : g.nodes)
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const std::string& v = n->inputs[i];
+      if (!g.is_initializer(v)) continue;
+      if (n->op_type == "Gather" && i == 0)
+        gathered[v] += uint64_t(std::max<int64_t>(0, npu::known_numel(g, n->outputs.at(0))));
+      else
+        read_whole.insert(v);
+    }
+  uint64_t n = 0;
+  for (const auto& [name, t] : g.initializers) {
+    if (t.dtype() != DType::Float32 && t.dtype() != DType::Float16 && t.dtype() != DType::BFloat16) continue;
+    auto it = gathered.find(name);
+    n += it != gathered.end() && !read_whole.count(name) ? std::min(uint64_t(t.numel()), it->second)
+                                                         : uint64_t(t.numel());
+  }
+  return n;
+}
+
+// The largest working set of one op: its non-constant inputs and its outputs, live together.
+uint64_t peak_op_elems(const Graph& g) {
+  uint64_t peak = 0;
+  for (const auto& n : g.nodes) {
+    uint64_t live = 0;
+    for (const auto& v : n->inputs)
+      if (!v.empty() && !g.is_initializer(v)) live += uint64_t(std::max<int64_t>(0, npu::known_numel(g, v)));
+    for (const auto& v : n->outputs)
+      if (!v.empty()) live += uint64_t(std::max<int64_t>(0, npu::known_numel(g, v)));
+    peak = std::max(peak, live);
+  }
+  return peak;
+}
+
+}  // namespace
+
+LlmSimReport simulate_llm(const LlmSimOptions& o) {
+  // The hardware first: a bad description is reported before the model is read.
+  npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
+  check(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
+  check(o.prompt_len >= 1, "--prompt-len must be at least 1, got ", o.prompt_len);
+  check(o.gen_len >= 1, "--gen-len must be at least 1, got ", o.gen_len);
+  Source src = load_source(o);
+  const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
+  const uint64_t eb = dtype_size(dt);
+  const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
+
+  LlmSimReport r;
+  r.model = model_display_name(o.model);
+  if (src.from_config && std::filesystem::path(o.model).extension() == ".json")
+    r.model = std::filesystem::path(o.model).stem().string();
+  r.hw_name = hw.name;
+  r.precision = dt;
+  r.batch = B, r.prompt_len = P, r.gen_len = G;
+  if (src.from_config) {
+    const llm::LlmConfig& c = src.config;
+    check(context <= c.max_positions, c.source, ": --prompt-len + --gen-len = ", context,
+          " exceeds the model's max_position_embeddings (", c.max_positions, ")");
+    r.layers = c.layers;
+    r.parameters = c.parameter_count();
+    r.kv_bytes_per_token = uint64_t(c.kv_bytes_per_token(int64_t(eb)));
+    // The prefill's largest tensors (MLP or vocabulary rows, attention scores) must have an element
+    // count that int64 holds: past that the request is a mistake, not a deployment.
+    const double rows = double(B) * double(P);
+    const double widest = std::max({double(c.hidden), double(c.intermediate), double(c.vocab)});
+    const double scores = double(B) * double(c.heads) * double(P) * double(P);
+    check(std::max(rows * widest, scores) < 1e18, "--batch ", B, " x --prompt-len ", P, " makes tensors of ~",
+          std::max(rows * widest, scores), " elements for ", c.source, ": not a plausible request");
+  } else {
+    r.parameters = int64_t(initializer_elems(*src.onnx.graph));
+    r.layers = src.layers;
+    r.kv_bytes_per_token = src.kv_elems_per_token * eb;
+  }
+  // The KV cache grows with batch x context: past an exabyte the request is a mistake (and would overflow).
+  check(double(r.kv_bytes_per_token) * double(context) * double(B) < 1e18, "--batch ", B, " x context ", context,
+        " makes a KV cache of ", double(r.kv_bytes_per_token) * double(context) * double(B), " bytes");
+  r.weights_bytes = uint64_t(r.parameters) * eb;
+  r.kv_cache_bytes = r.kv_bytes_per_token * uint64_t(context) * uint64_t(B);
+
+  npu::NpuCompileOptions co;
+  co.precision = o.precision;
+  // Prefill: the whole prompt, an empty cache. Its graph sizes the activations before anything is
+  // timed: the capacity check comes first.
+  npu::NpuCompileOptions prefill_co = co;
+  std::unique_ptr<Graph> prefill_graph = phase_graph(src, B, P, 0, prefill_co);
+  r.activation_bytes = peak_op_elems(*prefill_graph) * eb;
+
+  // Capacity: weights, KV cache and activations live in off-chip memory where the design has it
+  // (HBM on GPU-like presets), else in the on-chip SRAM (wafer-scale and SRAM-only designs).
+  const uint64_t need = r.weights_bytes + r.kv_cache_bytes + r.activation_bytes;
+  uint64_t cap = 0;
+  std::string level;
+  if (hw.offchip) {
+    cap = hw.offchip->capacity_bytes;
+    level = hw.offchip->kind + " (off-chip)";
+    r.memory_bytes_per_s = hw.offchip->bandwidth_bytes_per_s;
+    r.memory.push_back({level, cap, need, "weights + KV cache + activations"});
+    r.memory.push_back(
+        {"on-chip SRAM", hw.on_chip_bytes(), 0, "tiles and staged operands (the compiler's working set)"});
+  } else {
+    cap = hw.on_chip_bytes();
+    level = "on-chip SRAM";
+    // Every core reads its own scratchpad: the design's memory bandwidth is their sum.
+    r.memory_bytes_per_s = double(hw.cores) * hw.scratchpad.bytes_per_cycle * hw.clock_hz;
+    r.memory.push_back({level, cap, need, "weights + KV cache + activations"});
+  }
+  r.kv_level = level;
+  const double per_seq = double(r.kv_bytes_per_token) * double(context) + double(r.activation_bytes) / double(B);
+  r.max_batch = cap > r.weights_bytes ? int64_t(double(cap - r.weights_bytes) / per_seq) : 0;
+  if (need > cap) {
+    const uint64_t chips = std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap);
+    fail(r.model, " does not fit on one ", hw.name, ": it needs ", gb(double(need)), " (weights ",
+         gb(double(r.weights_bytes)), " + KV cache ", gb(double(r.kv_cache_bytes)), " at batch ", B, " and context ",
+         context, " + activations ", gb(double(r.activation_bytes)), "), ", gb(double(need - cap)), " more than the ",
+         gb(double(cap)), " of ", level, "; its weights and KV cache need at least ", chips, " such chips",
+         r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "");
+  }
+
+  // Timing. Prefill: seq = P, past = 0. Decode: one token per sequence at the middle step's context
+  // (past = P + (G - 1) / 2): a step's cost grows linearly with the context it reads, so the middle
+  // step is the mean over the G - 1 steps after the first token.
+  r.decode_context = P + (G - 1) / 2;
+  r.prefill = evaluate_phase(src, std::move(prefill_graph), hw, prefill_co, P, 0, o.whole_graph,
+                             r.model + " prefill (batch " + std::to_string(B) + ", " + std::to_string(P) + " tokens)");
+  npu::NpuCompileOptions decode_co = co;
+  std::unique_ptr<Graph> decode_graph = phase_graph(src, B, 1, r.decode_context, decode_co);
+  const uint64_t decode_weight_elems = weight_elems_read(*decode_graph);
+  r.decode = evaluate_phase(
+      src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
+      r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
+
+  r.ttft_s = r.prefill.sim.latency_s;
+  r.tpot_s = r.decode.sim.latency_s;
+  r.tokens_per_s_per_user = r.tpot_s > 0 ? 1.0 / r.tpot_s : 0;
+  r.decode_tokens_per_s = r.tpot_s > 0 ? double(B) / r.tpot_s : 0;
+  const double request_s = r.ttft_s + double(G - 1) * r.tpot_s;
+  r.tokens_per_s = request_s > 0 ? double(B * G) / request_s : 0;
+
+  // The decode floor: every weight the step uses (for mixture-of-experts, the active experts: the
+  // decode graph holds only those; of the embedding, the rows gathered) and the whole KV cache read
+  // once, the new K and V written once.
+  r.decode_bytes_per_step =
+      decode_weight_elems * eb + r.kv_bytes_per_token * uint64_t(r.decode_context + 1) * uint64_t(B);
+  r.bandwidth_floor_s = r.memory_bytes_per_s > 0 ? double(r.decode_bytes_per_step) / r.memory_bytes_per_s : 0;
+  auto util = [](const npu::SimResult& s) {
+    return s.peak_macs_per_s > 0 && s.latency_s > 0 ? double(s.macs) / (s.peak_macs_per_s * s.latency_s) : 0;
+  };
+  r.prefill_utilization = util(r.prefill.sim);
+  r.decode_utilization = util(r.decode.sim);
+  r.prefill_energy_per_token_j = r.prefill.sim.energy_j / double(B * P);
+  r.decode_energy_per_token_j = r.decode.sim.energy_j / double(B);
+  r.energy_per_token_j = (r.prefill.sim.energy_j + double(G - 1) * r.decode.sim.energy_j) / double(B * G);
+  return r;
+}
+
+nlohmann::json llm_sim_json(const LlmSimReport& r) {
+  nlohmann::json j;
+  j["model"] = r.model;
+  j["hw"] = r.hw_name;
+  j["precision"] = dtype_name(r.precision);
+  j["batch"] = r.batch;
+  j["prompt_len"] = r.prompt_len;
+  j["gen_len"] = r.gen_len;
+  j["decode_context"] = r.decode_context;
+  j["parameters"] = r.parameters;
+  j["layers"] = r.layers;
+  j["ttft_s"] = r.ttft_s;
+  j["tpot_s"] = r.tpot_s;
+  j["tokens_per_s"] = r.tokens_per_s;
+  j["tokens_per_s_per_user"] = r.tokens_per_s_per_user;
+  j["decode_tokens_per_s"] = r.decode_tokens_per_s;
+  j["decode_bytes_per_step"] = r.decode_bytes_per_step;
+  j["memory_bytes_per_s"] = r.memory_bytes_per_s;
+  j["bandwidth_floor_s"] = r.bandwidth_floor_s;
+  j["prefill_utilization"] = r.prefill_utilization;
+  j["decode_utilization"] = r.decode_utilization;
+  j["prefill_energy_per_token_j"] = r.prefill_energy_per_token_j;
+  j["decode_energy_per_token_j"] = r.decode_energy_per_token_j;
+  j["energy_per_token_j"] = r.energy_per_token_j;
+  j["weights_bytes"] = r.weights_bytes;
+  j["kv_cache_bytes"] = r.kv_cache_bytes;
+  j["kv_bytes_per_token"] = r.kv_bytes_per_token;
+  j["activation_bytes"] = r.activation_bytes;
+  j["kv_cache_level"] = r.kv_level;
+  j["max_batch"] = r.max_batch;
+  j["memory"] = nlohmann::json::array();
+  for (const auto& m : r.memory)
+    j["memory"].push_back(
+        {{"level", m.name}, {"capacity_bytes", m.capacity_bytes}, {"used_bytes", m.used_bytes}, {"holds", m.holds}});
+  auto phase = [](const LlmPhase& p) {
+    return nlohmann::json{{"latency_s", p.sim.latency_s},
+                          {"macs", p.sim.macs},
+                          {"offchip_bytes", p.sim.offchip_bytes},
+                          {"energy_j", p.sim.energy_j},
+                          {"simulated_segments", p.segments}};
+  };
+  j["prefill"] = phase(r.prefill);
+  j["decode"] = phase(r.decode);
+  return j;
+}
+
+std::string llm_sim_table(const LlmSimReport& r) {
+  std::ostringstream o;
+  o << std::setprecision(4);
+  o << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << "): " << double(r.parameters) / 1e9
+    << " B parameters, " << r.layers << (r.layers == 1 ? " layer" : " layers") << "; batch " << r.batch << ", prompt "
+    << r.prompt_len << " tokens, generate " << r.gen_len << "\n";
+  o << "  TTFT (prefill)        " << r.ttft_s * 1e3 << " ms   matrix utilization " << r.prefill_utilization * 100
+    << " %\n";
+  o << "  TPOT (decode, context " << r.decode_context << ")  " << r.tpot_s * 1e3 << " ms   matrix utilization "
+    << r.decode_utilization * 100 << " %\n";
+  o << "  decode floor          " << r.bandwidth_floor_s * 1e3 << " ms   (" << gb(double(r.decode_bytes_per_step))
+    << " of weights + KV per step at " << r.memory_bytes_per_s / 1e12 << " TB/s); TPOT is "
+    << (r.bandwidth_floor_s > 0 ? r.tpot_s / r.bandwidth_floor_s : 0) << "x the floor\n";
+  o << "  tokens/s              " << r.tokens_per_s_per_user << " per user, " << r.decode_tokens_per_s << " in decode, "
+    << r.tokens_per_s << " over the whole request (prefill included)\n";
+  o << "  energy                " << r.prefill_energy_per_token_j * 1e3 << " mJ per prompt token, "
+    << r.decode_energy_per_token_j * 1e3 << " mJ per generated token, " << r.energy_per_token_j * 1e3
+    << " mJ per generated token over the request\n";
+  o << "memory: weights " << gb(double(r.weights_bytes)) << ", KV cache " << gb(double(r.kv_cache_bytes)) << " ("
+    << double(r.kv_bytes_per_token) / 1e6 << " MB per token x " << r.prompt_len + r.gen_len << " x " << r.batch
+    << ", in " << r.kv_level << "), activations " << gb(double(r.activation_bytes)) << "; at most " << r.max_batch
+    << " sequences fit at this context\n";
+  for (const auto& m : r.memory) {
+    o << "  " << std::left << std::setw(20) << m.name << std::right << gb(double(m.capacity_bytes));
+    if (m.used_bytes)
+      o << ", " << gb(double(m.used_bytes)) << " used (" << 100.0 * double(m.used_bytes) / double(m.capacity_bytes)
+        << " %)";
+    o << ": " << m.holds << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace wafer::api

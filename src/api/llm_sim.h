@@ -1,0 +1,76 @@
+// Simulating LLM inference on a described NPU: what `wafer sim MODEL --prompt-len P --gen-len G`
+// does. The model is an architecture (a Hugging Face config.json, built with shapes only) or an
+// exported ONNX decoder with past_key_values inputs. Prefill (seq = P, past = 0) and decode (seq = 1)
+// are compiled and simulated separately with the existing npu path (npu::evaluate_design); the
+// memory a deployment needs is checked against each level of the design before anything is timed.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/simulate.h"
+#include "core/precision.h"
+
+namespace wafer::api {
+
+struct LlmSimOptions {
+  std::string model;  // config .json, a folder with config.json, or an .onnx decoder (or a folder with model.onnx)
+  HardwareSource hw;
+  std::vector<std::string> sets;  // FIELD=VALUE hardware overrides
+  Precision precision = Precision::automatic;
+  int64_t prompt_len = 128;
+  int64_t gen_len = 128;
+  int64_t batch = 1;
+  int64_t layers = -1;  // config models: simulate only the first N decoder layers (quick looks, tests)
+  // Config models are timed by segments (one decoder layer simulated for all); true simulates the
+  // whole graph at once (slow for big models; for checking the segments against it).
+  bool whole_graph = false;
+};
+
+// One level of the design's memory and what the deployment keeps there.
+struct LlmMemoryLevel {
+  std::string name;  // "HBM3 (off-chip)", "on-chip SRAM", ...
+  uint64_t capacity_bytes = 0;
+  uint64_t used_bytes = 0;
+  std::string holds;  // "weights + KV cache + activations", ...
+};
+
+struct LlmPhase {
+  npu::SimResult sim;
+  double wall_ms = 0;  // build + compile + simulate
+  int segments = 0;    // programs simulated for the phase
+};
+
+struct LlmSimReport {
+  std::string model, hw_name, kv_level;
+  DType precision = DType::BFloat16;
+  int64_t batch = 1, prompt_len = 0, gen_len = 0, layers = 0;
+  int64_t decode_context = 0;  // tokens in the cache at the decode step simulated (the middle one)
+  int64_t parameters = 0;
+  uint64_t weights_bytes = 0, kv_cache_bytes = 0, activation_bytes = 0;
+  uint64_t kv_bytes_per_token = 0;  // per sequence, all layers
+  int64_t max_batch = 0;            // sequences whose KV cache fits beside the weights at this context
+  std::vector<LlmMemoryLevel> memory;
+  LlmPhase prefill, decode;
+  double ttft_s = 0, tpot_s = 0;
+  double tokens_per_s = 0;             // all users, generated tokens over the whole request (prefill included)
+  double tokens_per_s_per_user = 0;    // 1 / TPOT
+  double decode_tokens_per_s = 0;      // batch / TPOT
+  uint64_t decode_bytes_per_step = 0;  // weights + KV cache read per decode step
+  double memory_bytes_per_s = 0;       // bandwidth of the level holding weights and KV
+  double bandwidth_floor_s = 0;        // decode_bytes_per_step / memory_bytes_per_s
+  double prefill_utilization = 0, decode_utilization = 0;  // MACs / (peak x time)
+  double prefill_energy_per_token_j = 0;                   // per prompt token
+  double decode_energy_per_token_j = 0;                    // per generated token (one decode step / batch)
+  double energy_per_token_j = 0;                           // whole request / generated tokens
+};
+
+// Throws an Error saying `does not fit` (level, excess, chips needed) when weights + KV cache +
+// activations exceed the level that must hold them.
+LlmSimReport simulate_llm(const LlmSimOptions& options);
+
+nlohmann::json llm_sim_json(const LlmSimReport& r);
+std::string llm_sim_table(const LlmSimReport& r);
+
+}  // namespace wafer::api
