@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   add_sim_command(app);
   add_sweep_command(app);
   add_compile_command(app);
+  add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
