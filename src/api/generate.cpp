@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <sstream>
 
 #include "api/decoder_interface.h"
@@ -33,6 +34,37 @@ void copy_positions(const Tensor& present, int64_t from, Tensor& cache, int64_t 
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(dst + size_t((r * cache.dim(2) + to) * d) * elem, src + size_t((r * present.dim(2) + from) * d) * elem,
                 bytes);
+}
+
+// Makes each present output the keys or values of the new positions only: present.{i}.* becomes its last
+// `seq` positions (seq = input_ids' dim 1), so a decode step hands back [batch, kv_heads, 1, head_dim]
+// instead of a fresh copy of the whole cache, and the prefill (past 0) the prompt's positions. The Slice
+// start -seq folds to a constant once the cpu backend binds the shapes.
+void keep_new_positions(Graph& g, const DecoderInterface& io) {
+  const std::string seq = g.unique_name("generate/seq"), neg = g.unique_name("generate/minus_seq");
+  const std::string ends = g.unique_name("generate/ends"), axes = g.unique_name("generate/axes");
+  Node& shape = g.add_node("Shape", {g.inputs[size_t(io.input_ids)]}, {seq});
+  shape.op_version = 15;
+  shape.attrs["start"].value = int64_t(1);
+  shape.attrs["end"].value = int64_t(2);
+  g.add_node("Neg", {seq}, {neg}).op_version = 13;
+  g.initializers[ends] = Tensor::from_vector<int64_t>({1}, {std::numeric_limits<int64_t>::max()});
+  g.initializers[axes] = Tensor::from_vector<int64_t>({1}, {2});
+  for (int o : io.present) {
+    std::string& out = g.outputs[size_t(o)];
+    std::string full = g.unique_name(out + "/all_positions");
+    for (auto& n : g.nodes) {  // the model's own readers (its attention) keep reading every position
+      for (auto& v : n->outputs)
+        if (v == out) v = full;
+      for (auto& v : n->inputs)
+        if (v == out) v = full;
+    }
+    if (auto it = g.types.find(out); it != g.types.end()) {
+      g.types[full] = it->second;
+      g.types.erase(it);
+    }
+    g.add_node("Slice", {full, neg, ends, axes}, {out}).op_version = 13;
+  }
 }
 
 // Row `pos` of logits [B, S, V] for every sequence, as float32 [B, V].
@@ -108,7 +140,12 @@ GenerateResult generate(const GenerateOptions& o) {
   options.precision = o.precision;
   auto backend = make_backend(o.backend, &options);
   r.backend_name = backend->name();
-  auto exe = backend->compile(graph, options);
+  auto owned = graph.clone();
+  model.graph->initializers.clear();  // the executable holds the only reference: one copy of the weights
+  keep_new_positions(*owned, io);
+  owned->topological_sort();
+  owned->verify();
+  auto exe = backend->compile_owned(std::move(owned), options);
   check(!o.profile || exe->can_profile(), "--profile: backend ", o.backend, " has no per-step profile");
   r.load_ms = ms_since(t_load);
 
@@ -126,7 +163,7 @@ GenerateResult generate(const GenerateOptions& o) {
   for (int p : io.past) prefill[size_t(p)] = Tensor(io.cache_dtype, {batch, io.kv_heads, 0, io.head_dim});
 
   // Decode inputs, allocated once: one token per sequence, the whole cache as past, the mask over
-  // cache + new token (slot `cap` of each present output is the new token's key or value).
+  // cache + new token (slot `cap`: the new token's key and value, which the present outputs hand back).
   std::vector<Tensor> decode(graph.inputs.size());
   Tensor& ids = decode[size_t(io.input_ids)] = Tensor(DType::Int64, {batch, 1});
   Tensor& pos = decode[size_t(io.position_ids)] = Tensor(DType::Int64, {batch, 1});
@@ -184,7 +221,7 @@ GenerateResult generate(const GenerateOptions& o) {
     }
     auto out = exe->run(decode);
     check_outputs(out, 1);
-    for (size_t l = 0; l < cache.size(); ++l) copy_positions(out[size_t(io.present[l])], cap, cache[l], t, 1);
+    for (size_t l = 0; l < cache.size(); ++l) copy_positions(out[size_t(io.present[l])], 0, cache[l], t, 1);
     choose(logits_at(out[size_t(io.logits)], 0));
   }
   double decode_ms = ms_since(t_decode);

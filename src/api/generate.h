@@ -6,10 +6,12 @@
 // capacity = prompt + max_new_tokens - 1 (every position that is ever fed), allocated once. Every decode
 // step feeds the whole buffer as `past` with a fixed length, and attention_mask marks the slots not yet
 // written as padding; position_ids carry the true positions. So the shapes of a decode step never change
-// (the cpu backend compiles two programs, prefill and decode, instead of one per token), and after a step
-// only the new token's key and value (the last slot of each `present` output) are copied into the cache,
-// at their position. Attention is a sum over keys, so the masked slots change nothing: the logits are
-// those of an exact-length cache (a test compares them with a run over the whole sequence without cache).
+// (the cpu backend compiles two programs, prefill and decode, instead of one per token). The compiled graph's
+// present outputs are cut to the new positions (a Slice of the last `seq`), so a step returns only the new
+// token's keys and values, and only those are copied into the cache, at their position. The model's own
+// Concat(past, new) still builds the attention's keys and values inside each step. Attention is a sum over keys, so the
+// masked slots change nothing: the logits are those of an exact-length cache (a test compares them with a run over the
+// whole sequence without cache).
 #pragma once
 
 #include <cstdint>

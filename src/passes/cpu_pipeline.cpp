@@ -14,7 +14,10 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   if (options.fold_conv_bn) pm.add(std::make_unique<FoldConvBatchNorm>());
   if (options.fuse_layer_norm) pm.add(std::make_unique<FuseLayerNorm>());
   if (options.fuse_gelu) pm.add(std::make_unique<FuseGelu>());
-  if (options.fuse_attention) pm.add(std::make_unique<FuseAttention>());
+  if (options.fuse_attention) {
+    pm.add(std::make_unique<FuseAttention>());
+    pm.add(std::make_unique<FuseGroupedQueryAttention>());
+  }
   // New initializers and inserted nodes need types before the epilogue rules look at them.
   pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));
   EpilogueParts parts{options.fuse_bias_activation, options.fuse_residual};

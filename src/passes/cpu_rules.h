@@ -92,6 +92,18 @@ class FuseAttention : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Grouped-query attention: a wafer.Attention whose K and V repeat each KV head for `rep` query heads
+// (Unsqueeze -> Expand -> Reshape) reads the KV heads directly, the query heads of a group as rows
+// (fuse_gqa.cpp). Needs static shapes and a mask shared by every head and query row.
+class FuseGroupedQueryAttention : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-gqa"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 // Layout nodes that move no data -> one Reshape: a Transpose that only moves
 // dims of size 1 (e.g. [1,S,D] perm (1,0,2)), and Reshape of a Reshape whose
 // inner result has no other reader. Needs static shapes.
