@@ -68,6 +68,17 @@ class FuseLayerNorm : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Decomposed RMS norm -> wafer.RMSNorm (fuse_rms_norm.cpp):
+//   X * 1/Sqrt(ReduceMean(X^2, last axis) + eps) [* gamma]  (Div(1, .), Reciprocal or Div(X, .))
+class FuseRmsNorm : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-rms-norm"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 // Erf-form GELU -> wafer.Gelu: Erf(Div(x, sqrt2) | Mul(x, 1/sqrt2)) -> Add(1)
 // -> multiplied by x and by 0.5 in any order and operand order.
 class FuseGelu : public RewriteRule {

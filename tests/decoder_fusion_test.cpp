@@ -1,15 +1,21 @@
-// The grouped-query attention rule (src/passes/fuse_gqa.cpp) on the committed Llama micro decoder
-// (2 layers, 4 query heads sharing 2 KV heads): in a decode step (one query row, a padding-only mask) the
+// The cpu pipeline's decoder fusions. RMS norm (src/passes/fuse_rms_norm.cpp, src/ops/rms_norm.cpp):
+// hand-computed values on both backends, and the exported decomposition fused. Grouped-query attention
+// (src/passes/fuse_gqa.cpp) on the committed Llama micro decoder (2 layers, 4 query heads sharing 2 KV
+// heads): in a decode step (one query row, a padding-only mask) the
 // cpu pipeline's wafer.Attention reads the 2 KV heads directly and no Expand copies the cache; in a
 // prefill (causal mask rows differ) the rule must leave the repeated K/V alone. Numbers: generate_test's
 // cpu runs compare the logits of these programs with the reference backend.
 #include <gtest/gtest.h>
 
 #include "frontend/onnx/importer.h"
+#include "graph_test_util.h"
 #include "passes/cpu_pipeline.h"
 
 namespace wafer {
 namespace {
+
+using test::input_graph;
+using test::run_on;
 
 // The micro decoder with every input bound: batch 1, `seq` new tokens after `past` cached ones.
 std::unique_ptr<Graph> bound_decoder(int64_t seq, int64_t past) {
@@ -33,6 +39,35 @@ int count(const Graph& g, const std::string& op) {
   int n = 0;
   for (const auto& node : g.nodes) n += node->op_type == op;
   return n;
+}
+
+TEST(RmsNorm, HandComputedOnBothBackends) {
+  // Rows [3, 4] and [1, -1], scale [1, 2], eps 0.5: mean squares 12.5 and 1, so the rows are divided by
+  // sqrt(13) and sqrt(1.5).
+  Graph g = input_graph({2, 2});
+  g.initializers["scale"] = Tensor::from_vector<float>({2}, {1, 2});
+  Node& n = g.add_node("RMSNorm", {"x", "scale"}, {"y"});
+  n.domain = "wafer";
+  n.op_version = 1;
+  n.attrs["epsilon"] = Attribute{0.5f};
+  g.outputs = {"y"};
+  Tensor x = Tensor::from_vector<float>({2, 2}, {3, 4, 1, -1});
+  const double a = std::sqrt(13.0), b = std::sqrt(1.5);
+  for (const char* backend : {"reference", "cpu"}) {
+    Tensor y = run_on(backend, g, {x})[0];
+    EXPECT_NEAR(y.data<float>()[0], 3 / a, 1e-6) << backend;
+    EXPECT_NEAR(y.data<float>()[1], 8 / a, 1e-6) << backend;
+    EXPECT_NEAR(y.data<float>()[2], 1 / b, 1e-6) << backend;
+    EXPECT_NEAR(y.data<float>()[3], -2 / b, 1e-6) << backend;
+  }
+}
+
+TEST(RmsNorm, ExportedDecompositionIsFused) {
+  auto g = bound_decoder(1, 8);
+  EXPECT_EQ(count(*g, "RMSNorm"), 5);  // before attention and MLP in both layers, and the final norm
+  EXPECT_EQ(count(*g, "Pow"), 0);
+  EXPECT_EQ(count(*g, "ReduceMean"), 0);
+  EXPECT_EQ(count(*g, "Sqrt"), 0);
 }
 
 TEST(FuseGqa, DecodeStepReadsTheKvHeadsDirectly) {
