@@ -1,4 +1,5 @@
-// The cpu pipeline's decoder fusions. RMS norm (src/passes/fuse_rms_norm.cpp, src/ops/rms_norm.cpp):
+// The cpu pipeline's decoder fusions. Rotary embedding (src/passes/fuse_rotary.cpp, src/ops/rotary.cpp) and
+// RMS norm (src/passes/fuse_rms_norm.cpp, src/ops/rms_norm.cpp):
 // hand-computed values on both backends, and the exported decomposition fused. Grouped-query attention
 // (src/passes/fuse_gqa.cpp) on the committed Llama micro decoder (2 layers, 4 query heads sharing 2 KV
 // heads): in a decode step (one query row, a padding-only mask) the
@@ -68,6 +69,30 @@ TEST(RmsNorm, ExportedDecompositionIsFused) {
   EXPECT_EQ(count(*g, "Pow"), 0);
   EXPECT_EQ(count(*g, "ReduceMean"), 0);
   EXPECT_EQ(count(*g, "Sqrt"), 0);
+}
+
+TEST(Rotary, HandComputedOnBothBackends) {
+  // d 4, h 2: rotate_half([1,2,3,4]) = [-3,-4,1,2] and rotate_half([0,1,0,-1]) = [0,1,0,1]; cos and sin
+  // one row broadcast over both rows of X.
+  Graph g = input_graph({2, 4});
+  g.initializers["cos"] = Tensor::from_vector<float>({1, 4}, {1, 0, 0.5f, 2});
+  g.initializers["sin"] = Tensor::from_vector<float>({1, 4}, {0, 1, 1, -1});
+  Node& n = g.add_node("RotaryEmbedding", {"x", "cos", "sin"}, {"y"});
+  n.domain = "wafer";
+  n.op_version = 1;
+  g.outputs = {"y"};
+  Tensor x = Tensor::from_vector<float>({2, 4}, {1, 2, 3, 4, 0, 1, 0, -1});
+  const std::vector<float> want = {1, -4, 2.5f, 6, 0, 1, 0, -3};
+  for (const char* backend : {"reference", "cpu"}) {
+    Tensor y = run_on(backend, g, {x})[0];
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_FLOAT_EQ(y.data<float>()[i], want[i]) << backend << " " << i;
+  }
+}
+
+TEST(Rotary, ExportedDecompositionIsFused) {
+  auto g = bound_decoder(1, 8);
+  EXPECT_EQ(count(*g, "RotaryEmbedding"), 4);  // Q and K of both layers
+  EXPECT_EQ(count(*g, "Neg"), 0);
 }
 
 TEST(FuseGqa, DecodeStepReadsTheKvHeadsDirectly) {

@@ -20,6 +20,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   if (options.fuse_attention) {
     pm.add(std::make_unique<FuseAttention>());
     pm.add(std::make_unique<FuseGroupedQueryAttention>());
+    pm.add(std::make_unique<FuseRotary>());
   }
   // New initializers and inserted nodes need types before the epilogue rules look at them.
   pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));

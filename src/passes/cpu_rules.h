@@ -79,6 +79,17 @@ class FuseRmsNorm : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Rotate-half rotary embedding -> wafer.RotaryEmbedding(X, cos, sin) (fuse_rotary.cpp):
+//   Add(Mul(X, cos), Mul(Concat(Neg(Slice(X, h:d)), Slice(X, 0:h)), sin)) on the last axis, h = d/2
+class FuseRotary : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-rotary"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 // Erf-form GELU -> wafer.Gelu: Erf(Div(x, sqrt2) | Mul(x, 1/sqrt2)) -> Add(1)
 // -> multiplied by x and by 0.5 in any order and operand order.
 class FuseGelu : public RewriteRule {
