@@ -53,6 +53,7 @@ def run_case(wafer, bench_dir, models_dir, case, rounds, threads, run_json, log)
                  str(batch), "--backend", "cpu", "--threads", str(threads), "--precision", precision, "--warmup", "1",
                  "--json"]
     ort_runs, wafer_runs = [], []
+    load_start = os.getloadavg()[0]
     for r in range(rounds):
         log(f"bench: {name} round {r + 1}/{rounds}: ORT ...")
         ort_runs.append(run_json(ort_cmd, "ORT generate"))
@@ -70,13 +71,16 @@ def run_case(wafer, bench_dir, models_dir, case, rounds, threads, run_json, log)
     return {"case": name, "model": model, "batch": batch, "prompt_tokens": plen, "new_tokens": new,
             "precision": precision, "rounds": rounds, "wafer": summary(wafer_runs), "ort": summary(ort_runs),
             "tokens_agree": agree, "tokens_total": batch * new,
+            # The other processes on the machine: OpenMP's spinning barriers (Wafer) suffer more from them
+            # than ORT's own thread pool, so the load belongs next to the numbers.
+            "load_avg": [round(load_start, 2), round(os.getloadavg()[0], 2)],
             "cpu": wafer_runs[0].get("cpu", "?"), "cpu_isa": wafer_runs[0].get("cpu_isa", "?")}
 
 
 def markdown(stored):
     head = ["case", "precision", "batch, prompt + new", "Wafer TTFT ms", "ORT TTFT ms", "Wafer TPOT ms", "ORT TPOT ms",
             "decode tokens/s Wafer / ORT", "Wafer/ORT tokens/s", "peak RSS MB Wafer / ORT",
-            "tokens equal to ORT's", "CPU, ISA", "measured"]
+            "tokens equal to ORT's", "CPU, ISA", "load average start / end", "measured"]
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, *_ in DECODE_CASES:
         r = stored.get(name)
@@ -91,7 +95,8 @@ def markdown(stored):
                    f"{w['decode_tokens_per_s']:.1f} / {o['decode_tokens_per_s']:.1f} | "
                    f"{w['decode_tokens_per_s'] / o['decode_tokens_per_s']:.2f} | "
                    f"{w['peak_rss_kb'] / 1024:.0f} / {o['peak_rss_kb'] / 1024:.0f} | "
-                   f"{r['tokens_agree']}/{r['tokens_total']} | {r['cpu']}, {r['cpu_isa']} | {r['date']} |")
+                   f"{r['tokens_agree']}/{r['tokens_total']} | {r['cpu']}, {r['cpu_isa']} | "
+                   f"{' / '.join(str(x) for x in r.get('load_avg', ['?']))} | {r['date']} |")
     return "\n".join(out)
 
 

@@ -251,6 +251,21 @@ expect 0 "" -- run models/add_relu.onnx --backend cpu --precision bf16
 expect 2 "the target says int8 but --precision says fp16" -- \
   bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --precision fp16 --scenario Offline
 
+# ---- generate: a decoder with a KV cache (the committed micro Llama); JSON keys; bad input ----
+llama=$src/tests/data/decoders/llama_micro/model.onnx
+expect 0 "" -- generate "$llama" --prompt 1,2,3,4,5,6,7 --prompt 9,8,7,6,5,4,3 --max-new-tokens 12 --backend cpu --json
+$py - "$src/tests/data/decoders/llama_micro/generation.json" <<'PY' || fail "wafer generate --json: wrong keys or tokens"
+import json, sys
+got, want = json.load(open("out.txt")), json.load(open(sys.argv[1]))
+for key in ("tokens", "ttft_ms", "tpot_ms", "tokens_per_s"):
+    assert key in got, key
+assert got["tokens"] == want["tokens"], (got["tokens"], want["tokens"])  # PyTorch's greedy tokens
+PY
+expect 2 "not a decoder with a KV cache" -- generate models/add_relu.onnx --prompt 1,2
+expect 2 "token 500 is out of the model's vocabulary [0, 128)" -- generate "$llama" --prompt 1,500
+expect 2 "'a' is not a token id" -- generate "$llama" --prompt 1,a
+expect 2 "--top-p must be in (0, 1]" -- generate "$llama" --prompt 1 --temperature 1 --top-p 2
+
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")
 prefix=$work/prefix

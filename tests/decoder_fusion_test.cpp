@@ -1,5 +1,5 @@
-// The cpu pipeline's decoder fusions. Rotary embedding (src/passes/fuse_rotary.cpp, src/ops/rotary.cpp) and
-// RMS norm (src/passes/fuse_rms_norm.cpp, src/ops/rms_norm.cpp):
+// The cpu pipeline's decoder fusions. SiLU (src/passes/fuse_silu.cpp) into the gate projection, rotary embedding
+// (src/passes/fuse_rotary.cpp, src/ops/rotary.cpp) and RMS norm (src/passes/fuse_rms_norm.cpp, src/ops/rms_norm.cpp):
 // hand-computed values on both backends, and the exported decomposition fused. Grouped-query attention
 // (src/passes/fuse_gqa.cpp) on the committed Llama micro decoder (2 layers, 4 query heads sharing 2 KV
 // heads): in a decode step (one query row, a padding-only mask) the
@@ -93,6 +93,30 @@ TEST(Rotary, ExportedDecompositionIsFused) {
   auto g = bound_decoder(1, 8);
   EXPECT_EQ(count(*g, "RotaryEmbedding"), 4);  // Q and K of both layers
   EXPECT_EQ(count(*g, "Neg"), 0);
+}
+
+TEST(Silu, GateMatMulTakesItAsActivation) {
+  // y = silu(x W): x [1,2] = [1, -2], W = [[1, 0, 2], [0, 1, 1]] -> xW = [1, -2, 0];
+  // silu(v) = v / (1 + e^-v): [0.731059, -0.238406, 0].
+  Graph g = input_graph({1, 2});
+  g.initializers["w"] = Tensor::from_vector<float>({2, 3}, {1, 0, 2, 0, 1, 1});
+  test::add(g, "MatMul", {"x", "w"}, {"h"});
+  test::add(g, "Sigmoid", {"h"}, {"s"});
+  test::add(g, "Mul", {"s", "h"}, {"y"});
+  g.outputs = {"y"};
+  auto fused = g.clone();
+  cpu_pipeline(*fused);
+  EXPECT_EQ(count(*fused, "Sigmoid"), 0);
+  ASSERT_EQ(count(*fused, "FusedMatMul"), 1);
+  EXPECT_EQ(fused->nodes[0]->attr_string("activation"), "Silu");
+  Tensor x = Tensor::from_vector<float>({1, 2}, {1, -2});
+  const std::vector<float> want = {0.731059f, -0.238406f, 0};
+  for (const char* backend : {"reference", "cpu"}) {
+    Tensor y = run_on(backend, g, {x})[0];
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-6) << backend << " " << i;
+  }
+  Tensor y = run_on("reference", *fused, {x})[0];  // FusedMatMul's own reference epilogue
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-6) << i;
 }
 
 TEST(FuseGqa, DecodeStepReadsTheKvHeadsDirectly) {

@@ -1,5 +1,7 @@
 #include "api/generate.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -257,6 +259,8 @@ nlohmann::json generate_json(const GenerateOptions& o, const GenerateResult& r) 
                    {"top_k", o.sampling.top_k},
                    {"top_p", o.sampling.top_p},
                    {"seed", o.sampling.seed}};
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) == 0) j["peak_rss_kb"] = usage.ru_maxrss;  // the whole process, as run_json
   if (r.backend_name == "cpu") {
     j["cpu"] = cpu::cpu_model_name();
     j["cpu_isa"] = cpu::isa_name(cpu::cpu_isa());

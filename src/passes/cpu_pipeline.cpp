@@ -16,7 +16,10 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
     pm.add(std::make_unique<FuseLayerNorm>());
     pm.add(std::make_unique<FuseRmsNorm>());
   }
-  if (options.fuse_gelu) pm.add(std::make_unique<FuseGelu>());
+  if (options.fuse_gelu) {
+    pm.add(std::make_unique<FuseGelu>());
+    pm.add(std::make_unique<FuseSilu>());
+  }
   if (options.fuse_attention) {
     pm.add(std::make_unique<FuseAttention>());
     pm.add(std::make_unique<FuseGroupedQueryAttention>());

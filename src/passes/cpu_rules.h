@@ -79,6 +79,17 @@ class FuseRmsNorm : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// SiLU -> wafer.Silu: Mul(x, Sigmoid(x)) in either operand order (fuse_silu.cpp); fuse_matmul folds it into
+// FusedMatMul's activation.
+class FuseSilu : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-silu"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 // Rotate-half rotary embedding -> wafer.RotaryEmbedding(X, cos, sin) (fuse_rotary.cpp):
 //   Add(Mul(X, cos), Mul(Concat(Neg(Slice(X, h:d)), Slice(X, 0:h)), sin)) on the last axis, h = d/2
 class FuseRotary : public RewriteRule {
