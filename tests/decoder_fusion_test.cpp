@@ -42,7 +42,7 @@ int count(const Graph& g, const std::string& op) {
   return n;
 }
 
-TEST(RmsNorm, HandComputedOnBothBackends) {
+TEST(CpuRmsNorm, HandComputedOnBothBackends) {
   // Rows [3, 4] and [1, -1], scale [1, 2], eps 0.5: mean squares 12.5 and 1, so the rows are divided by
   // sqrt(13) and sqrt(1.5).
   Graph g = input_graph({2, 2});
@@ -63,7 +63,7 @@ TEST(RmsNorm, HandComputedOnBothBackends) {
   }
 }
 
-TEST(RmsNorm, ExportedDecompositionIsFused) {
+TEST(CpuRmsNorm, ExportedDecompositionIsFused) {
   auto g = bound_decoder(1, 8);
   EXPECT_EQ(count(*g, "RMSNorm"), 5);  // before attention and MLP in both layers, and the final norm
   EXPECT_EQ(count(*g, "Pow"), 0);
@@ -71,7 +71,7 @@ TEST(RmsNorm, ExportedDecompositionIsFused) {
   EXPECT_EQ(count(*g, "Sqrt"), 0);
 }
 
-TEST(Rotary, HandComputedOnBothBackends) {
+TEST(CpuRotary, HandComputedOnBothBackends) {
   // d 4, h 2: rotate_half([1,2,3,4]) = [-3,-4,1,2] and rotate_half([0,1,0,-1]) = [0,1,0,1]; cos and sin
   // one row broadcast over both rows of X.
   Graph g = input_graph({2, 4});
@@ -89,13 +89,13 @@ TEST(Rotary, HandComputedOnBothBackends) {
   }
 }
 
-TEST(Rotary, ExportedDecompositionIsFused) {
+TEST(CpuRotary, ExportedDecompositionIsFused) {
   auto g = bound_decoder(1, 8);
   EXPECT_EQ(count(*g, "RotaryEmbedding"), 4);  // Q and K of both layers
   EXPECT_EQ(count(*g, "Neg"), 0);
 }
 
-TEST(Silu, GateMatMulTakesItAsActivation) {
+TEST(CpuSilu, GateMatMulTakesItAsActivation) {
   // y = silu(x W): x [1,2] = [1, -2], W = [[1, 0, 2], [0, 1, 1]] -> xW = [1, -2, 0];
   // silu(v) = v / (1 + e^-v): [0.731059, -0.238406, 0].
   Graph g = input_graph({1, 2});
