@@ -11,7 +11,11 @@
 // token's keys and values, and only those are copied into the cache, at their position. The model's own
 // Concat(past, new) still builds the attention's keys and values inside each step. Attention is a sum over keys, so the
 // masked slots change nothing: the logits are those of an exact-length cache (a test compares them with a run over the
-// whole sequence without cache).
+// whole sequence without cache). The price: every decode step attends over the whole capacity (masked).
+// The limit: a model whose attention depends on a key's index in the cache rather than on position_ids
+// (ALiBi computed from the mask's length, sliding windows) would see the new token at index `capacity`.
+// Backends need nothing new for this (no caller-provided outputs, no views with a growing length): the
+// cache tensors are ordinary inputs, passed by reference (Tensor shares its buffer), every step.
 #pragma once
 
 #include <cstdint>
