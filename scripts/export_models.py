@@ -8,7 +8,8 @@ fidelity report needs, and the only practical way for bert_large (BERT-large enc
 d 1024, 16 heads, FFN 4096, sequence 384: the MLPerf BERT-99 network without its embeddings and QA head).
 
 Each model lands in OUTDIR/<name>/: model.onnx plus test_data_set_0/input_0.pb
-and output_0.pb, a fixed-seed input and PyTorch's output for it. The expected
+and output_0.pb, a fixed-seed input and PyTorch's output for it. Decoders (llama_*, gpt2_*; scripts/decoders.py) land as
+OUTDIR/<name>/model.onnx plus generation.json (torch's greedy tokens). The expected
 output is computed in float64 (a double copy of the model), so it measures the
 error of a float32 backend, not PyTorch's own float32 rounding.
 
@@ -41,6 +42,9 @@ from onnx import numpy_helper
 import torch
 import torch.nn as nn
 import torchvision
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decoders  # noqa: E402  (decoder-only transformers with a KV cache: scripts/decoders.py)
 
 OPSET = 17  # the newest torch 1.13 exports; LayerNorm becomes one LayerNormalization node
 SEED = 0
@@ -281,13 +285,17 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("outdir")
     parser.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                        help="comma-separated: resnet20 (the committed default model), " + ", ".join(DEFAULT_MODELS))
+                        help="comma-separated: resnet20 (the committed default model), " + ", ".join(DEFAULT_MODELS)
+                        + ", bert_large, and the decoders with a KV cache " + ", ".join(decoders.CONFIGS))
     parser.add_argument("--force", action="store_true", help="re-export models whose files exist")
     parser.add_argument("--graph-only", action="store_true", help="model.onnx alone, no test data")
     args = parser.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
-        export(name, args.outdir, args.force, args.graph_only)
+        if name in decoders.CONFIGS:
+            decoders.export_decoder(name, args.outdir, args.force)
+        else:
+            export(name, args.outdir, args.force, args.graph_only)
 
 
 if __name__ == "__main__":

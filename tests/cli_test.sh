@@ -307,6 +307,20 @@ PY
 expect 2 "not a decoder with a KV cache" -- sim models/add_relu.onnx --hw h100 --prompt-len 8 --gen-len 8
 expect 2 "--prompt-len must be at least 1" -- sim tiny_llm.json --hw h100 --prompt-len 0
 expect 2 "exceeds the model's max_position_embeddings (4096)" -- sim tiny_llm.json --hw h100 --prompt-len 4000 --gen-len 200
+# ---- generate: a decoder with a KV cache (the committed micro Llama); JSON keys; bad input ----
+llama=$src/tests/data/decoders/llama_micro/model.onnx
+expect 0 "" -- generate "$llama" --prompt 1,2,3,4,5,6,7 --prompt 9,8,7,6,5,4,3 --max-new-tokens 12 --backend cpu --json
+$py - "$src/tests/data/decoders/llama_micro/generation.json" <<'PY' || fail "wafer generate --json: wrong keys or tokens"
+import json, sys
+got, want = json.load(open("out.txt")), json.load(open(sys.argv[1]))
+for key in ("tokens", "ttft_ms", "tpot_ms", "tokens_per_s"):
+    assert key in got, key
+assert got["tokens"] == want["tokens"], (got["tokens"], want["tokens"])  # PyTorch's greedy tokens
+PY
+expect 2 "not a decoder with a KV cache" -- generate models/add_relu.onnx --prompt 1,2
+expect 2 "token 500 is out of the model's vocabulary [0, 128)" -- generate "$llama" --prompt 1,500
+expect 2 "'a' is not a token id" -- generate "$llama" --prompt 1,a
+expect 2 "--top-p must be in (0, 1]" -- generate "$llama" --prompt 1 --temperature 1 --top-p 2
 
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")

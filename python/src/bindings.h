@@ -12,9 +12,10 @@ namespace wafer::py_api {
 
 namespace py = pybind11;
 
-void bind_model(py::module_& m);    // inspect, run, run_timed, backends
-void bind_npu(py::module_& m);      // simulate, sweep, hardware, presets
-void bind_harness(py::module_& m);  // bench
+void bind_model(py::module_& m);     // inspect, run, run_timed, backends
+void bind_npu(py::module_& m);       // simulate, sweep, hardware, presets
+void bind_harness(py::module_& m);   // bench
+void bind_generate(py::module_& m);  // generate
 
 // The model argument: a path, or a folder holding model.onnx (as `wafer sim` takes it).
 std::string model_path(const py::handle& model);

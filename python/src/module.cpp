@@ -43,4 +43,5 @@ PYBIND11_MODULE(_wafer, m) {
   bind_model(m);
   bind_npu(m);
   bind_harness(m);
+  bind_generate(m);
 }

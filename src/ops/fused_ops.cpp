@@ -10,7 +10,7 @@
 //   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q,K,V [B,H,S,D]
 //
 // activation: "" | Relu | Clip [min,max] | Sigmoid | HardSigmoid [alpha,beta]
-//             | LeakyRelu [alpha] | Gelu (erf form), parameters in activation_params.
+//             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)), parameters in activation_params.
 #include <cmath>
 #include <limits>
 
@@ -26,7 +26,7 @@ void require_float(const Node& node, DType t, const char* what) {
 // ---- Activations -----------------------------------------------------------
 
 struct ActivationSpec {
-  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu } kind = None;
+  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, Silu } kind = None;
   float p0 = 0, p1 = 0;
 };
 
@@ -45,6 +45,8 @@ ActivationSpec activation_of(const Node& node) {
     want(0), a.kind = ActivationSpec::Sigmoid;
   } else if (name == "Gelu") {
     want(0), a.kind = ActivationSpec::Gelu;
+  } else if (name == "Silu") {
+    want(0), a.kind = ActivationSpec::Silu;
   } else if (name == "Clip") {
     want(2), a = {ActivationSpec::Clip, p[0], p[1]};
   } else if (name == "HardSigmoid") {
@@ -62,7 +64,13 @@ C gelu(C x) {
   return C(0.5) * x * (C(1) + std::erf(x / std::sqrt(C(2))));
 }
 
-// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu).
+// SiLU (Hendrycks & Gimpel 2016; Elfwing et al. 2018), the gate of SwiGLU: x * sigmoid(x).
+template <typename C>
+C silu(C x) {
+  return x / (C(1) + std::exp(-x));
+}
+
+// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu) and silu.
 template <typename C>
 C activate(const ActivationSpec& a, C x) {
   switch (a.kind) {
@@ -80,6 +88,8 @@ C activate(const ActivationSpec& a, C x) {
       return x >= C(0) ? x : C(a.p0) * x;
     case ActivationSpec::Gelu:
       return gelu(x);
+    case ActivationSpec::Silu:
+      return silu(x);
   }
   return x;
 }
@@ -234,6 +244,19 @@ std::vector<Tensor> gelu_kernel(const KernelContext& ctx) {
   });
 }
 
+std::vector<Tensor> silu_kernel(const KernelContext& ctx) {
+  const Tensor& x = ctx.in(0);
+  require_float(ctx.node, x.dtype(), "X");
+  return visit_dtype(x.dtype(), [&]<typename T>() -> std::vector<Tensor> {
+    if constexpr (is_float_type_v<T>) {
+      using C = compute_t<T>;
+      return {map_unary<T>(x, [](C v) { return silu(v); })};
+    } else {
+      return {};
+    }
+  });
+}
+
 // ---- Attention ---------------------------------------------------------------
 
 std::vector<Tensor> attention(const KernelContext& ctx) {
@@ -327,6 +350,8 @@ WAFER_REGISTER_OP(fused_matmul, {.name = "FusedMatMul",
                                  .kernel = fused_matmul});
 WAFER_REGISTER_OP(wafer_gelu,
                   {.name = "Gelu", .domain = "wafer", .since = 1, .infer = infer_same_as_input, .kernel = gelu_kernel});
+WAFER_REGISTER_OP(wafer_silu,
+                  {.name = "Silu", .domain = "wafer", .since = 1, .infer = infer_same_as_input, .kernel = silu_kernel});
 WAFER_REGISTER_OP(wafer_attention, {.name = "Attention",
                                     .domain = "wafer",
                                     .since = 1,

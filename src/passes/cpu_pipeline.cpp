@@ -12,9 +12,19 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   // layer norm first, so the matmul rule sees wafer.Gelu as an activation.
   if (options.simplify_reshape) pm.add(std::make_unique<SimplifyReshape>());
   if (options.fold_conv_bn) pm.add(std::make_unique<FoldConvBatchNorm>());
-  if (options.fuse_layer_norm) pm.add(std::make_unique<FuseLayerNorm>());
-  if (options.fuse_gelu) pm.add(std::make_unique<FuseGelu>());
-  if (options.fuse_attention) pm.add(std::make_unique<FuseAttention>());
+  if (options.fuse_layer_norm) {
+    pm.add(std::make_unique<FuseLayerNorm>());
+    pm.add(std::make_unique<FuseRmsNorm>());
+  }
+  if (options.fuse_gelu) {
+    pm.add(std::make_unique<FuseGelu>());
+    pm.add(std::make_unique<FuseSilu>());
+  }
+  if (options.fuse_attention) {
+    pm.add(std::make_unique<FuseAttention>());
+    pm.add(std::make_unique<FuseGroupedQueryAttention>());
+    pm.add(std::make_unique<FuseRotary>());
+  }
   // New initializers and inserted nodes need types before the epilogue rules look at them.
   pm.add(std::make_unique<ShapePropagation>(options.optimize.symbols));
   EpilogueParts parts{options.fuse_bias_activation, options.fuse_residual};

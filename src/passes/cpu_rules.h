@@ -68,6 +68,39 @@ class FuseLayerNorm : public RewriteRule {
   bool rewrite(RewriteContext& ctx, Node& anchor) override;
 };
 
+// Decomposed RMS norm -> wafer.RMSNorm (fuse_rms_norm.cpp):
+//   X * 1/Sqrt(ReduceMean(X^2, last axis) + eps) [* gamma]  (Div(1, .), Reciprocal or Div(X, .))
+class FuseRmsNorm : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-rms-norm"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
+// SiLU -> wafer.Silu: Mul(x, Sigmoid(x)) in either operand order (fuse_silu.cpp); fuse_matmul folds it into
+// FusedMatMul's activation.
+class FuseSilu : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-silu"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
+// Rotate-half rotary embedding -> wafer.RotaryEmbedding(X, cos, sin) (fuse_rotary.cpp):
+//   Add(Mul(X, cos), Mul(Concat(Neg(Slice(X, h:d)), Slice(X, 0:h)), sin)) on the last axis, h = d/2
+class FuseRotary : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-rotary"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
 // Erf-form GELU -> wafer.Gelu: Erf(Div(x, sqrt2) | Mul(x, 1/sqrt2)) -> Add(1)
 // -> multiplied by x and by 0.5 in any order and operand order.
 class FuseGelu : public RewriteRule {
@@ -86,6 +119,18 @@ class FuseGelu : public RewriteRule {
 class FuseAttention : public RewriteRule {
  public:
   std::string name() const override { return "fuse-attention"; }
+
+ protected:
+  std::vector<std::pair<std::string, std::string>> anchors() const override;
+  bool rewrite(RewriteContext& ctx, Node& anchor) override;
+};
+
+// Grouped-query attention: a wafer.Attention whose K and V repeat each KV head for `rep` query heads
+// (Unsqueeze -> Expand -> Reshape) reads the KV heads directly, the query heads of a group as rows
+// (fuse_gqa.cpp). Needs static shapes and a mask shared by every head and query row.
+class FuseGroupedQueryAttention : public RewriteRule {
+ public:
+  std::string name() const override { return "fuse-gqa"; }
 
  protected:
   std::vector<std::pair<std::string, std::string>> anchors() const override;

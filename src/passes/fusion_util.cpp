@@ -131,8 +131,8 @@ void become_wafer_op(Node& n, const std::string& op_type) {
 
 bool match_activation(const RewriteContext& ctx, const Node& n, Activation& act) {
   if (n.inputs.empty() || n.outputs.size() != 1) return false;
-  if (n.domain == kWaferDomain && n.op_type == "Gelu") {
-    act = {"Gelu", {}};
+  if (n.domain == kWaferDomain && (n.op_type == "Gelu" || n.op_type == "Silu")) {
+    act = {n.op_type, {}};
     return true;
   }
   if (!n.domain.empty()) return false;

@@ -24,5 +24,6 @@ void add_sim_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
 void add_sweep_merge_command(CLI::App& app);
 void add_compile_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
 
 }  // namespace wafer::cli

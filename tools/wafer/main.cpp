@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   add_sweep_command(app);
   add_sweep_merge_command(app);
   add_compile_command(app);
+  add_generate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

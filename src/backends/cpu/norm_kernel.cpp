@@ -1,4 +1,4 @@
-// Vectorized LayerNormalization and Softmax over the last axes, rows spread
+// Vectorized LayerNormalization, wafer.RMSNorm and Softmax over the last axes, rows spread
 // over the OpenMP pool. Inputs and results are fp32 or bf16 (bf16 mode keeps
 // activations in bf16 between GEMMs): a bf16 row is widened into an L1-resident
 // fp32 row, computed in fp32 and rounded on the way out (bf16_convert.h); a
@@ -104,6 +104,21 @@ using dt = dnnl::memory::data_type;
   for (int64_t i = 0; i < d; ++i) y[i] *= inv;
 }
 
+// RMS norm: one pass for the mean of squares, one to scale (the plain loops vectorize at every level).
+[[gnu::always_inline]] inline void rmsnorm_row_body(const float* x, const float* scale, float* y, int64_t d,
+                                                    float eps) {
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < d; ++i) sum += x[i] * x[i];
+  float inv = 1.f / std::sqrt(sum / float(d) + eps);
+#pragma omp simd
+  for (int64_t i = 0; i < d; ++i) y[i] = x[i] * inv * scale[i];
+}
+
+void rmsnorm_row(const float* x, const float* scale, float* y, int64_t d, float eps) {
+  isa_dispatch<rmsnorm_row_body>(x, scale, y, d, eps);
+}
+
 void softmax_row(const float* x, float* y, int64_t d) {
   isa_dispatch<softmax_row_body>(x, y, d);
 }
@@ -118,8 +133,10 @@ void layernorm_row(const float* x, const float* scale, const float* bias, float*
     body_scalar<layernorm_row_body>(x, scale, bias, y, d, eps);
 }
 
+enum class RowKind { layer_norm, rms_norm, softmax };
+
 struct RowJob {
-  bool ln = true;
+  RowKind kind = RowKind::layer_norm;
   ElemPtr x, y, y2;  // y2: the bf16 twin of an fp32 y, or null
   const float* scale = nullptr;
   const float* bias = nullptr;
@@ -139,8 +156,10 @@ void run_rows(const RowJob& j) {
     float* ys = xs ? xs + j.d : nullptr;
     const float* x = f32_view(j.x, r * j.d, j.d, xs);
     float* y = f32_target(j.y, r * j.d, ys);
-    if (j.ln)
+    if (j.kind == RowKind::layer_norm)
       layernorm_row(x, j.scale, j.bias, y, j.d, j.eps);
+    else if (j.kind == RowKind::rms_norm)
+      rmsnorm_row(x, j.scale, y, j.d, j.eps);
     else
       softmax_row(x, y, j.d);
     store_f32(j.y, r * j.d, j.d, y);
@@ -151,8 +170,11 @@ void run_rows(const RowJob& j) {
 }  // namespace
 
 bool lower_norm(Program& p, const Node& node) {
-  if (!node.domain.empty() || node.outputs.empty() || node.outputs[0].empty() || !node.has_input(0)) return false;
-  bool ln = node.op_type == "LayerNormalization", sm = node.op_type == "Softmax" && node.op_version >= 13;
+  if (node.outputs.empty() || node.outputs[0].empty() || !node.has_input(0)) return false;
+  const bool rms = node.domain == "wafer" && node.op_type == "RMSNorm";
+  if (!node.domain.empty() && !rms) return false;
+  // RMSNorm is a layer norm without the mean (its scale is checked like LayerNormalization's).
+  bool ln = node.op_type == "LayerNormalization" || rms, sm = node.op_type == "Softmax" && node.op_version >= 13;
   if (!ln && !sm) return false;
   for (size_t o = 1; o < node.outputs.size(); ++o)
     if (!node.outputs[o].empty()) return false;  // Mean / InvStdDev outputs: reference kernel
@@ -185,10 +207,10 @@ bool lower_norm(Program& p, const Node& node) {
     }
   }
   RowJob job;
-  job.ln = ln;
+  job.kind = rms ? RowKind::rms_norm : ln ? RowKind::layer_norm : RowKind::softmax;
   job.rows = rows;
   job.d = d;
-  job.eps = ln ? node.attr_float("epsilon", 1e-5f) : 0.f;
+  job.eps = ln ? node.attr_float("epsilon", rms ? 1e-6f : 1e-5f) : 0.f;
   MemRef in = p.plain_any(x);
   auto out = p.define_plain_out(y, in.md.data_type() == dt::bf16);
   job.threads = std::max(1, current_threads());
@@ -200,7 +222,7 @@ bool lower_norm(Program& p, const Node& node) {
   Step s;
   s.label = node.label();
   s.node = &node;
-  s.kernel = ln ? "layer_norm" : "softmax";
+  s.kernel = rms ? "rms_norm" : ln ? "layer_norm" : "softmax";
   s.per_isa = true;
   if (out.f32) s.args.push_back({0, *out.f32});
   if (out.bf16) s.args.push_back({1, *out.bf16});

@@ -26,6 +26,8 @@ bool append_activation(const std::string& act, const std::vector<float>& p, dnnl
     ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, 0.f, 1.f);
   } else if (act == "Gelu") {
     ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
+  } else if (act == "Silu") {
+    ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f);  // x * sigmoid(alpha x), alpha 1
   } else {
     return false;
   }

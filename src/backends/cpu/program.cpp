@@ -147,7 +147,8 @@ void Program::lower_node(const Node& node) {
     bool own = !ablation_.vectorized;  // the switch sends elementwise and norm ops to the reference kernels
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
         (own && (lower_elementwise(*this, node) || lower_norm(*this, node))) || lower_transpose(*this, node) ||
-        lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node))
+        lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node) ||
+        (own && lower_rotary(*this, node)))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.

@@ -298,6 +298,7 @@ bool lower_norm(Program& p, const Node& node);
 bool lower_transpose(Program& p, const Node& node);
 bool lower_slice(Program& p, const Node& node);
 bool lower_attention(Program& p, const Node& node);
+bool lower_rotary(Program& p, const Node& node);
 
 // Pre-scan before lowering (producers are lowered before their readers, so a
 // node that reads its inputs through views must claim the chains first):
