@@ -10,7 +10,7 @@
 //   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q,K,V [B,H,S,D]
 //
 // activation: "" | Relu | Clip [min,max] | Sigmoid | HardSigmoid [alpha,beta]
-//             | LeakyRelu [alpha] | Gelu (erf form), parameters in activation_params.
+//             | LeakyRelu [alpha] | Gelu (erf form) | HardSwish | Tanh, parameters in activation_params.
 #include <cmath>
 #include <limits>
 
@@ -26,7 +26,7 @@ void require_float(const Node& node, DType t, const char* what) {
 // ---- Activations -----------------------------------------------------------
 
 struct ActivationSpec {
-  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu } kind = None;
+  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, HardSwish, Tanh } kind = None;
   float p0 = 0, p1 = 0;
 };
 
@@ -45,6 +45,10 @@ ActivationSpec activation_of(const Node& node) {
     want(0), a.kind = ActivationSpec::Sigmoid;
   } else if (name == "Gelu") {
     want(0), a.kind = ActivationSpec::Gelu;
+  } else if (name == "HardSwish") {
+    want(0), a.kind = ActivationSpec::HardSwish;
+  } else if (name == "Tanh") {
+    want(0), a.kind = ActivationSpec::Tanh;
   } else if (name == "Clip") {
     want(2), a = {ActivationSpec::Clip, p[0], p[1]};
   } else if (name == "HardSigmoid") {
@@ -62,7 +66,7 @@ C gelu(C x) {
   return C(0.5) * x * (C(1) + std::erf(x / std::sqrt(C(2))));
 }
 
-// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu).
+// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, HardSwish, Tanh).
 template <typename C>
 C activate(const ActivationSpec& a, C x) {
   switch (a.kind) {
@@ -80,6 +84,10 @@ C activate(const ActivationSpec& a, C x) {
       return x >= C(0) ? x : C(a.p0) * x;
     case ActivationSpec::Gelu:
       return gelu(x);
+    case ActivationSpec::HardSwish:  // x * HardSigmoid(x) with alpha 1/6, beta 0.5
+      return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
+    case ActivationSpec::Tanh:
+      return std::tanh(x);
   }
   return x;
 }

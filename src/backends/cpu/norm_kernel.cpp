@@ -1,17 +1,18 @@
-// Vectorized LayerNormalization and Softmax over the last axes, rows spread
-// over the OpenMP pool. Inputs and results are fp32 or bf16 (bf16 mode keeps
-// activations in bf16 between GEMMs): a bf16 row is widened into an L1-resident
-// fp32 row, computed in fp32 and rounded on the way out (bf16_convert.h); a
-// LayerNorm feeding both a bf16 GEMM and an fp32 residual writes both forms.
-// Row sums use fp32 vector accumulators (many independent partial sums, then
-// combined) and the variance is a second pass over the row, now in L1, so the
-// result stays within ~1e-6 of the reference kernel's double sums at about the
-// cost of two copies of the row (128x768: ~18 us on one Zen 4 core).
+// Vectorized LayerNormalization, Softmax and LogSoftmax over the last axes
+// (Softmax before opset 13: over all axes from `axis`), rows spread over the
+// OpenMP pool; a (Log)Softmax-13 over an inner axis runs oneDNN's softmax. Inputs and results are fp32 or bf16 (bf16
+// mode keeps activations in bf16 between GEMMs): a bf16 row is widened into an L1-resident fp32 row, computed in fp32
+// and rounded on the way out (bf16_convert.h); a LayerNorm feeding both a bf16 GEMM and an fp32 residual writes both
+// forms. Row sums use fp32 vector accumulators (many independent partial sums, then combined) and the variance is a
+// second pass over the row, now in L1, so the result stays within ~1e-6 of the reference kernel's double sums at about
+// the cost of two copies of the row (128x768: ~18 us on one Zen 4 core).
 #include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "backends/cpu/bf16_convert.h"
 #include "backends/cpu/isa_dispatch.h"
@@ -91,21 +92,53 @@ using dt = dnnl::memory::data_type;
   }
 }
 
-[[gnu::always_inline]] inline void softmax_row_body(const float* x, float* y, int64_t d) {
+// e^x in float, written so the compiler vectorizes it for each ISA (no libm call):
+// x = k ln2 + r with k = round(x log2 e), |r| <= ln2/2; e^r by Cephes' expf
+// polynomial (Cephes Math Library, S. L. Moshier, expf.c: its coefficients and
+// its two-part ln2); 2^k built in the exponent bits. Within ~2 ulp of expf;
+// below -87.3 it returns ~1.2e-38 instead of a denormal or 0 (softmax rows then
+// differ from the reference kernel by less than 1e-37 absolute).
+[[gnu::always_inline]] inline float exp_vec(float x) {
+  x = std::min(std::max(x, -87.3365f), 88.7228f);
+  float k = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (1.5 * 2^23 trick)
+  float r = x - k * 0.693359375f;
+  r = r - k * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  return p * std::bit_cast<float>((int32_t(k) + 127) << 23);
+}
+
+// Softmax (log_softmax: x - max - log(sum e^(x - max))) of one row.
+[[gnu::always_inline]] inline void softmax_row_body(const float* x, float* y, int64_t d, bool log_softmax) {
   float mx = x[0];
 #pragma omp simd reduction(max : mx)
   for (int64_t i = 0; i < d; ++i) mx = std::max(mx, x[i]);
-  for (int64_t i = 0; i < d; ++i) y[i] = std::exp(x[i] - mx);
   float sum = 0;
+  if (log_softmax) {
 #pragma omp simd reduction(+ : sum)
-  for (int64_t i = 0; i < d; ++i) sum += y[i];
+    for (int64_t i = 0; i < d; ++i) sum += exp_vec(x[i] - mx);
+    float shift = mx + std::log(sum);
+#pragma omp simd
+    for (int64_t i = 0; i < d; ++i) y[i] = x[i] - shift;
+    return;
+  }
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < d; ++i) {
+    y[i] = exp_vec(x[i] - mx);
+    sum += y[i];
+  }
   float inv = 1.f / sum;
 #pragma omp simd
   for (int64_t i = 0; i < d; ++i) y[i] *= inv;
 }
 
-void softmax_row(const float* x, float* y, int64_t d) {
-  isa_dispatch<softmax_row_body>(x, y, d);
+void softmax_row(const float* x, float* y, int64_t d, bool log_softmax) {
+  isa_dispatch<softmax_row_body>(x, y, d, log_softmax);
 }
 
 // AVX-512 has its own row kernel; AVX2 and baseline compile the plain loops.
@@ -120,6 +153,7 @@ void layernorm_row(const float* x, const float* scale, const float* bias, float*
 
 struct RowJob {
   bool ln = true;
+  bool log_softmax = false;
   ElemPtr x, y, y2;  // y2: the bf16 twin of an fp32 y, or null
   const float* scale = nullptr;
   const float* bias = nullptr;
@@ -142,27 +176,48 @@ void run_rows(const RowJob& j) {
     if (j.ln)
       layernorm_row(x, j.scale, j.bias, y, j.d, j.eps);
     else
-      softmax_row(x, y, j.d);
+      softmax_row(x, y, j.d, j.log_softmax);
     store_f32(j.y, r * j.d, j.d, y);
     if (j.y2.p) store_f32(j.y2, r * j.d, j.d, y);
   }
+}
+
+// (Log)Softmax-13 along an inner axis: oneDNN's softmax on the plain layout.
+bool lower_softmax_axis(Program& p, const Node& node, int64_t axis) {
+  const std::string &x = node.inputs[0], &y = node.outputs[0];
+  auto xd = p.dims_of(x);
+  if (xd->size() > 6) return false;
+  auto alg = node.op_type == "LogSoftmax" ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate;
+  dnnl::softmax_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, plain_md(*xd), plain_md(*xd), int(axis));
+  dnnl::softmax_v2_forward::primitive_desc pd(desc, p.engine());
+  MemRef src = p.operand(x, plain_md(*xd));
+  MemRef dst = p.define(y, plain_md(*xd));
+  Step s;
+  s.label = node.label();
+  s.node = &node;
+  s.prim = dnnl::softmax_v2_forward(pd);
+  s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
+  p.add_step(std::move(s));
+  return true;
 }
 
 }  // namespace
 
 bool lower_norm(Program& p, const Node& node) {
   if (!node.domain.empty() || node.outputs.empty() || node.outputs[0].empty() || !node.has_input(0)) return false;
-  bool ln = node.op_type == "LayerNormalization", sm = node.op_type == "Softmax" && node.op_version >= 13;
+  bool ln = node.op_type == "LayerNormalization", sm = node.op_type == "Softmax" || node.op_type == "LogSoftmax";
   if (!ln && !sm) return false;
+  // Before opset 13 (Soft)max runs over the input flattened to 2-D at `axis` (default 1): rows of all dims from axis.
+  bool flat = sm && node.op_version < 13;
   for (size_t o = 1; o < node.outputs.size(); ++o)
     if (!node.outputs[o].empty()) return false;  // Mean / InvStdDev outputs: reference kernel
   const std::string &x = node.inputs[0], &y = node.outputs[0];
   auto xd = p.dims_of(x);
   if (!xd || p.dtype_of_value(x) != DType::Float32 || p.dims_of(y) != xd) return false;
-  int64_t r = int64_t(xd->size()), axis = node.attr_int("axis", -1);
+  int64_t r = int64_t(xd->size()), axis = node.attr_int("axis", flat ? 1 : -1);
   if (axis < 0) axis += r;
   if (axis < 0 || axis >= r) return false;
-  if (sm && axis != r - 1) return false;
+  if (sm && !flat && axis != r - 1) return lower_softmax_axis(p, node, axis);
   if (ln && node.attr_int("stash_type", 1) != 1) return false;
   int64_t d = 1;
   for (int64_t i = axis; i < r; ++i) d *= (*xd)[size_t(i)];
@@ -186,6 +241,7 @@ bool lower_norm(Program& p, const Node& node) {
   }
   RowJob job;
   job.ln = ln;
+  job.log_softmax = node.op_type == "LogSoftmax";
   job.rows = rows;
   job.d = d;
   job.eps = ln ? node.attr_float("epsilon", 1e-5f) : 0.f;
@@ -200,7 +256,7 @@ bool lower_norm(Program& p, const Node& node) {
   Step s;
   s.label = node.label();
   s.node = &node;
-  s.kernel = ln ? "layer_norm" : "softmax";
+  s.kernel = ln ? "layer_norm" : job.log_softmax ? "log_softmax" : "softmax";
   s.per_isa = true;
   if (out.f32) s.args.push_back({0, *out.f32});
   if (out.bf16) s.args.push_back({1, *out.bf16});
