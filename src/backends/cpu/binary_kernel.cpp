@@ -84,19 +84,37 @@ bool lower_binary(Program& p, const Node& node) {
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  auto make_pd = [&](const memory::desc& s0) {
-    return dnnl::binary::primitive_desc(dnnl::binary::desc(*alg, s0, b_md, s0), attr, p.engine());
+  auto make_pd = [&](const memory::desc& s0, const memory::desc& s1) {
+    return dnnl::binary::primitive_desc(dnnl::binary::desc(*alg, s0, s1, s0), attr, p.engine());
   };
-  auto pd = make_pd(src0.md);
-  // A layout oneDNN has only its reference kernel for: the plain layout instead.
-  if (is_ref_impl(pd) && !is_plain(src0.md, *yd)) pd = make_pd(plain_md(*yd));
-  MemRef s0 = p.operand(a, pd.src0_desc());
-  MemRef s1{b_md, -1, p.plain(b)};
-  MemRef dst = p.define(epi.output, pd.dst_desc());
+  // oneDNN 2.6 jits a blocked src0 only with src1 in a matching layout (the [1,C,1,1] scale
+  // of a squeeze-and-excitation block as nChw16c): try src1 plain, then in the blocked layouts;
+  // failing those, src0 plain.
+  std::vector<memory::desc> src1_forms = {b_md};
+  using tag = memory::format_tag;
+  memory::dims bdims(b_dims->begin(), b_dims->end());
+  std::vector<tag> blocked;
+  if (b_dims->size() == 3) blocked = {tag::aBc16b, tag::aBc8b, tag::acb};
+  if (b_dims->size() == 4) blocked = {tag::aBcd16b, tag::aBcd8b, tag::acdb};
+  if (b_dims->size() == 5) blocked = {tag::aBcde16b, tag::aBcde8b, tag::acdeb};
+  if (!is_plain(src0.md, *yd))
+    for (tag t : blocked) src1_forms.push_back(memory::desc(bdims, memory::data_type::f32, t));
+  std::optional<dnnl::binary::primitive_desc> pd;
+  for (const auto& s1 : src1_forms) {
+    auto cand = make_pd(src0.md, s1);
+    if (!is_ref_impl(cand)) {
+      pd = cand;
+      break;
+    }
+  }
+  if (!pd) pd = make_pd(plain_md(*yd), b_md);
+  MemRef s0 = p.operand(a, pd->src0_desc());
+  MemRef s1 = pd->src1_desc() == b_md ? MemRef{b_md, -1, p.plain(b)} : p.operand(b, pd->src1_desc());
+  MemRef dst = p.define(epi.output, pd->dst_desc());
   Step s;
   s.label = node.label();
   s.node = &node;
-  s.prim = dnnl::binary(pd);
+  s.prim = dnnl::binary(*pd);
   s.args = {{DNNL_ARG_SRC_0, s0}, {DNNL_ARG_SRC_1, s1}, {DNNL_ARG_DST, dst}};
   p.add_step(std::move(s));
   p.absorb(epi.absorbed);
