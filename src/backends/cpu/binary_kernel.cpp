@@ -101,15 +101,27 @@ bool lower_binary(Program& p, const Node& node) {
     for (tag t : blocked) src1_forms.push_back(memory::desc(bdims, memory::data_type::f32, t));
   std::optional<dnnl::binary::primitive_desc> pd;
   for (const auto& s1 : src1_forms) {
-    auto cand = make_pd(src0.md, s1);
-    if (!is_ref_impl(cand)) {
-      pd = cand;
-      break;
+    try {
+      auto cand = make_pd(src0.md, s1);
+      if (!is_ref_impl(cand)) {
+        pd = cand;
+        break;
+      }
+    } catch (const dnnl::error&) {
+      // no implementation for this pair of layouts at this ISA: the next one
     }
   }
   if (!pd) pd = make_pd(plain_md(*yd), b_md);
   MemRef s0 = p.operand(a, pd->src0_desc());
-  MemRef s1 = pd->src1_desc() == b_md ? MemRef{b_md, -1, p.plain(b)} : p.operand(b, pd->src1_desc());
+  // src1 as it is when already in the chosen layout, else its plain tensor seen at the output's
+  // rank, reordered when a blocked layout was chosen.
+  auto b_form = p.dnnl_form(b);
+  MemRef s1 = b_form && b_form->md == pd->src1_desc() ? *b_form : MemRef{b_md, -1, p.plain(b)};
+  if (!(s1.md == pd->src1_desc())) {
+    MemRef blocked_b{pd->src1_desc(), p.new_buffer(pd->src1_desc().get_size()), -1};
+    p.add_copy("reorder " + b, s1, blocked_b, "reorder");
+    s1 = blocked_b;
+  }
   MemRef dst = p.define(epi.output, pd->dst_desc());
   Step s;
   s.label = node.label();
