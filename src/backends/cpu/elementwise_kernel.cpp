@@ -55,7 +55,11 @@ inline __attribute__((always_inline)) void loop(F f, const float* a, bool a_scal
   switch (op) {
     case Op::HardSigmoid:
 #pragma omp simd
-      for (int64_t i = 0; i < n; ++i) y[i] = std::min(1.f, std::max(0.f, alpha * a[i] + beta));
+      for (int64_t i = 0; i < n; ++i) {  // (ternaries: GCC 12 does not vectorize nested std::min/max here)
+        float v = alpha * a[i] + beta;
+        v = v > 0.f ? v : 0.f;
+        y[i] = v < 1.f ? v : 1.f;
+      }
       break;
     case Op::Relu:
 #pragma omp simd

@@ -99,7 +99,8 @@ using dt = dnnl::memory::data_type;
 // below -87.3 it returns ~1.2e-38 instead of a denormal or 0 (softmax rows then
 // differ from the reference kernel by less than 1e-37 absolute).
 [[gnu::always_inline]] inline float exp_vec(float x) {
-  x = std::min(std::max(x, -87.3365f), 88.7228f);
+  x = x > -87.3365f ? x : -87.3365f;
+  x = x < 88.7228f ? x : 88.7228f;
   float k = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest (1.5 * 2^23 trick)
   float r = x - k * 0.693359375f;
   r = r - k * -2.12194440e-4f;
@@ -137,8 +138,69 @@ using dt = dnnl::memory::data_type;
   for (int64_t i = 0; i < d; ++i) y[i] *= inv;
 }
 
+// AVX2: GCC 12 leaves softmax_row_body scalar at this target ("control flow in loop": it does not
+// if-convert the max and the clamp without AVX-512 masks), so the row is written with intrinsics:
+// the same exp (exp_vec's steps, 8 lanes), scalar tails.
+[[gnu::target(WAFER_TARGET_AVX2)]] inline __m256 exp_avx2(__m256 x) {
+  x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3365f)), _mm256_set1_ps(88.7228f));
+  __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+  p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.f)));
+  __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+[[gnu::target(WAFER_TARGET_AVX2)]] void softmax_row_avx2(const float* x, float* y, int64_t d, bool log_softmax) {
+  alignas(32) float lanes[8];
+  int64_t i = 0;
+  __m256 m = _mm256_set1_ps(x[0]);
+  for (; i + 8 <= d; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+  _mm256_store_ps(lanes, m);
+  float mx = x[0];
+  for (float l : lanes) mx = std::max(mx, l);
+  for (; i < d; ++i) mx = std::max(mx, x[i]);
+  __m256 mv = _mm256_set1_ps(mx), s = _mm256_setzero_ps();
+  for (i = 0; i + 8 <= d; i += 8) {
+    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+    if (!log_softmax) _mm256_storeu_ps(y + i, e);
+    s = _mm256_add_ps(s, e);
+  }
+  _mm256_store_ps(lanes, s);
+  float sum = 0;
+  for (float l : lanes) sum += l;
+  for (int64_t j = i; j < d; ++j) {
+    float e = exp_vec(x[j] - mx);
+    if (!log_softmax) y[j] = e;
+    sum += e;
+  }
+  if (log_softmax) {
+    __m256 shift = _mm256_set1_ps(mx + std::log(sum));
+    for (i = 0; i + 8 <= d; i += 8) _mm256_storeu_ps(y + i, _mm256_sub_ps(_mm256_loadu_ps(x + i), shift));
+    for (; i < d; ++i) y[i] = x[i] - (mx + std::log(sum));
+    return;
+  }
+  float inv = 1.f / sum;
+  __m256 iv = _mm256_set1_ps(inv);
+  for (i = 0; i + 8 <= d; i += 8) _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_loadu_ps(y + i), iv));
+  for (; i < d; ++i) y[i] *= inv;
+}
+
+// The AVX2 row serves AVX-512 too: 12x128 rows of 128, one thread on the shared Zen 4, median of 3x30
+// runs: 0.43 ms against 0.51 ms for the compiler's AVX-512 version of softmax_row_body (and
+// 1.02 / 0.85 ms before, with a libm exp per element).
 void softmax_row(const float* x, float* y, int64_t d, bool log_softmax) {
-  isa_dispatch<softmax_row_body>(x, y, d, log_softmax);
+  if (cpu_isa() != Isa::scalar)
+    softmax_row_avx2(x, y, d, log_softmax);
+  else
+    isa_dispatch<softmax_row_body>(x, y, d, log_softmax);
 }
 
 // AVX-512 has its own row kernel; AVX2 and baseline compile the plain loops.
