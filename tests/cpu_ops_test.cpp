@@ -216,25 +216,32 @@ TEST(CpuOps, ConvTransposeGeometries) {
   }
 }
 
-TEST(CpuOps, ConvTransposeAbsorbsActivationAndResidual) {
+// 1-D (oneDNN's deconvolution) absorbs the residual Add and the activation as post-ops; 2-D (GEMM +
+// col2im) leaves them to their own fast steps.
+TEST(CpuOps, ConvTransposeEpilogues) {
   std::mt19937 rng(127);
-  const Dims xd = {1, 8, 6, 7};
-  Graph g = input_graph(xd);
-  g.inputs.push_back("r");
-  g.types["r"] = f32({1, 16, 12, 14});
-  g.initializers["w"] = random_tensor({8, 16, 2, 2}, rng, 0.5f);
-  g.initializers["b"] = random_tensor({16}, rng);
-  Node& n = add_named(g, "ConvTranspose", {"x", "w", "b"}, {"u"}, 11);
-  n.attrs["strides"] = Attribute{Dims{2, 2}};
-  add_named(g, "Add", {"u", "r"}, {"s"});
-  add_named(g, "LeakyRelu", {"s"}, {"y"}, 6).attrs["alpha"] = Attribute{0.1f};
-  g.outputs = {"y"};
-  expect_matches(g, {random_tensor(xd, rng), random_tensor({1, 16, 12, 14}, rng)});
-  auto copy = g.clone();
-  optimize(*copy);
-  cpu::Program p(std::move(copy), {});
-  auto counts = p.step_counts();
-  EXPECT_EQ(counts.count("Add") + counts.count("LeakyRelu"), 0u);  // both post-ops of the deconvolution
+  for (bool two_d : {false, true}) {
+    SCOPED_TRACE(two_d ? "2-D" : "1-D");
+    const Dims xd = two_d ? Dims{1, 8, 6, 7} : Dims{1, 8, 13};
+    const Dims yd = two_d ? Dims{1, 16, 12, 14} : Dims{1, 16, 26};
+    Graph g = input_graph(xd);
+    g.inputs.push_back("r");
+    g.types["r"] = f32(yd);
+    g.initializers["w"] = random_tensor(two_d ? Dims{8, 16, 2, 2} : Dims{8, 16, 2}, rng, 0.5f);
+    g.initializers["b"] = random_tensor({16}, rng);
+    Node& n = add_named(g, "ConvTranspose", {"x", "w", "b"}, {"u"}, 11);
+    n.attrs["strides"] = Attribute{two_d ? Dims{2, 2} : Dims{2}};
+    add_named(g, "Add", {"u", "r"}, {"s"});
+    add_named(g, "LeakyRelu", {"s"}, {"y"}, 6).attrs["alpha"] = Attribute{0.1f};
+    g.outputs = {"y"};
+    expect_matches(g, {random_tensor(xd, rng), random_tensor(yd, rng)});
+    auto copy = g.clone();
+    optimize(*copy);
+    cpu::Program p(std::move(copy), {});
+    auto counts = p.step_counts();
+    EXPECT_EQ(counts.count("Add") + counts.count("LeakyRelu"), two_d ? 2u : 0u);
+    EXPECT_EQ(counts.count("col2im"), two_d ? 1u : 0u);
+  }
 }
 
 TEST(CpuOps, ResizeModesOnOneDnnAndTheRest) {
