@@ -33,7 +33,8 @@ struct Col2Im {
 
 void col2im(const Col2Im& c, const float* cols, float* y) {
   const int64_t k = c.kh * c.kw, m = c.og * k, planes = c.n * c.g * c.og;
-#pragma omp parallel for schedule(static)
+  // Threads only for outputs worth a fork/join (on a loaded machine one costs a scheduler slice).
+#pragma omp parallel for schedule(static) if (planes * c.oh * c.ow > 32768)
   for (int64_t plane = 0; plane < planes; ++plane) {
     const int64_t o = plane % c.og, ng = plane / c.og;  // ng = n * g + group
     float* out = y + plane * c.oh * c.ow;
