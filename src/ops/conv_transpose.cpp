@@ -1,16 +1,11 @@
 // ConvTranspose: the gradient of Conv with respect to its input. Each input
 // element scatters input * kernel into the output; pads crop the full result,
 // output_padding extends it at the end, output_shape picks pads to reach it.
+#include "ops/conv_transpose_geometry.h"
 #include "ops/nn_util.h"
 
 namespace wafer {
-namespace {
 
-struct TransposeGeometry {
-  Dims in, kernel, strides, dilations, pad_begin, out;  // spatial, -1 where unknown
-};
-
-// `in` may hold -1 (unknown) for shape inference.
 TransposeGeometry transpose_geometry(const Node& node, const Dims& in, const Dims& kernel) {
   size_t r = in.size();
   auto ints_or = [&](const char* name, size_t n, int64_t fill) {
@@ -59,6 +54,8 @@ TransposeGeometry transpose_geometry(const Node& node, const Dims& in, const Dim
   }
   return g;
 }
+
+namespace {
 
 template <typename T>
 void conv_transpose_forward(const TransposeGeometry& g3, int64_t batch, int64_t c, int64_t m, int64_t groups,

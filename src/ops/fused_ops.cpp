@@ -10,7 +10,7 @@
 //   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q,K,V [B,H,S,D]
 //
 // activation: "" | Relu | Clip [min,max] | Sigmoid | HardSigmoid [alpha,beta]
-//             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)), parameters in activation_params.
+//             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)) | HardSwish | Tanh, parameters in activation_params.
 #include <cmath>
 #include <limits>
 
@@ -26,7 +26,7 @@ void require_float(const Node& node, DType t, const char* what) {
 // ---- Activations -----------------------------------------------------------
 
 struct ActivationSpec {
-  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, Silu } kind = None;
+  enum Kind { None, Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, Silu, HardSwish, Tanh } kind = None;
   float p0 = 0, p1 = 0;
 };
 
@@ -47,6 +47,10 @@ ActivationSpec activation_of(const Node& node) {
     want(0), a.kind = ActivationSpec::Gelu;
   } else if (name == "Silu") {
     want(0), a.kind = ActivationSpec::Silu;
+  } else if (name == "HardSwish") {
+    want(0), a.kind = ActivationSpec::HardSwish;
+  } else if (name == "Tanh") {
+    want(0), a.kind = ActivationSpec::Tanh;
   } else if (name == "Clip") {
     want(2), a = {ActivationSpec::Clip, p[0], p[1]};
   } else if (name == "HardSigmoid") {
@@ -70,7 +74,7 @@ C silu(C x) {
   return x / (C(1) + std::exp(-x));
 }
 
-// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu) and silu.
+// Same formulas as the ONNX ops (Relu, Clip, Sigmoid, HardSigmoid, LeakyRelu, Gelu, HardSwish, Tanh) and silu.
 template <typename C>
 C activate(const ActivationSpec& a, C x) {
   switch (a.kind) {
@@ -90,6 +94,10 @@ C activate(const ActivationSpec& a, C x) {
       return gelu(x);
     case ActivationSpec::Silu:
       return silu(x);
+    case ActivationSpec::HardSwish:  // x * HardSigmoid(x) with alpha 1/6, beta 0.5
+      return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5)));
+    case ActivationSpec::Tanh:
+      return std::tanh(x);
   }
   return x;
 }

@@ -137,7 +137,7 @@ bool match_activation(const RewriteContext& ctx, const Node& n, Activation& act)
   }
   if (!n.domain.empty()) return false;
   const std::string& op = n.op_type;
-  if (op == "Relu" || op == "Sigmoid") {
+  if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || (op == "HardSwish" && n.op_version >= 14)) {
     act = {op, {}};
     return true;
   }

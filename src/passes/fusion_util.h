@@ -74,8 +74,8 @@ struct Activation {
 };
 
 // Whether `n` is an activation a FusedConv/FusedMatMul can absorb: Relu,
-// Clip (constant bounds), Sigmoid, HardSigmoid, LeakyRelu, wafer.Gelu, or
-// ONNX Gelu (opset 20, approximate="none").
+// Clip (constant bounds), Sigmoid, HardSigmoid, LeakyRelu, HardSwish, Tanh,
+// wafer.Gelu, or ONNX Gelu (opset 20, approximate="none").
 bool match_activation(const RewriteContext& ctx, const Node& n, Activation& act);
 
 // Scalar value of a constant with one element (any numeric dtype).

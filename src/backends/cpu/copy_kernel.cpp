@@ -1,9 +1,12 @@
-// Slice (constant starts/ends/axes/steps), Concat and Gather (constant indices)
-// on float32 as copies of contiguous runs. The runs (source, offsets, length)
-// are worked out at compile time; a run is one memcpy, and copies of more than
-// 8 MB spread their runs over the OpenMP pool. The window arithmetic is the reference Slice's.
+// Slice (constant starts/ends/axes/steps), Concat, Gather (constant indices),
+// Split and Pad (constant mode, constant pads) on float32 as copies of
+// contiguous runs. The runs (source, destination, offsets, length) are worked
+// out at compile time; a run is one memcpy, and copies of more than 8 MB spread
+// their runs over the OpenMP pool. Pad first fills its output with the value.
+// The window arithmetic is the reference Slice's.
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "backends/cpu/program.h"
@@ -16,31 +19,48 @@ namespace {
 struct Run {
   int src;                        // index into the step's sources
   int64_t src_off, dst_off, len;  // elements
+  int dst = 0;                    // index into the step's outputs (Split has several)
 };
 
 // Plans with more runs than this stay on the reference kernel (the table would rival the data).
 constexpr size_t kMaxRuns = size_t(1) << 18;
 
+// `fill`: a value every output element starts as (Pad's constant), before the runs are copied.
 void add_copy_step(Program& p, const Node& node, const std::vector<std::string>& srcs, std::vector<Run> runs,
-                   const Dims& yd) {
+                   const std::vector<std::string>& outs, std::optional<float> fill = std::nullopt) {
   std::vector<int> ids;
   for (const auto& s : srcs) ids.push_back(p.plain(s));
-  MemRef out = p.define(node.outputs[0], plain_md(yd));
+  std::vector<MemRef> dsts;
+  std::vector<int64_t> sizes;
+  int64_t total = 0;
+  for (const auto& o : outs) {
+    Dims d = *p.dims_of(o);
+    dsts.push_back(p.define(o, plain_md(d)));
+    sizes.push_back(element_count(d));
+    total += sizes.back();
+  }
   Step s;
   s.label = node.label();
   s.node = &node;
-  s.kernel = "copy";           // memcpy of planned runs
-  s.args.push_back({0, out});  // for liveness and allocation
+  s.kernel = "copy";                                                             // memcpy of planned runs
+  for (size_t i = 0; i < dsts.size(); ++i) s.args.push_back({int(i), dsts[i]});  // for liveness and allocation
   s.uses = ids;
-  int64_t total = element_count(yd);
-  s.fn = [&p, ids, out, runs = std::move(runs), total] {
-    auto* dst = static_cast<float*>(p.data(out));  // a tensor, or in bf16 mode possibly a planned buffer
-    int64_t n = int64_t(runs.size());
+  s.fn = [&p, ids, dsts, sizes, runs = std::move(runs), total, fill] {
     // Threads only for big copies: below a few MB one core's memcpy is faster than waking the
     // pool (on a loaded machine a fork/join cost ViT's Slices 18 ms each instead of 0.06).
-#pragma omp parallel for schedule(static) if (total > (int64_t(1) << 21) && n > 1)
+    const bool big = total > (int64_t(1) << 21);
+    if (fill) {
+      auto* dst = static_cast<float*>(p.data(dsts[0]));
+      float v = *fill;
+#pragma omp parallel for schedule(static) if (big)
+      for (int64_t i = 0; i < sizes[0]; ++i) dst[i] = v;
+    }
+    int64_t n = int64_t(runs.size());
+#pragma omp parallel for schedule(static) if (big && n > 1)
     for (int64_t r = 0; r < n; ++r) {
       const Run& run = runs[size_t(r)];
+      // A tensor, or in bf16 mode possibly a planned buffer.
+      auto* dst = static_cast<float*>(p.data(dsts[size_t(run.dst)]));
       const auto* src = static_cast<const float*>(p.tensor_data(ids[size_t(run.src)]));
       std::memcpy(dst + run.dst_off, src + run.src_off, size_t(run.len) * sizeof(float));
     }
@@ -109,7 +129,7 @@ bool lower_slice(Program& p, const Node& node, const Dims& xd, const Dims& yd) {
       idx[d] = 0;
     }
   }
-  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), yd);
+  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), {node.outputs[0]});
   return true;
 }
 
@@ -136,7 +156,7 @@ bool lower_concat(Program& p, const Node& node, const Dims& yd) {
       dst += chunk;
     }
   if (dst != element_count(yd)) return false;
-  add_copy_step(p, node, node.inputs, std::move(runs), yd);
+  add_copy_step(p, node, node.inputs, std::move(runs), {node.outputs[0]});
   return true;
 }
 
@@ -163,21 +183,101 @@ bool lower_gather(Program& p, const Node& node, const Dims& xd, const Dims& yd) 
       runs.push_back({0, (o * dim + i) * inner, dst, inner});
       dst += inner;
     }
-  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), yd);
+  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), {node.outputs[0]});
+  return true;
+}
+
+// Split along `axis` into the outputs' extents (from shape inference: no split sizes to re-read).
+bool lower_split(Program& p, const Node& node, const Dims& xd) {
+  int64_t r = int64_t(xd.size()), axis = node.attr_int("axis", 0);
+  if (axis < 0) axis += r;
+  if (axis < 0 || axis >= r) return false;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= xd[size_t(d)];
+  for (int64_t d = axis + 1; d < r; ++d) inner *= xd[size_t(d)];
+  if (size_t(outer) * node.outputs.size() > kMaxRuns) return false;
+  std::vector<int64_t> extents;
+  for (const auto& o : node.outputs) {
+    auto d = o.empty() ? std::nullopt : p.dims_of(o);
+    if (!d || d->size() != xd.size() || element_count(*d) == 0) return false;
+    for (int64_t k = 0; k < r; ++k)
+      if (k != axis && (*d)[size_t(k)] != xd[size_t(k)]) return false;
+    extents.push_back((*d)[size_t(axis)]);
+  }
+  int64_t sum = 0;
+  for (int64_t e : extents) sum += e;
+  if (sum != xd[size_t(axis)]) return false;
+  std::vector<Run> runs;
+  int64_t at = 0;
+  for (size_t i = 0; i < extents.size(); ++i) {
+    int64_t chunk = extents[i] * inner;
+    for (int64_t o = 0; o < outer; ++o)
+      runs.push_back({0, o * xd[size_t(axis)] * inner + at, o * chunk, chunk, int(i)});
+    at += chunk;
+  }
+  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), node.outputs);
+  return true;
+}
+
+// Pad, constant mode, constant non-negative pads (Pad-2 attributes, Pad-11/13 inputs).
+bool lower_pad(Program& p, const Node& node, const Dims& xd, const Dims& yd) {
+  size_t r = xd.size();
+  if (node.attr_string("mode", std::string("constant")) != "constant" || yd.size() != r) return false;
+  std::vector<int64_t> pads;
+  float value = 0;
+  if (node.op_version < 11) {
+    pads = node.attr_ints("pads", std::vector<int64_t>{});
+    value = node.attr_float("value", 0.f);
+  } else {
+    auto pv = const_ints(p, node, 1);
+    if (!node.has_input(1) || !pv) return false;
+    pads = *pv;
+    if (node.has_input(2)) {
+      const Tensor* c = p.graph().initializer(node.inputs[2]);
+      if (!c || c->dtype() != DType::Float32 || c->numel() != 1) return false;
+      value = c->data<float>()[0];
+    }
+  }
+  if (pads.size() != 2 * r) return false;
+  for (size_t d = 0; d < r; ++d)
+    if (pads[d] < 0 || pads[d + r] < 0 || xd[d] + pads[d] + pads[d + r] != yd[d]) return false;
+  if (element_count(xd) == 0) return false;
+  // One run per row of the last axis, at its padded place.
+  int64_t len = xd[r - 1], rows = element_count(xd) / len;
+  if (size_t(rows) > kMaxRuns) return false;
+  Dims ys = strides_of(yd);
+  std::vector<Run> runs;
+  runs.reserve(size_t(rows));
+  Dims idx(r, 0);
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t off = 0;
+    for (size_t d = 0; d < r; ++d) off += (idx[d] + pads[d]) * ys[d];
+    runs.push_back({0, row * len, off, len});
+    for (size_t d = r - 1; d-- > 0;) {  // odometer over the outer axes
+      if (++idx[d] < xd[d]) break;
+      idx[d] = 0;
+    }
+  }
+  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), {node.outputs[0]}, value);
   return true;
 }
 
 }  // namespace
 
 bool lower_copy(Program& p, const Node& node) {
-  if (!node.domain.empty() || node.outputs.size() != 1 || !node.has_input(0)) return false;
-  bool slice = node.op_type == "Slice", concat = node.op_type == "Concat", gather = node.op_type == "Gather";
-  if (!slice && !concat && !gather) return false;
-  auto xd = p.dims_of(node.inputs[0]), yd = p.dims_of(node.outputs[0]);
-  if (!xd || !yd || yd->empty() || p.dtype_of_value(node.inputs[0]) != DType::Float32) return false;
-  if (slice) return lower_slice(p, node, *xd, *yd);
-  if (concat) return lower_concat(p, node, *yd);
-  return lower_gather(p, node, *xd, *yd);
+  if (!node.domain.empty() || !node.has_input(0) || node.outputs.empty()) return false;
+  const std::string& op = node.op_type;
+  auto xd = p.dims_of(node.inputs[0]);
+  if (!xd || xd->empty() || p.dtype_of_value(node.inputs[0]) != DType::Float32) return false;
+  if (op == "Split") return lower_split(p, node, *xd);
+  if (node.outputs.size() != 1) return false;
+  auto yd = p.dims_of(node.outputs[0]);
+  if (!yd || yd->empty()) return false;
+  if (op == "Slice") return lower_slice(p, node, *xd, *yd);
+  if (op == "Concat") return lower_concat(p, node, *yd);
+  if (op == "Gather") return lower_gather(p, node, *xd, *yd);
+  if (op == "Pad") return lower_pad(p, node, *xd, *yd);
+  return false;
 }
 
 }  // namespace wafer::cpu

@@ -1,4 +1,4 @@
-// Vectorized elementwise kernels: Relu and Add/Sub/Mul/Div (same shape, a row
+// Vectorized elementwise kernels: Relu, HardSigmoid and Add/Sub/Mul/Div (same shape, a row
 // broadcast over the leading dims, or a scalar). Same-shape ops work on any
 // layout (the op is per element, so a blocked oneDNN buffer is processed as a
 // flat array, padding included): a Relu or residual Add between convolutions
@@ -22,7 +22,11 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 
-enum class Op { Relu, Add, Sub, Mul, Div };
+enum class Op { Relu, HardSigmoid, Add, Sub, Mul, Div };
+
+bool unary(Op op) {
+  return op == Op::Relu || op == Op::HardSigmoid;
+}
 
 constexpr int64_t kChunk = 1024;         // elements per chunk: three fp32 chunks fit L1
 constexpr int64_t kParallelMin = 32768;  // below this a fork/join costs more than it saves
@@ -45,9 +49,18 @@ inline __attribute__((always_inline)) void loop(F f, const float* a, bool a_scal
 }
 
 // One chunk in fp32: y = a op b (b unused for Relu); a scalar operand is one value.
+// `alpha`, `beta`: HardSigmoid's max(0, min(1, alpha x + beta)).
 [[gnu::always_inline]] inline void chunk_f32_body(Op op, const float* a, bool a_scalar, const float* b, bool b_scalar,
-                                                  float* y, int64_t n) {
+                                                  float* y, int64_t n, float alpha, float beta) {
   switch (op) {
+    case Op::HardSigmoid:
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) {  // (ternaries: GCC 12 does not vectorize nested std::min/max here)
+        float v = alpha * a[i] + beta;
+        v = v > 0.f ? v : 0.f;
+        y[i] = v < 1.f ? v : 1.f;
+      }
+      break;
     case Op::Relu:
 #pragma omp simd
       for (int64_t i = 0; i < n; ++i) y[i] = a[i] > 0.f ? a[i] : 0.f;
@@ -67,8 +80,9 @@ inline __attribute__((always_inline)) void loop(F f, const float* a, bool a_scal
   }
 }
 
-void chunk_f32(Op op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* y, int64_t n) {
-  isa_dispatch<chunk_f32_body>(op, a, a_scalar, b, b_scalar, y, n);
+void chunk_f32(Op op, const float* a, bool a_scalar, const float* b, bool b_scalar, float* y, int64_t n, float alpha,
+               float beta) {
+  isa_dispatch<chunk_f32_body>(op, a, a_scalar, b, b_scalar, y, n, alpha, beta);
 }
 
 // How an operand maps onto the output's n elements.
@@ -80,7 +94,7 @@ struct Operand {
 };
 
 // y (and/or its bf16 twin y2) = a op b over n elements; Row operands repeat with period m.
-void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t m) {
+void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t m, float alpha, float beta) {
   bool rows = a.how == Bcast::Row || b.how == Bcast::Row;
   int64_t period = rows ? m : n;
   int64_t chunks_per_row = (period + kChunk - 1) / kChunk;
@@ -98,9 +112,9 @@ void run(Op op, Operand a, Operand b, ElemPtr y, ElemPtr y2, int64_t n, int64_t 
       return f32_view(o.e, o.how == Bcast::Row ? row_at : at, len, buf);
     };
     const float* av = view(a, s);
-    const float* bv = op == Op::Relu ? nullptr : view(b, s + kChunk);
+    const float* bv = unary(op) ? nullptr : view(b, s + kChunk);
     float* yv = f32_target(y, at, s + 2 * kChunk);
-    chunk_f32(op, av, a.how == Bcast::Scalar, bv, b.how == Bcast::Scalar, yv, len);
+    chunk_f32(op, av, a.how == Bcast::Scalar, bv, b.how == Bcast::Scalar, yv, len, alpha, beta);
     store_f32(y, at, len, yv);
     if (y2.p) store_f32(y2, at, len, yv);  // bf16 twin of an fp32 result
   }
@@ -123,6 +137,7 @@ bool is_bf16(const MemRef& r) {
 // The step: operands listed as arguments for liveness and tensor allocation only.
 void add_kernel_step(Program& p, const Node& node, Op op, std::vector<MemRef> ins, std::vector<Bcast> how,
                      std::optional<MemRef> y, std::optional<MemRef> y2, int64_t n, int64_t m) {
+  float alpha = node.attr_float("alpha", 0.2f), beta = node.attr_float("beta", 0.5f);  // HardSigmoid's
   Step s;
   s.label = node.label();
   s.node = &node;
@@ -131,24 +146,27 @@ void add_kernel_step(Program& p, const Node& node, Op op, std::vector<MemRef> in
   if (y) s.args.push_back({0, *y});
   if (y2) s.args.push_back({1, *y2});
   for (size_t i = 0; i < ins.size(); ++i) s.args.push_back({int(i) + 2, ins[i]});
-  s.fn = [&p, op, ins, how, y, y2, n, m] {
+  s.fn = [&p, op, ins, how, y, y2, n, m, alpha, beta] {
     Operand a{{p.data(ins[0]), is_bf16(ins[0])}, how[0]}, b;
     if (ins.size() > 1) b = Operand{{p.data(ins[1]), is_bf16(ins[1])}, how[1]};
     ElemPtr out{p.data(y ? *y : *y2), !y}, twin;
     if (y && y2) twin = ElemPtr{p.data(*y2), true};
-    run(op, a, b, out, twin, n, m);
+    run(op, a, b, out, twin, n, m, alpha, beta);
   };
   p.add_step(std::move(s));
 }
 
 bool lower_broadcast(Program& p, const Node& node, Op op, const Dims& yd) {
-  if (op == Op::Relu || node.op_version < 7) return false;  // before 7: legacy axis broadcasting
+  if (unary(op) || node.op_version < 7) return false;  // before 7: legacy axis broadcasting
   auto ad = p.dims_of(node.inputs[0]), bd = p.dims_of(node.inputs[1]);
   if (!ad || !bd) return false;
   int64_t n = element_count(yd);
   int64_t pa = suffix_period(*ad, yd), pb = suffix_period(*bd, yd);
   if (pa == 0 || pb == 0 || (pa != n && pb != n)) return false;
   bool a_full = pa == n, b_full = pb == n;
+  // A full operand in a blocked layout goes to oneDNN's binary (binary_kernel.cpp), which reads it as it is.
+  for (size_t i : {size_t(0), size_t(1)})
+    if (auto f = p.dnnl_form(node.inputs[i]); f && (i == 0 ? a_full : b_full) && !is_plain(f->md, yd)) return false;
   int64_t m = a_full ? pb : pa;
   auto bcast = [&](bool full) { return full ? Bcast::Full : m == 1 ? Bcast::Scalar : Bcast::Row; };
   MemRef a = p.plain_any(node.inputs[0]), b = p.plain_any(node.inputs[1]);
@@ -164,6 +182,8 @@ bool lower_elementwise(Program& p, const Node& node) {
   Op op;
   if (node.op_type == "Relu")
     op = Op::Relu;
+  else if (node.op_type == "HardSigmoid")
+    op = Op::HardSigmoid;
   else if (node.op_type == "Add")
     op = Op::Add;
   else if (node.op_type == "Sub")
@@ -174,7 +194,7 @@ bool lower_elementwise(Program& p, const Node& node) {
     op = Op::Div;
   else
     return false;
-  size_t arity = op == Op::Relu ? 1 : 2;
+  size_t arity = unary(op) ? 1 : 2;
   if (node.inputs.size() != arity) return false;
   auto yd = p.dims_of(node.outputs[0]);
   if (!yd) return false;

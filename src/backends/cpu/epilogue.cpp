@@ -53,6 +53,14 @@ Epilogue find_epilogue(Program& p, const Node& node, bool allow_bias) {
       e.activation = "Relu";
     } else if (n->op_type == "Clip" && clip_bounds(p, *n, e.params)) {
       e.activation = "Clip";
+    } else if (n->op_type == "Sigmoid" || n->op_type == "Tanh" || (n->op_type == "HardSwish" && n->op_version >= 14)) {
+      e.activation = n->op_type;
+    } else if (n->op_type == "LeakyRelu") {
+      e.activation = "LeakyRelu";
+      e.params = {n->attr_float("alpha", 0.01f)};
+    } else if (n->op_type == "HardSigmoid") {
+      e.activation = "HardSigmoid";
+      e.params = {n->attr_float("alpha", 0.2f), n->attr_float("beta", 0.5f)};
     } else {
       break;
     }

@@ -1,5 +1,6 @@
-// Epilogue fusion at lowering time: a Conv or MatMul whose only consumer is an
-// Add (residual or bias), Relu or Clip absorbs it as oneDNN post-ops. The graph
+// Epilogue fusion at lowering time: a Conv, ConvTranspose or MatMul whose only
+// consumer is an Add (residual or bias) or an activation post_ops.h knows
+// (Relu, Clip, Sigmoid, Tanh, HardSwish, LeakyRelu, HardSigmoid) absorbs it as oneDNN post-ops. The graph
 // is left as it is, so when oneDNN cannot take the fused form the nodes simply
 // run one by one. (The cpu_pipeline graph rewrites produce wafer.FusedConv and
 // wafer.FusedMatMul up front; this catches the same patterns in plain graphs.)
@@ -15,7 +16,7 @@ namespace wafer::cpu {
 struct Epilogue {
   std::string bias;        // MatMul only: a constant [N] row added to the output
   std::string sum;         // a same-shape tensor added to the output
-  std::string activation;  // "" | Relu | Clip
+  std::string activation;  // "" | an activation of post_ops.h
   std::vector<float> params;
   std::string output;  // value the fused step produces
   std::vector<const Node*> absorbed;

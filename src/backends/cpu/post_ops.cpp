@@ -24,6 +24,11 @@ bool append_activation(const std::string& act, const std::vector<float>& p, dnnl
     // max(0, min(1, alpha*x + beta)): a linear step then a clip.
     ops.append_eltwise(1.f, algorithm::eltwise_linear, param(0, 0.2f), param(1, 0.5f));
     ops.append_eltwise(1.f, algorithm::eltwise_clip_v2, 0.f, 1.f);
+  } else if (act == "HardSwish") {
+    // oneDNN 2.6's hardswish is x * relu6(x + 3) / 6: ONNX's alpha 1/6, beta 0.5 (it ignores its own parameters).
+    ops.append_eltwise(1.f, algorithm::eltwise_hardswish, 0.f, 0.f);
+  } else if (act == "Tanh") {
+    ops.append_eltwise(1.f, algorithm::eltwise_tanh, 0.f, 0.f);
   } else if (act == "Gelu") {
     ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f);
   } else if (act == "Silu") {

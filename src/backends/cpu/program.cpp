@@ -133,8 +133,10 @@ std::vector<std::string> Program::step_labels() const {
 void Program::lower_node(const Node& node) {
   // Scalars and empty tensors are the reference kernels' business.
   bool fast_ok = true;
+  // (An empty constant is a parameter, not data: Resize's unused roi.)
   for (const auto& v : node.inputs)
-    if (auto d = v.empty() ? std::nullopt : dims_of(v); d && element_count(*d) == 0) fast_ok = false;
+    if (auto d = v.empty() || graph_->is_initializer(v) ? std::nullopt : dims_of(v); d && element_count(*d) == 0)
+      fast_ok = false;
   for (const auto& v : node.outputs)
     if (auto d = v.empty() ? std::nullopt : dims_of(v); d && (d->empty() || element_count(*d) == 0)) fast_ok = false;
   if (views(&node)) {
@@ -148,7 +150,7 @@ void Program::lower_node(const Node& node) {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
         (own && (lower_elementwise(*this, node) || lower_norm(*this, node))) || lower_transpose(*this, node) ||
         lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node) ||
-        (own && lower_rotary(*this, node)))
+        (own && lower_rotary(*this, node)) || lower_common_ops(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.

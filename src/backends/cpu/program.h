@@ -307,5 +307,12 @@ bool lower_rotary(Program& p, const Node& node);
 bool plan_attention(Program& p, const Node& node);
 bool lower_view(Program& p, const Node& node);
 bool lower_copy(Program& p, const Node& node);
+// The ops between convolutions and matmuls in real models (common_ops.cpp): these on oneDNN.
+bool lower_common_ops(Program& p, const Node& node);
+bool lower_activation(Program& p, const Node& node);
+bool lower_binary(Program& p, const Node& node);
+bool lower_deconv(Program& p, const Node& node);
+bool lower_resize(Program& p, const Node& node);
+bool lower_reduce(Program& p, const Node& node);
 
 }  // namespace wafer::cpu
