@@ -16,4 +16,22 @@ nlohmann::json hardware_json(const npu::HardwareDesc& hw) {
   return j;
 }
 
+nlohmann::json system_json(const npu::SystemDesc& s) {
+  nlohmann::json j;
+  j["name"] = s.name;
+  j["kind"] = "system";
+  j["count"] = s.count;
+  j["topology"] = std::string(npu::topology_name(s.topology));
+  j["dims"] = s.dims;
+  j["links"] = {{"per_chip", s.links.per_chip},
+                {"bandwidth_bytes_per_s", s.links.bandwidth_bytes_per_s},
+                {"latency_s", s.links.latency_s},
+                {"pj_per_byte", s.links.pj_per_byte}};
+  j["chip_bytes_per_s"] = s.chip_bytes_per_s();
+  if (s.host) j["host"] = {{"bandwidth_bytes_per_s", s.host->bandwidth_bytes_per_s}, {"latency_s", s.host->latency_s}};
+  j["chip"] = hardware_json(s.chip);
+  j["sources"] = s.sources;
+  return j;
+}
+
 }  // namespace wafer::api

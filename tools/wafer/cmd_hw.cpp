@@ -5,11 +5,13 @@
 #include "api/npu_model.h"
 #include "commands.h"
 #include "npu/hardware.h"
+#include "npu/system.h"
 
 namespace wafer::cli {
 
 void add_hw_command(CLI::App& app) {
-  auto* sub = app.add_subcommand("hw", "Validate and summarise an NPU hardware description (preset or YAML file)");
+  auto* sub = app.add_subcommand(
+      "hw", "Validate and summarise an NPU hardware description or a system of chips (preset or YAML file)");
   struct Opts {
     std::string hw;
     std::vector<std::string> sets;
@@ -23,7 +25,18 @@ void add_hw_command(CLI::App& app) {
   set_action(sub, [o]() {
     if (o->list || o->hw.empty()) {
       for (const auto& p : npu::hardware_presets()) std::cout << p << "\n";
+      for (const auto& p : npu::system_presets()) std::cout << p << " (system)\n";
       return o->hw.empty() && !o->list ? 2 : 0;
+    }
+    if (npu::is_system(o->hw)) {  // a system of chips (docs/SYSTEMS.md)
+      npu::SystemDesc s = npu::load_system(o->hw, api::parse_set_options(o->sets));
+      if (o->json) {
+        std::cout << api::system_json(s).dump(2) << "\n";
+      } else {
+        std::cout << npu::system_summary(s);
+        for (const auto& src : s.sources) std::cout << "  source: " << src << "\n";
+      }
+      return 0;
     }
     npu::HardwareDesc hw = npu::load_hardware(o->hw, api::parse_set_options(o->sets));
     if (o->json) {
