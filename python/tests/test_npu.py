@@ -104,3 +104,11 @@ def test_simulate_llm_matches_cli(run_cli, tmp_path):
     assert got["tpot_s"] >= got["bandwidth_floor_s"] > 0
     with pytest.raises(wafer.WaferError, match="does not fit"):
         wafer.simulate_llm(REPO / "models" / "llm" / "llama-3.1-70b.json", hw="h100")
+    # Tensor parallelism over a system (docs/SYSTEMS.md): same report as the CLI, KV cache per chip halved.
+    got = wafer.simulate_llm(config, hw="dgx-h100", prompt_len=16, gen_len=4, batch=2, tp=2)
+    want = run_cli("sim", config, "--hw", "dgx-h100", "--tp", "2", "--prompt-len", "16", "--gen-len", "4",
+                   "--batch", "2", "--json").json()
+    assert got == want
+    assert got["tp"] == 2 and got["system"] == "dgx-h100"
+    assert got["kv_cache_bytes"] == 2 * 2 * 1 * 64 * 20 * 2 * 2
+    assert got["decode"]["comm_s"] > 0

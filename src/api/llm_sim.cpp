@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/llm_tensor_parallel.h"
 #include "api/model_loading.h"
 #include "api/npu_model.h"
 #include "core/error.h"
@@ -18,6 +19,7 @@
 #include "npu/compiler.h"
 #include "npu/compiler_ops.h"
 #include "npu/evaluate.h"
+#include "npu/system.h"
 
 namespace wafer::api {
 
@@ -208,15 +210,71 @@ uint64_t peak_op_elems(const Graph& g) {
   return peak;
 }
 
+// Bytes one chip needs at tensor parallelism tp: its share of the weights and KV cache, and the largest
+// working set of one op of its prefill (every layer is the same, so one layer's graph has it).
+uint64_t chip_need_bytes(const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t prompt, int64_t context,
+                         uint64_t eb) {
+  llm::LlmConfig one = shard_for_tp(full, tp);
+  const uint64_t weights = uint64_t(one.parameter_count()) * eb;
+  const uint64_t kv = uint64_t(one.kv_bytes_per_token(int64_t(eb))) * uint64_t(context) * uint64_t(batch);
+  one.layers = 1;
+  llm::DecoderShape shape;
+  shape.batch = batch, shape.seq = prompt, shape.past = 0, shape.last_logits_only = true;
+  return weights + kv + peak_op_elems(*llm::build_decoder(one, shape).graph) * eb;
+}
+
+// The smallest tensor-parallel split above `tp` at which one chip's share fits `cap`, said as advice for
+// the `does not fit` error: on the system given, or on a preset system of this chip. Empty when none up
+// to 1,024 chips fits or the model is not a config.
+std::string fitting_split(const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t prompt, int64_t context,
+                          uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
+                          const std::optional<npu::SystemDesc>& system) {
+  for (int64_t t = tp + 1; t <= 1024; ++t) {
+    if (!tp_divides(full, t) || chip_need_bytes(full, t, batch, prompt, context, eb) > cap) continue;
+    const std::string flag = "--tp " + std::to_string(t);
+    if (system) {
+      if (t <= system->count) return "; it fits with " + flag + " on " + system->name;
+      return "; it needs " + flag + ", more than the " + std::to_string(system->count) + " chips of " + system->name;
+    }
+    for (const auto& name : npu::system_presets()) {
+      try {
+        npu::SystemDesc s = npu::load_system(name);
+        if (s.chip.name == chip.name && s.count >= t) return "; it fits with --hw " + name + " " + flag;
+      } catch (const Error&) {
+      }
+    }
+    return "; it fits with " + flag + " on a system of " + std::to_string(t) + " such chips (docs/SYSTEMS.md)";
+  }
+  return "";
+}
+
 }  // namespace
 
 LlmSimReport simulate_llm(const LlmSimOptions& o) {
   // The hardware first: a bad description is reported before the model is read.
-  npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
+  // A system of chips (docs/SYSTEMS.md) runs the model on its chip, split --tp ways.
+  std::optional<npu::SystemDesc> system;
+  npu::HardwareDesc hw;
+  if (o.hw.yaml_text.empty() && npu::is_system(o.hw.preset_or_path)) {
+    system = npu::load_system(o.hw.preset_or_path, parse_set_options(o.sets));
+    hw = system->chip;
+  } else {
+    hw = o.hw.load(parse_set_options(o.sets));
+  }
+  check(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
+  if (o.tp > 1) {
+    check(system.has_value(), "--tp ", o.tp,
+          " needs a system of chips for --hw (e.g. dgx-h100: wafer hw --list), not the chip ", hw.name);
+    check(o.tp <= system->count, "--tp ", o.tp, " is more than the ", system->count, " chips of ", system->name);
+  }
   check(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
   check(o.prompt_len >= 1, "--prompt-len must be at least 1, got ", o.prompt_len);
   check(o.gen_len >= 1, "--gen-len must be at least 1, got ", o.gen_len);
   Source src = load_source(o);
+  check(o.tp == 1 || src.from_config, "--tp ", o.tp,
+        " needs an LLM architecture (config.json): an exported ONNX decoder cannot be split");
+  const llm::LlmConfig full = src.config;  // the whole model; src.config becomes one chip's share
+  if (src.from_config) src.config = shard_for_tp(full, o.tp);
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   const uint64_t eb = dtype_size(dt);
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
@@ -226,6 +284,8 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   if (src.from_config && std::filesystem::path(o.model).extension() == ".json")
     r.model = std::filesystem::path(o.model).stem().string();
   r.hw_name = hw.name;
+  r.tp = o.tp;
+  if (system) r.system_name = system->name;
   r.precision = dt;
   r.batch = B, r.prompt_len = P, r.gen_len = G;
   if (src.from_config) {
@@ -233,7 +293,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
     check(context <= c.max_positions, c.source, ": --prompt-len + --gen-len = ", context,
           " exceeds the model's max_position_embeddings (", c.max_positions, ")");
     r.layers = c.layers;
-    r.parameters = c.parameter_count();
+    r.parameters = full.parameter_count();
     r.kv_bytes_per_token = uint64_t(c.kv_bytes_per_token(int64_t(eb)));
     // The prefill's largest tensors (MLP or vocabulary rows, attention scores) must have an element
     // count that int64 holds: past that the request is a mistake, not a deployment.
@@ -250,7 +310,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   // The KV cache grows with batch x context: past an exabyte the request is a mistake (and would overflow).
   check(double(r.kv_bytes_per_token) * double(context) * double(B) < 1e18, "--batch ", B, " x context ", context,
         " makes a KV cache of ", double(r.kv_bytes_per_token) * double(context) * double(B), " bytes");
-  r.weights_bytes = uint64_t(r.parameters) * eb;
+  r.weights_bytes = uint64_t(src.from_config ? src.config.parameter_count() : r.parameters) * eb;  // one chip's
   r.kv_cache_bytes = r.kv_bytes_per_token * uint64_t(context) * uint64_t(B);
 
   npu::NpuCompileOptions co;
@@ -285,11 +345,14 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.max_batch = cap > r.weights_bytes ? int64_t(double(cap - r.weights_bytes) / per_seq) : 0;
   if (need > cap) {
     const uint64_t chips = std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap);
-    fail(r.model, " does not fit on one ", hw.name, ": it needs ", gb(double(need)), " (weights ",
-         gb(double(r.weights_bytes)), " + KV cache ", gb(double(r.kv_cache_bytes)), " at batch ", B, " and context ",
-         context, " + activations ", gb(double(r.activation_bytes)), "), ", gb(double(need - cap)), " more than the ",
-         gb(double(cap)), " of ", level, "; its weights and KV cache need at least ", chips, " such chips",
-         r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "");
+    const std::string split =
+        src.from_config ? fitting_split(full, o.tp, B, P, context, eb, cap, hw, system) : std::string();
+    fail(r.model, " does not fit on one ", hw.name, o.tp > 1 ? " at --tp " + std::to_string(o.tp) : "", ": it needs ",
+         gb(double(need)), " (weights ", gb(double(r.weights_bytes)), " + KV cache ", gb(double(r.kv_cache_bytes)),
+         " at batch ", B, " and context ", context, " + activations ", gb(double(r.activation_bytes)), "), ",
+         gb(double(need - cap)), " more than the ", gb(double(cap)), " of ", level,
+         "; its weights and KV cache need at least ", chips, " such chips",
+         r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "", split);
   }
 
   // Timing. Prefill: seq = P, past = 0. Decode: one token per sequence at the middle step's context
@@ -305,6 +368,17 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
       src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
       r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
 
+  // Tensor parallelism: every chip runs the simulated share, so energy counts all of them; the
+  // collectives of each phase are added to its time (not overlapped) and their link energy to its energy.
+  if (system) {
+    for (auto [phase, tokens] : {std::pair{&r.prefill, B * P}, {&r.decode, B}}) {
+      TpComm comm = tp_phase_comm(*system, full, o.tp, B, tokens, int64_t(eb));
+      phase->comm_s = comm.time_s, phase->comm_energy_j = comm.energy_j;
+      phase->sim.latency_s += comm.time_s;
+      phase->sim.energy_j = phase->sim.energy_j * double(o.tp) + comm.energy_j;
+      if (!comm.algorithm.empty()) r.collective = comm.algorithm;
+    }
+  }
   r.ttft_s = r.prefill.sim.latency_s;
   r.tpot_s = r.decode.sim.latency_s;
   r.tokens_per_s_per_user = r.tpot_s > 0 ? 1.0 / r.tpot_s : 0;
@@ -333,6 +407,9 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
   nlohmann::json j;
   j["model"] = r.model;
   j["hw"] = r.hw_name;
+  j["system"] = r.system_name;
+  j["tp"] = r.tp;
+  j["collective"] = r.collective;
   j["precision"] = dtype_name(r.precision);
   j["batch"] = r.batch;
   j["prompt_len"] = r.prompt_len;
@@ -364,11 +441,10 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
     j["memory"].push_back(
         {{"level", m.name}, {"capacity_bytes", m.capacity_bytes}, {"used_bytes", m.used_bytes}, {"holds", m.holds}});
   auto phase = [](const LlmPhase& p) {
-    return nlohmann::json{{"latency_s", p.sim.latency_s},
-                          {"macs", p.sim.macs},
-                          {"offchip_bytes", p.sim.offchip_bytes},
-                          {"energy_j", p.sim.energy_j},
-                          {"simulated_segments", p.segments}};
+    return nlohmann::json{
+        {"latency_s", p.sim.latency_s},    {"macs", p.sim.macs}, {"offchip_bytes", p.sim.offchip_bytes},
+        {"energy_j", p.sim.energy_j},      {"comm_s", p.comm_s}, {"comm_energy_j", p.comm_energy_j},
+        {"simulated_segments", p.segments}};
   };
   j["prefill"] = phase(r.prefill);
   j["decode"] = phase(r.decode);
@@ -381,6 +457,14 @@ std::string llm_sim_table(const LlmSimReport& r) {
   o << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << "): " << double(r.parameters) / 1e9
     << " B parameters, " << r.layers << (r.layers == 1 ? " layer" : " layers") << "; batch " << r.batch << ", prompt "
     << r.prompt_len << " tokens, generate " << r.gen_len << "\n";
+  if (!r.system_name.empty()) {
+    o << "  system " << r.system_name << ": tensor parallel over " << r.tp << (r.tp == 1 ? " chip" : " chips");
+    if (r.tp > 1)
+      o << ", " << r.collective << " all-reduces: " << r.prefill.comm_s * 1e3 << " ms of TTFT ("
+        << 100 * r.prefill.comm_s / r.ttft_s << " %), " << r.decode.comm_s * 1e3 << " ms of TPOT ("
+        << 100 * r.decode.comm_s / r.tpot_s << " %), not overlapped; memory figures are per chip";
+    o << "\n";
+  }
   o << "  TTFT (prefill)        " << r.ttft_s * 1e3 << " ms   matrix utilization " << r.prefill_utilization * 100
     << " %\n";
   o << "  TPOT (decode, context " << r.decode_context << ")  " << r.tpot_s * 1e3 << " ms   matrix utilization "

@@ -16,8 +16,11 @@ namespace wafer::api {
 
 struct LlmSimOptions {
   std::string model;  // config .json, a folder with config.json, or an .onnx decoder (or a folder with model.onnx)
-  HardwareSource hw;
-  std::vector<std::string> sets;  // FIELD=VALUE hardware overrides
+  HardwareSource hw;  // a chip, or a system of chips (docs/SYSTEMS.md) for --tp
+  std::vector<std::string> sets;  // FIELD=VALUE overrides of the chip's (or the system's) description
+  // Megatron-style tensor parallelism over this many chips of the system: attention heads, KV heads,
+  // MLP columns and the vocabulary split N ways; two all-reduces per decoder layer (docs/SYSTEMS.md).
+  int64_t tp = 1;
   Precision precision = Precision::automatic;
   int64_t prompt_len = 128;
   int64_t gen_len = 128;
@@ -37,13 +40,18 @@ struct LlmMemoryLevel {
 };
 
 struct LlmPhase {
-  npu::SimResult sim;
+  npu::SimResult sim;  // one chip's simulation; latency and energy include the communication below
+  double comm_s = 0;   // tensor-parallel collectives, added to the phase (not overlapped with compute)
+  double comm_energy_j = 0;
   double wall_ms = 0;  // build + compile + simulate
   int segments = 0;    // programs simulated for the phase
 };
 
 struct LlmSimReport {
   std::string model, hw_name, kv_level;
+  std::string system_name;  // the system --hw named, or empty for one chip
+  int64_t tp = 1;           // chips the model is split over; memory figures below are per chip
+  std::string collective;   // algorithm of the all-reduces (tp > 1)
   DType precision = DType::BFloat16;
   int64_t batch = 1, prompt_len = 0, gen_len = 0, layers = 0;
   int64_t decode_context = 0;  // tokens in the cache at the decode step simulated (the middle one)
@@ -66,8 +74,8 @@ struct LlmSimReport {
   double energy_per_token_j = 0;                           // whole request / generated tokens
 };
 
-// Throws an Error saying `does not fit` (level, excess, chips needed) when weights + KV cache +
-// activations exceed the level that must hold them.
+// Throws an Error saying `does not fit` (level, excess, chips needed, and the --tp that would fit)
+// when one chip's weights + KV cache + activations exceed the level that must hold them.
 LlmSimReport simulate_llm(const LlmSimOptions& options);
 
 nlohmann::json llm_sim_json(const LlmSimReport& r);

@@ -2,12 +2,18 @@
 
 #include <chrono>
 
+#include "core/error.h"
 #include "npu/evaluate.h"
+#include "npu/system.h"
 
 namespace wafer::api {
 
 npu::HardwareDesc HardwareSource::load(const std::vector<std::pair<std::string, std::string>>& overrides) const {
   if (!yaml_text.empty()) return npu::parse_hardware(yaml_text, name_for_errors, overrides);
+  // A system's chips are simulated one at a time only where the model is split over them (LLM mode, --tp).
+  check(!npu::is_system(preset_or_path), "--hw ", preset_or_path,
+        " is a system of chips (docs/SYSTEMS.md): only wafer hw and the LLM mode of wafer sim (--tp) take one; "
+        "give one of its chips here");
   return npu::load_hardware(preset_or_path, overrides);
 }
 

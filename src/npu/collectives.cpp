@@ -104,9 +104,10 @@ CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, d
     case Topology::Switch:
     case Topology::WaferFabric: {
       // Every chip reaches every other at its full link bandwidth: no shared links.
-      consider(CollectiveAlgorithm::Ring, alpha_beta_time(c, CollectiveAlgorithm::Ring, group, n, alpha, B),
-               P * sent_ring);
+      // Direct first: on a tie (p = 2) a switch does it in one step each way.
       consider(CollectiveAlgorithm::Direct, alpha_beta_time(c, CollectiveAlgorithm::Direct, group, n, alpha, B),
+               P * sent_ring);
+      consider(CollectiveAlgorithm::Ring, alpha_beta_time(c, CollectiveAlgorithm::Ring, group, n, alpha, B),
                P * sent_ring);
       const bool tree_ok = c == Collective::AllReduce || c == Collective::AllToAll || (group & (group - 1)) == 0;
       if (tree_ok) {

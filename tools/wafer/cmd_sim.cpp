@@ -21,13 +21,17 @@ void add_sim_command(CLI::App& app) {
     int top = 15;
     bool json = false, all = false;
     int64_t prompt_len = -1, gen_len = -1, layers = -1;  // -1: not given
+    int64_t tp = 1;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model,
                   "ONNX model file or folder with model.onnx; or an LLM architecture (Hugging Face config.json, "
                   "e.g. models/llm/llama-3.1-8b.json)")
       ->required();
-  sub->add_option("--hw", o->hw.preset_or_path, "Hardware preset (wafer hw --list) or YAML file")->required();
+  sub->add_option(
+         "--hw", o->hw.preset_or_path,
+         "Hardware preset (wafer hw --list) or YAML file; in LLM mode also a system of chips (docs/SYSTEMS.md)")
+      ->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   add_precision_option(sub, o->m.precision);
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
@@ -41,6 +45,8 @@ void add_sim_command(CLI::App& app) {
   sub->add_option("--prompt-len", o->prompt_len, "LLM mode: prompt tokens per sequence (prefill)");
   sub->add_option("--gen-len", o->gen_len, "LLM mode: tokens generated per sequence (decode)");
   sub->add_option("--layers", o->layers, "LLM mode, config models: simulate only the first N decoder layers");
+  sub->add_option("--tp", o->tp, "LLM mode: tensor parallelism over N chips of the --hw system (docs/SYSTEMS.md)")
+      ->capture_default_str();
   set_action(sub, [o]() {
     if (o->prompt_len >= 0 || o->gen_len >= 0 || o->layers >= 0 || llm::is_llm_config_path(o->m.model)) {
       check(o->trace.empty() && o->out.empty() && o->m.shapes.empty() && !o->all,
@@ -54,6 +60,7 @@ void add_sim_command(CLI::App& app) {
       l.prompt_len = o->prompt_len >= 0 ? o->prompt_len : 128;
       l.gen_len = o->gen_len >= 0 ? o->gen_len : 128;
       l.layers = o->layers;
+      l.tp = o->tp;
       api::LlmSimReport r = api::simulate_llm(l);
       if (o->json)
         std::cout << api::llm_sim_json(r).dump(2) << "\n";
@@ -62,6 +69,7 @@ void add_sim_command(CLI::App& app) {
                   << r.decode.wall_ms << " ms\n";
       return 0;
     }
+    check(o->tp == 1, "--tp is for the LLM mode of wafer sim (--prompt-len/--gen-len or a config.json)");
     bool want_trace = !o->trace.empty() || !o->out.empty();
     api::SimRun run = api::simulate(*o, want_trace);
     const npu::SimResult& r = run.result;

@@ -1,0 +1,124 @@
+// Tensor parallelism in the LLM simulation (api/llm_tensor_parallel.h): one chip's share of the
+// weights and KV cache by hand, the all-reduces by the alpha-beta formula, and the `does not fit`
+// advice naming the split that fits.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "api/llm_sim.h"
+#include "api/llm_tensor_parallel.h"
+#include "core/error.h"
+
+using namespace wafer;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Llama-shaped: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512, vocabulary 1,000.
+std::string tiny_file() {
+  static const std::string path = [] {
+    std::string p = ::testing::TempDir() + "/wafer_tp_tiny_llama.json";
+    std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512, "vocab_size": 1000,
+      "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
+    return p;
+  }();
+  return path;
+}
+
+api::LlmSimOptions tiny(const std::string& hw, int64_t tp, int64_t batch = 2) {
+  api::LlmSimOptions o;
+  o.model = tiny_file();
+  o.hw.preset_or_path = hw;
+  o.tp = tp;
+  o.batch = batch, o.prompt_len = 32, o.gen_len = 9;
+  return o;
+}
+
+std::string model(const std::string& name) {
+  return std::string(WAFER_SOURCE_DIR) + "/models/llm/" + name + ".json";
+}
+
+}  // namespace
+
+TEST(LlmTensorParallel, OneChipHoldsItsShareOfWeightsAndKv) {
+  api::LlmSimReport one = api::simulate_llm(tiny("dgx-h100", 1));
+  api::LlmSimReport two = api::simulate_llm(tiny("dgx-h100", 2));
+  // Whole model by hand: per layer q, k, v, o = 65,536 + 2 x 32,768 + 65,536, two norms 512, MLP
+  // 3 x 256 x 512 = 393,216 -> 590,336; x 2 layers + embedding 256,000 + lm_head 256,000 + final norm 256.
+  EXPECT_EQ(one.parameters, 1'692'928);
+  EXPECT_EQ(two.parameters, 1'692'928);
+  EXPECT_EQ(one.weights_bytes, 1'692'928u * 2);  // bf16
+  // At --tp 2: 2 heads, 1 KV head, MLP 256, vocabulary 500; norms whole on every chip:
+  // per layer 32,768 x 3 + 32,768 (k and v) ... = 295,424; x 2 + 128,000 x 2 + 256 = 847,104.
+  EXPECT_EQ(two.weights_bytes, 847'104u * 2);
+  // KV per token: 2 x layers x kv_heads x head_dim x 2 bytes = 1,024 B whole, 512 B per chip at --tp 2.
+  EXPECT_EQ(one.kv_bytes_per_token, 1024u);
+  EXPECT_EQ(two.kv_bytes_per_token, 512u);
+  EXPECT_EQ(two.system_name, "dgx-h100");
+  EXPECT_EQ(two.collective, "direct");
+  EXPECT_EQ(one.decode.comm_s, 0);
+}
+
+TEST(LlmTensorParallel, AllReducesCostTheAlphaBetaFormula) {
+  api::LlmSimReport r = api::simulate_llm(tiny("dgx-h100", 2));
+  // dgx-h100: 2 us per step, 450 GB/s per chip. Direct all-reduce of n over p = 2: 2 a + 2 (p-1)/p n/B
+  // = 4 us + n/B; all-gather of the logits: a + (p-1)/p n/B. Decode: batch 2 x 1 token x hidden 256 x 2 B
+  // = 1,024 B per all-reduce, 2 per layer + 1 for the embedding; logits 2 x 1,000 x 2 B = 4,000 B.
+  const double a = 2e-6, B = 450e9;
+  const double decode = 5 * (2 * a + 1024 / B) + (a + 0.5 * 4000 / B);
+  EXPECT_NEAR(r.decode.comm_s, decode, 1e-15);
+  // Prefill: 2 x 32 tokens -> 32,768 B per all-reduce.
+  const double prefill = 5 * (2 * a + 32768 / B) + (a + 0.5 * 4000 / B);
+  EXPECT_NEAR(r.prefill.comm_s, prefill, 1e-15);
+  // Added to the phase, not overlapped: the phase is at least its communication.
+  EXPECT_GT(r.tpot_s, r.decode.comm_s);
+  EXPECT_DOUBLE_EQ(r.tpot_s, r.decode.sim.latency_s);
+  // Link energy: direct all-reduce sends 2 (p-1)/p n per chip over one link at 10 pJ/B, both chips.
+  EXPECT_NEAR(r.decode.comm_energy_j, (5 * 2 * 2 * 0.5 * 1024 + 2 * 0.5 * 4000) * 10e-12, 1e-18);
+}
+
+TEST(LlmTensorParallel, BadSplitsAreErrors) {
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny("h100", 2)); }),
+              HasSubstr("--tp 2 needs a system of chips for --hw (e.g. dgx-h100"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 16)); }),
+              HasSubstr("--tp 16 is more than the 8 chips of dgx-h100"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 3)); }),
+              HasSubstr("num_attention_heads (4) is not divisible by --tp 3"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 0)); }), HasSubstr("--tp must be at least 1, got 0"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny("tpu-v4-slice", 2)); }),
+              HasSubstr("--tp 2 on tpu-v4-slice: tpu-v4-slice: a collective on a torus spans its leading dimensions"));
+  api::HardwareSource sys;
+  sys.preset_or_path = "dgx-h100";
+  EXPECT_THAT(error_of([&] { sys.load(); }), HasSubstr("--hw dgx-h100 is a system of chips"));
+}
+
+TEST(LlmTensorParallel, DoesNotFitNamesTheSplitThatFits) {
+  // Llama-3.1-70B in bf16 (141 GB) on one 80 GiB H100: half of it fits one H100 at --tp 2.
+  api::LlmSimOptions o;
+  o.model = model("llama-3.1-70b");
+  o.prompt_len = 128, o.gen_len = 128;
+  o.hw.preset_or_path = "h100";
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("; it fits with --hw dgx-h100 --tp 2"));
+  o.hw.preset_or_path = "dgx-h100";
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("; it fits with --tp 2 on dgx-h100"));
+  o.tp = 2;
+  api::LlmSimReport r = api::simulate_llm(o);
+  EXPECT_LT(r.weights_bytes, 80ull << 30);
+  EXPECT_GT(r.decode.comm_s, 0);
+  // Llama-3.1-405B (812 GB): 128 heads allow no split between 8 and 16, and 16 is more than a DGX has.
+  o.model = model("llama-3.1-405b");
+  o.tp = 1;
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }),
+              HasSubstr("; it needs --tp 16, more than the 8 chips of dgx-h100"));
+}
