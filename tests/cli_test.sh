@@ -322,6 +322,20 @@ expect 2 "token 500 is out of the model's vocabulary [0, 128)" -- generate "$lla
 expect 2 "'a' is not a token id" -- generate "$llama" --prompt 1,a
 expect 2 "--top-p must be in (0, 1]" -- generate "$llama" --prompt 1 --temperature 1 --top-p 2
 
+# ---- systems of chips (docs/SYSTEMS.md) ----
+expect 0 "" -- hw dgx-h100
+grep -q "8 x h100 on a switch" out.txt || fail "wafer hw dgx-h100: no summary: $(cat out.txt)"
+expect 0 "" -- hw tpu-v4-slice --json
+$py -c 'import json; j = json.load(open("out.txt")); assert j["dims"] == [4, 4, 4] and j["chip"]["name"] == "tpu-v4", j' ||
+  fail "wafer hw tpu-v4-slice --json"
+printf 'kind: system\nname: bad\nchip: h100\ncount: 2\ntopology: switch\nlinks: {per_chip: 1, bandwidth: -1 GB/s, latency: 1 us, pj_per_byte: 1}\n' >bad_system.yaml
+expect 2 "bad_system.yaml: links.bandwidth: must be at least" -- hw bad_system.yaml
+expect 2 "is a system of chips" -- sim models/add_relu.onnx --hw dgx-h100
+expect 2 "it fits with --hw dgx-h100 --tp 2" -- sim "$src/models/llm/llama-3.1-70b.json" --hw h100 --prompt-len 128 --gen-len 8
+expect 2 "needs a system of chips" -- sim "$src/models/llm/llama-3.1-8b.json" --hw h100 --tp 2 --prompt-len 16 --gen-len 4
+expect 0 "" -- sim "$src/models/llm/llama-3.1-8b.json" --hw dgx-h100 --tp 2 --prompt-len 16 --gen-len 4 --layers 1
+grep -q "tensor parallel over 2 chips" out.txt || fail "wafer sim --tp 2: no tensor-parallel line: $(cat out.txt)"
+
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")
 prefix=$work/prefix
@@ -331,6 +345,8 @@ if cmake --install "$build_dir" --prefix "$prefix" >install.log 2>&1; then
   [ -f "$prefix/share/wafer/hw/tpu-v1.yaml" ] || fail "cmake --install put no presets in share/wafer/hw"
   cp "$prefix/share/wafer/hw/tpu-v1.yaml" "$prefix/share/wafer/hw/installed-only.yaml"
   expect 0 "" -- hw installed-only
+  [ -f "$prefix/share/wafer/hw/systems/dgx-h100.yaml" ] || fail "cmake --install put no systems in share/wafer/hw/systems"
+  expect 0 "" -- hw dgx-h100
   wafer=$built
   expect 2 "unknown hardware preset 'installed-only'" -- hw installed-only  # the build tree's binary: not there
   mkdir -p extra_hw
