@@ -1,5 +1,5 @@
-#include <gtest/gtest.h>
 #include <gmock/gmock.h>
+#include <gtest/gtest.h>
 
 #include "npu/hardware.h"
 
@@ -46,8 +46,10 @@ TEST(Hardware, ParsesUnitsAndDerivesPeaks) {
 }
 
 TEST(Hardware, ErrorsNameTheFieldPath) {
-  EXPECT_THAT(error_of(kMinimal, {{"cores.matrix.rows", "-3"}}), HasSubstr("test.yaml: cores.matrix.rows: must be at least 1"));
-  EXPECT_THAT(error_of(kMinimal, {{"cores.count", "5"}}), HasSubstr("cores.arrangement: 2 x 2 does not equal cores.count 5"));
+  EXPECT_THAT(error_of(kMinimal, {{"cores.matrix.rows", "-3"}}),
+              HasSubstr("test.yaml: cores.matrix.rows: must be at least 1"));
+  EXPECT_THAT(error_of(kMinimal, {{"cores.count", "5"}}),
+              HasSubstr("cores.arrangement: 2 x 2 does not equal cores.count 5"));
   EXPECT_THAT(error_of(kMinimal, {{"cores.matrix.dataflow", "diagonal"}}), HasSubstr("cores.matrix.dataflow"));
   EXPECT_THAT(error_of(kMinimal, {{"cores.matrix.martix", "1"}}), HasSubstr("cores.matrix.martix: unknown field"));
   EXPECT_THAT(error_of(kMinimal, {{"offchip.bandwidth", "12 parsecs"}}), HasSubstr("offchip.bandwidth: unknown unit"));
@@ -62,7 +64,8 @@ TEST(Hardware, ErrorsNameTheFieldPath) {
 }
 
 TEST(Hardware, OverridesChangeFieldsBeforeValidation) {
-  HardwareDesc hw = parse_hardware(kMinimal, "test.yaml", {{"cores.matrix.rows", "16"}, {"offchip.bandwidth", "25.6 GB/s"}});
+  HardwareDesc hw =
+      parse_hardware(kMinimal, "test.yaml", {{"cores.matrix.rows", "16"}, {"offchip.bandwidth", "25.6 GB/s"}});
   EXPECT_EQ(hw.matrix.rows, 16);
   EXPECT_DOUBLE_EQ(hw.peak_macs_per_s(DType::Int8), 4 * 16 * 8 * 1e9);  // the peak follows the array size
   EXPECT_DOUBLE_EQ(hw.offchip_bytes_per_s(), 25.6e9);
@@ -104,6 +107,18 @@ TEST(Hardware, UnknownPresetListsTheKnownOnes) {
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr("tpu-v1"));
+  }
+}
+
+// A list field is set with a YAML flow sequence; a malformed one names the override.
+TEST(Hardware, ListOverridesAreYaml) {
+  HardwareDesc hw = load_hardware("h100", {{"cores.count", "66"}, {"cores.arrangement", "[6, 11]"}});
+  EXPECT_EQ(hw.cores, 66);
+  try {
+    load_hardware("h100", {{"cores.arrangement", "[6, 11"}});
+    FAIL() << "a malformed list was accepted";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("override 'cores.arrangement': '[6, 11' is not a YAML list or map"));
   }
 }
 

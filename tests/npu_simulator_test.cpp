@@ -384,3 +384,44 @@ TEST(NpuSimulator, SpatialDesignsGiveEachLayerARegionAndPipelineTheBatch) {
   EXPECT_GT(many.throughput_samples_per_s, 4 * one.throughput_samples_per_s);
   EXPECT_EQ(many.macs, 16 * one.macs);
 }
+
+// More cores never make a model slower (the mapping spreads each layer over the cores that help it).
+TEST(NpuSimulator, MoreCoresNeverSlower) {
+  struct Case {
+    const char* preset;
+    std::vector<std::pair<std::string, std::string>> fewer;
+  };
+  for (const Case& c : {Case{"h100", {{"cores.count", "66"}, {"cores.arrangement", "[6, 11]"}}},
+                        Case{"orin", {{"cores.count", "8"}, {"cores.arrangement", "[2, 4]"}}},
+                        Case{"tpu-v4", {{"cores.count", "1"}, {"cores.arrangement", "[1, 1]"}}}}) {
+    const char* preset = c.preset;
+    const std::string fewer = c.fewer[0].second;
+    HardwareDesc base = load_hardware(preset), small = load_hardware(preset, c.fewer);
+    NpuCompileOptions o;
+    o.batch = 8;
+    SimResult all = simulate(compile_for_npu(resnet20(), base, o), base);
+    SimResult half = simulate(compile_for_npu(resnet20(), small, o), small);
+    EXPECT_LE(all.cycles, half.cycles) << preset << " with " << fewer << " cores";
+  }
+}
+
+// The bound label names what is saturated: a large GEMM whose operands come from on chip is compute-bound, a
+// large element-wise pass over off-chip tensors is memory-bound and keeps the channels near their bandwidth.
+TEST(NpuSimulator, BoundNamesTheSaturatedResource) {
+  HardwareDesc hw = load_hardware("h100");
+  NpuCompileOptions o;
+  o.precision = Precision::int8;
+  SimResult gemm = simulate(compile_for_npu(*gemm_graph(4096, 4096, 4096), hw, o), hw);
+  EXPECT_EQ(gemm.layers[0].bound, "compute");
+
+  auto g = std::make_unique<Graph>();  // y = a + b over 64 Mi elements: 3 x 64 MiB through HBM
+  g->inputs = {"a", "b"};
+  g->outputs = {"y"};
+  for (const char* v : {"a", "b"}) g->types[v] = ValueType{DType::Float32, Shape::from({8192, 8192})};
+  g->add_node("Add", {"a", "b"}, {"y"}).op_version = 14;
+  SimResult add = simulate(compile_for_npu(*g, hw, o), hw);
+  ASSERT_EQ(add.layers.size(), 1u);
+  EXPECT_EQ(add.layers[0].bound, "memory");
+  const double span_s = double(add.layers[0].end_cycle - add.layers[0].start_cycle) / add.clock_hz;
+  EXPECT_GT(double(add.layers[0].bytes.at(MemLevel::OffChip)) / span_s, 0.5 * hw.offchip_bytes_per_s());
+}

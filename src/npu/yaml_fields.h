@@ -161,7 +161,16 @@ inline void apply_overrides(YAML::Node root, const std::vector<std::pair<std::st
       if (!next.IsMap()) fail(name, ": override '", path, "': '", parts[i], "' is not a section");
       chain.push_back(next);
     }
-    chain.back()[parts.back()] = value;
+    // A flow sequence or map ("[6, 11]") is YAML, so list fields such as cores.arrangement can be set too.
+    if (!value.empty() && (value.front() == '[' || value.front() == '{')) {
+      try {
+        chain.back()[parts.back()] = YAML::Load(value);
+      } catch (const YAML::Exception& e) {
+        fail(name, ": override '", path, "': '", value, "' is not a YAML list or map: ", e.msg);
+      }
+    } else {
+      chain.back()[parts.back()] = value;
+    }
   }
 }
 
