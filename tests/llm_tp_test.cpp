@@ -121,4 +121,9 @@ TEST(LlmTensorParallel, DoesNotFitNamesTheSplitThatFits) {
   o.tp = 1;
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }),
               HasSubstr("; it needs --tp 16, more than the 8 chips of dgx-h100"));
+  // Llama-3.1-70B on 32 GiB TPU v4 chips: --tp 8 would fit, but a 4x4x4 torus all-reduces over 4, 16 or 64
+  // chips (its leading dims), so the advice on tpu-v4-slice is --tp 16.
+  o.model = model("llama-3.1-70b");
+  o.hw.preset_or_path = "tpu-v4-slice";
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("; it fits with --tp 16 on tpu-v4-slice"));
 }

@@ -16,6 +16,7 @@
 #include "frontend/llm/decoder_builder.h"
 #include "frontend/llm/llm_config.h"
 #include "frontend/onnx/importer.h"
+#include "npu/collectives.h"
 #include "npu/compiler.h"
 #include "npu/compiler_ops.h"
 #include "npu/evaluate.h"
@@ -229,8 +230,20 @@ uint64_t chip_need_bytes(const llm::LlmConfig& full, int64_t tp, int64_t batch, 
 std::string fitting_split(const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t prompt, int64_t context,
                           uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
                           const std::optional<npu::SystemDesc>& system) {
+  // Whether a system's topology can all-reduce over t chips (a whole ring, leading dims of a torus).
+  auto group_ok = [](const npu::SystemDesc& s, int64_t t) {
+    if (t > s.count) return true;  // said as "more than the chips of"
+    try {
+      npu::system_collective(s, npu::Collective::AllReduce, int(t), 1.0);
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
   for (int64_t t = tp + 1; t <= 1024; ++t) {
-    if (!tp_divides(full, t) || chip_need_bytes(full, t, batch, prompt, context, eb) > cap) continue;
+    if (!tp_divides(full, t) || (system && !group_ok(*system, t)) ||
+        chip_need_bytes(full, t, batch, prompt, context, eb) > cap)
+      continue;
     const std::string flag = "--tp " + std::to_string(t);
     if (system) {
       if (t <= system->count) return "; it fits with " + flag + " on " + system->name;
@@ -239,7 +252,8 @@ std::string fitting_split(const llm::LlmConfig& full, int64_t tp, int64_t batch,
     for (const auto& name : npu::system_presets()) {
       try {
         npu::SystemDesc s = npu::load_system(name);
-        if (s.chip.name == chip.name && s.count >= t) return "; it fits with --hw " + name + " " + flag;
+        if (s.chip.name == chip.name && s.count >= t && group_ok(s, t))
+          return "; it fits with --hw " + name + " " + flag;
       } catch (const Error&) {
       }
     }
