@@ -121,6 +121,10 @@ TEST(LlmTensorParallel, DoesNotFitNamesTheSplitThatFits) {
   o.tp = 1;
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }),
               HasSubstr("; it needs --tp 16, more than the 8 chips of dgx-h100"));
+  o.tp = 8;  // 812 GB / 8 = 101.5 GB per chip: twice an H100's 85.9 GB, so 16 chips in all
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("does not fit on one h100 at --tp 8"));
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("need at least 16 such chips in all"));
+  o.tp = 1;
   // Llama-3.1-70B on 32 GiB TPU v4 chips: --tp 8 would fit, but a 4x4x4 torus all-reduces over 4, 16 or 64
   // chips (its leading dims), so the advice on tpu-v4-slice is --tp 16.
   o.model = model("llama-3.1-70b");

@@ -358,14 +358,15 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   const double per_seq = double(r.kv_bytes_per_token) * double(context) + double(r.activation_bytes) / double(B);
   r.max_batch = cap > r.weights_bytes ? int64_t(double(cap - r.weights_bytes) / per_seq) : 0;
   if (need > cap) {
-    const uint64_t chips = std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap);
+    // Chips in all: one chip's share needs this many chips' capacity, times the chips already sharing.
+    const uint64_t chips = std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap) * uint64_t(o.tp);
     const std::string split =
         src.from_config ? fitting_split(full, o.tp, B, P, context, eb, cap, hw, system) : std::string();
     fail(r.model, " does not fit on one ", hw.name, o.tp > 1 ? " at --tp " + std::to_string(o.tp) : "", ": it needs ",
          gb(double(need)), " (weights ", gb(double(r.weights_bytes)), " + KV cache ", gb(double(r.kv_cache_bytes)),
          " at batch ", B, " and context ", context, " + activations ", gb(double(r.activation_bytes)), "), ",
          gb(double(need - cap)), " more than the ", gb(double(cap)), " of ", level,
-         "; its weights and KV cache need at least ", chips, " such chips",
+         "; its weights and KV cache need at least ", chips, " such chips", o.tp > 1 ? " in all" : "",
          r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "", split);
   }
 
