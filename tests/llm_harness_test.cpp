@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/generate_sut.h"
 #include "api/llm_sim.h"
 #include "core/error.h"
 #include "harness/config_file.h"
@@ -278,6 +279,28 @@ TEST(LlmHarness, InterpolatedStepCostsMatchDirectSimulation) {
     std::printf("decode batch %lld context %lld: direct %.4g s, interpolated %.4g s (%.2f %%)\n", (long long)b,
                 (long long)c, direct, interp, 100 * (interp / direct - 1));
   }
+}
+
+TEST(LlmHarness, RealGenerationOnCpuReportsTokenMetrics) {
+  // The micro Llama export, 4 requests of 8 prompt tokens and 4 output tokens, Offline on the real
+  // clock: every sample has 4 tokens, its first token before its completion, and tokens/s is the
+  // 16 tokens over the run's duration.
+  api::GenerateOptions go;
+  go.model = std::string(WAFER_TEST_DATA_DIR) + "/decoders/llama_micro/model.onnx";
+  go.backend = "cpu";
+  go.threads = 1;
+  LlmDataset data = fixed_length_dataset(4, 8, 4);
+  api::GenerateSut sut(go, data);
+  LlmQsl qsl(data);
+  TestResult r = run_test(sut, qsl, quick(Scenario::Offline, 4));
+  EXPECT_TRUE(r.valid) << r.to_json()["checks"].dump();
+  ASSERT_TRUE(r.token_metrics);
+  EXPECT_EQ(r.token_count, 16);
+  EXPECT_NEAR(r.tokens_per_s, 16 / (double(r.duration_ns) / 1e9), 1e-6 * r.tokens_per_s);
+  EXPECT_GT(r.ttft.min, 0);
+  EXPECT_GT(r.tpot.min, 0);
+  EXPECT_EQ(r.tpot.count, 4);
+  EXPECT_LT(r.ttft.max, r.latency.max);  // the last sample's first token precedes its completion
 }
 
 }  // namespace

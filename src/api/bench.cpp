@@ -120,7 +120,7 @@ BenchRun run_bench(const BenchOptions& o) {
   } else {
     check(o.sut == "model", "--sut must be model, null or device, got '", o.sut, "'");
     check(!o.model.empty(), "wafer bench needs a MODEL (or --sut null / --sut device)");
-    if (o.target.rfind("npu:", 0) == 0 && is_llm_bench(o)) return run_llm_bench(o, s);
+    if (is_llm_bench(o)) return run_llm_bench(o, s);
     if (o.target.rfind("npu:", 0) == 0) {
       sut = make_npu_sut(o);
       qsl = std::make_unique<IndexQsl>(size_t(o.qsl_size), size_t(o.qsl_size));

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "api/generate_sut.h"
 #include "api/llm_sim.h"
 #include "core/error.h"
 #include "harness/llm_dataset.h"
@@ -33,7 +34,36 @@ LlmDataset make_dataset(const BenchOptions& o, const TestSettings& s) {
 }
 }  // namespace
 
+namespace {
+// cpu / reference: real generation, one request at a time, on the real clock.
+BenchRun run_generate_bench(const BenchOptions& o, const TestSettings& s) {
+  check(o.mode == "performance", "--target ", o.target, ": LLM accuracy mode is not implemented (performance only)");
+  const auto t0 = std::chrono::steady_clock::now();
+  LlmDataset data = make_dataset(o, s);
+  GenerateOptions go;
+  go.model = o.model;
+  go.backend = o.target;
+  go.threads = o.threads;
+  go.precision = o.precision;
+  GenerateSut sut(go, data);
+  LlmQsl qsl(data);
+  const auto t_run = std::chrono::steady_clock::now();
+  BenchRun run;
+  run.result = run_test(sut, qsl, s, LogOptions{o.out_dir});
+  run.wall_s = seconds_since(t0);
+  run.llm = {{"dataset", data.name},
+             {"batching", "none (one request at a time)"},
+             {"iterations", 0},
+             {"mean_running_batch", 1},
+             {"kv_capacity_tokens", 0},
+             {"grid_simulation_s", 0},
+             {"scheduling_s", seconds_since(t_run)}};
+  return run;
+}
+}  // namespace
+
 BenchRun run_llm_bench(const BenchOptions& o, const TestSettings& settings) {
+  if (o.target.rfind("npu:", 0) != 0) return run_generate_bench(o, settings);
   check(o.mode == "performance", "--target ", o.target, ": LLM accuracy runs need real outputs (--target cpu)");
   check(o.max_batch >= 1, "--max-batch must be at least 1, got ", o.max_batch);
   const auto t0 = std::chrono::steady_clock::now();
