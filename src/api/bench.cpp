@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "api/llm_bench.h"
 #include "api/model_loading.h"
 #include "frontend/onnx/importer.h"
 #include "harness/backend_sut.h"
@@ -83,7 +84,9 @@ BenchRun run_and_time(const BenchOptions& o, const TestSettings& s, SystemUnderT
 BenchRun run_bench(const BenchOptions& o) {
   Scenario scenario = parse_scenario(o.scenario);
   TestSettings s = default_settings(scenario, parse_mode(o.mode));
-  std::string model_key = o.model.empty() ? o.sut : fs::path(o.model).stem().string();
+  std::string model_key = !o.conf_model.empty() ? o.conf_model
+                          : o.model.empty()     ? o.sut
+                                                : fs::path(o.model).stem().string();
   for (const auto& f : o.conf_files) ConfigFile::load(f).apply(model_key, s);  // later files override earlier
   if (o.target_qps) s.target_qps = *o.target_qps;
   if (o.target_latency_ms) s.target_latency_ns = int64_t(*o.target_latency_ms * 1e6);
@@ -92,6 +95,8 @@ BenchRun run_bench(const BenchOptions& o) {
   if (o.duration_ms) s.min_duration_ms = *o.duration_ms;
   if (o.samples_per_query) s.samples_per_query = *o.samples_per_query;
   if (o.performance_samples) s.performance_sample_count_override = *o.performance_samples;
+  if (o.ttft_latency_ms) s.ttft_latency_ns = int64_t(*o.ttft_latency_ms * 1e6);
+  if (o.tpot_latency_ms) s.tpot_latency_ns = int64_t(*o.tpot_latency_ms * 1e6);
   if (o.seed) {
     s.qsl_rng_seed = uint64_t(*o.seed) * 3 + 1;
     s.sample_index_rng_seed = uint64_t(*o.seed) * 3 + 2;
@@ -115,6 +120,7 @@ BenchRun run_bench(const BenchOptions& o) {
   } else {
     check(o.sut == "model", "--sut must be model, null or device, got '", o.sut, "'");
     check(!o.model.empty(), "wafer bench needs a MODEL (or --sut null / --sut device)");
+    if (is_llm_bench(o)) return run_llm_bench(o, s);
     if (o.target.rfind("npu:", 0) == 0) {
       sut = make_npu_sut(o);
       qsl = std::make_unique<IndexQsl>(size_t(o.qsl_size), size_t(o.qsl_size));

@@ -22,11 +22,21 @@ struct BenchOptions {
   int max_batch = 1, threads = 0, workers = 1;
   double batch_timeout_us = 0;
   int64_t qsl_size = 1024;
+  // LLM benchmarks on the simulated NPU (MODEL a config .json, or a decoder with --dataset /
+  // --prompt-len): the query data set, the serving policy, the token-latency bounds.
+  std::string dataset;                         // "openorca": MLPerf Llama-2-70B lengths; "": fixed
+  std::optional<int64_t> prompt_len, gen_len;  // fixed-length set
+  std::string batching = "continuous";         // or "static"
+  std::optional<double> ttft_latency_ms, tpot_latency_ms;
+  std::string conf_model;         // model name for --conf lookups (default: the model file's stem)
+  std::vector<std::string> sets;  // hardware FIELD=VALUE overrides
+  int64_t layers = -1;            // config models: only the first N decoder layers
 };
 
 struct BenchRun {
   harness::TestResult result;
-  double wall_s = 0;  // the harness's own run time (virtual-time runs take far less than they simulate)
+  double wall_s = 0;   // the harness's own run time (virtual-time runs take far less than they simulate)
+  nlohmann::json llm;  // LLM runs: the step-cost grid, its simulation time, the serving statistics
 };
 
 BenchRun run_bench(const BenchOptions& options);

@@ -118,38 +118,66 @@ std::vector<int64_t> parse_token_list(const std::string& text) {
   return ids;
 }
 
-GenerateResult generate(const GenerateOptions& o) {
-  check(o.max_new_tokens >= 1, "--max-new-tokens must be at least 1, got ", o.max_new_tokens);
-  check(o.threads >= 0 && o.warmup >= 0, "--threads and --warmup must not be negative");
-  check_sampling(o.sampling);
-  GenerateResult r;
+struct GenerateSession::Impl {
+  Model model;  // its graph keeps the interface (inputs, outputs); the executable holds the weights
+  DecoderInterface io;
+  std::unique_ptr<Backend> backend;
+  std::unique_ptr<Executable> exe;
+  std::string backend_name;
+  double load_ms = 0;
+};
+
+GenerateSession::GenerateSession(const GenerateOptions& o) : impl_(std::make_unique<Impl>()) {
+  check(o.threads >= 0, "--threads must not be negative");
   auto t_load = Clock::now();
-  Model model = import_onnx_file(o.model);
-  const Graph& graph = *model.graph;
-  const DecoderInterface io = decoder_interface(graph, o.model);
+  Impl& s = *impl_;
+  s.model = import_onnx_file(o.model);
+  const Graph& graph = *s.model.graph;
+  s.io = decoder_interface(graph, o.model);
+  const DecoderInterface& io = s.io;
   for (size_t i = 0; i < graph.inputs.size(); ++i) {
     bool known = int(i) == io.input_ids || int(i) == io.attention_mask || int(i) == io.position_ids ||
                  std::find(io.past.begin(), io.past.end(), int(i)) != io.past.end();
     check(known, o.model, ": input '", graph.inputs[i], "' is not one of the text-generation-with-past inputs");
   }
+  CompileOptions options;
+  options.threads = o.threads;
+  options.precision = o.precision;
+  s.backend = make_backend(o.backend, &options);
+  s.backend_name = s.backend->name();
+  auto owned = graph.clone();
+  s.model.graph->initializers.clear();  // the executable holds the only reference: one copy of the weights
+  keep_new_positions(*owned, io);
+  owned->topological_sort();
+  owned->verify();
+  s.exe = s.backend->compile_owned(std::move(owned), options);
+  s.load_ms = ms_since(t_load);
+}
+
+GenerateSession::~GenerateSession() = default;
+
+int64_t GenerateSession::vocab() const {
+  return impl_->io.vocab;
+}
+double GenerateSession::load_ms() const {
+  return impl_->load_ms;
+}
+
+GenerateResult GenerateSession::run(const GenerateOptions& o, const std::function<void()>& on_first_token) {
+  check(o.max_new_tokens >= 1, "--max-new-tokens must be at least 1, got ", o.max_new_tokens);
+  check(o.warmup >= 0, "--warmup must not be negative");
+  check_sampling(o.sampling);
+  GenerateResult r;
+  const Graph& graph = *impl_->model.graph;
+  const DecoderInterface& io = impl_->io;
+  auto& exe = impl_->exe;
+  r.backend_name = impl_->backend_name;
+  r.load_ms = impl_->load_ms;
   const auto prompts = batch_prompts(o, io.vocab);
   const int64_t batch = int64_t(prompts.size()), plen = int64_t(prompts[0].size());
   const int64_t new_tokens = o.max_new_tokens, cap = plen + new_tokens - 1;
   r.cache_positions = cap;
-
-  CompileOptions options;
-  options.threads = o.threads;
-  options.precision = o.precision;
-  auto backend = make_backend(o.backend, &options);
-  r.backend_name = backend->name();
-  auto owned = graph.clone();
-  model.graph->initializers.clear();  // the executable holds the only reference: one copy of the weights
-  keep_new_positions(*owned, io);
-  owned->topological_sort();
-  owned->verify();
-  auto exe = backend->compile_owned(std::move(owned), options);
   check(!o.profile || exe->can_profile(), "--profile: backend ", o.backend, " has no per-step profile");
-  r.load_ms = ms_since(t_load);
 
   // Prefill inputs: the prompts, positions 0.., an empty past.
   std::vector<Tensor> prefill(graph.inputs.size());
@@ -207,6 +235,7 @@ GenerateResult generate(const GenerateOptions& o) {
     choose(logits_at(out[size_t(io.logits)], plen - 1));
   }
   r.ttft_ms = ms_since(t_start);
+  if (on_first_token) on_first_token();
 
   auto t_decode = Clock::now();
   if (o.profile) exe->set_profiling(true);
@@ -238,6 +267,14 @@ GenerateResult generate(const GenerateOptions& o) {
   }
   r.tokens_per_s = double(batch * new_tokens) / (r.total_ms / 1000);
   return r;
+}
+
+GenerateResult generate(const GenerateOptions& o) {
+  check(o.max_new_tokens >= 1, "--max-new-tokens must be at least 1, got ", o.max_new_tokens);
+  check(o.threads >= 0 && o.warmup >= 0, "--threads and --warmup must not be negative");
+  check_sampling(o.sampling);
+  GenerateSession session(o);
+  return session.run(o);
 }
 
 nlohmann::json generate_json(const GenerateOptions& o, const GenerateResult& r) {

@@ -19,6 +19,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -61,6 +63,23 @@ struct GenerateResult {
 };
 
 GenerateResult generate(const GenerateOptions& options);
+
+// A decoder imported and compiled once, generating for request after request (the harness's cpu
+// LLM SUT); generate() is one session's one run. The session reads model, backend, threads and
+// precision from the options it is made with; run() reads the prompts, lengths, sampling, warmup.
+class GenerateSession {
+ public:
+  explicit GenerateSession(const GenerateOptions& options);
+  ~GenerateSession();
+  // on_first_token runs once every sequence's first token is chosen (MLPerf's first-token report).
+  GenerateResult run(const GenerateOptions& options, const std::function<void()>& on_first_token = {});
+  int64_t vocab() const;
+  double load_ms() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // The object `wafer generate --json` prints: tokens, ttft_ms, tpot_ms, tokens_per_s and the rest.
 nlohmann::json generate_json(const GenerateOptions& options, const GenerateResult& result);

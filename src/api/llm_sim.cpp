@@ -418,6 +418,65 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   return r;
 }
 
+struct LlmStepSimulator::Impl {
+  Source src;
+  npu::HardwareDesc hw;
+  npu::NpuCompileOptions co;
+  uint64_t eb = 2;
+};
+
+LlmStepSimulator::LlmStepSimulator(const LlmSimOptions& o) : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.hw = o.hw.load(parse_set_options(o.sets));
+  m.src = load_source(o);
+  const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return m.hw.supports(t); });
+  m.eb = dtype_size(dt);
+  m.co.precision = o.precision;
+  model = model_display_name(o.model);
+  if (m.src.from_config && std::filesystem::path(o.model).extension() == ".json")
+    model = std::filesystem::path(o.model).stem().string();
+  hw_name = m.hw.name;
+  if (m.src.from_config) {
+    weights_bytes = uint64_t(m.src.config.parameter_count()) * m.eb;
+    kv_bytes_per_token = uint64_t(m.src.config.kv_bytes_per_token(int64_t(m.eb)));
+    max_positions = m.src.config.max_positions;
+  } else {
+    weights_bytes = initializer_elems(*m.src.onnx.graph) * m.eb;
+    kv_bytes_per_token = m.src.kv_elems_per_token * m.eb;
+  }
+  capacity_bytes = m.hw.offchip ? m.hw.offchip->capacity_bytes : m.hw.on_chip_bytes();
+  memory_level = m.hw.offchip ? m.hw.offchip->kind + " (off-chip)" : "on-chip SRAM";
+}
+
+LlmStepSimulator::~LlmStepSimulator() = default;
+
+double LlmStepSimulator::prefill_s(int64_t batch, int64_t tokens) const {
+  check(batch >= 1 && tokens >= 1, "prefill needs batch >= 1 and tokens >= 1, got ", batch, " and ", tokens);
+  npu::NpuCompileOptions co = impl_->co;
+  auto g = phase_graph(impl_->src, batch, tokens, 0, co);
+  return evaluate_phase(impl_->src, std::move(g), impl_->hw, co, tokens, 0, false,
+                        model + " prefill (batch " + std::to_string(batch) + ", " + std::to_string(tokens) + " tokens)")
+      .sim.latency_s;
+}
+
+double LlmStepSimulator::decode_s(int64_t batch, int64_t context) const {
+  check(batch >= 1 && context >= 0, "decode needs batch >= 1 and context >= 0, got ", batch, " and ", context);
+  npu::NpuCompileOptions co = impl_->co;
+  auto g = phase_graph(impl_->src, batch, 1, context, co);
+  return evaluate_phase(
+             impl_->src, std::move(g), impl_->hw, co, 1, context, false,
+             model + " decode (batch " + std::to_string(batch) + ", context " + std::to_string(context) + ")")
+      .sim.latency_s;
+}
+
+int64_t LlmStepSimulator::kv_capacity_tokens(int64_t prompt_tokens) const {
+  npu::NpuCompileOptions co = impl_->co;
+  auto g = phase_graph(impl_->src, 1, std::max<int64_t>(1, prompt_tokens), 0, co);
+  const uint64_t used = weights_bytes + peak_op_elems(*g) * impl_->eb;
+  if (used >= capacity_bytes || kv_bytes_per_token == 0) return 0;
+  return int64_t((capacity_bytes - used) / kv_bytes_per_token);
+}
+
 nlohmann::json llm_sim_json(const LlmSimReport& r) {
   nlohmann::json j;
   j["model"] = r.model;

@@ -5,6 +5,7 @@
 // memory a deployment needs is checked against each level of the design before anything is timed.
 #pragma once
 
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -77,6 +78,28 @@ struct LlmSimReport {
 // Throws an Error saying `does not fit` (level, excess, chips needed, and the --tp that would fit)
 // when one chip's weights + KV cache + activations exceed the level that must hold them.
 LlmSimReport simulate_llm(const LlmSimOptions& options);
+
+// Single steps of a serving engine, timed by the same path as simulate_llm (the model and the
+// hardware are loaded once): a prefill of `tokens` prompt tokens for `batch` sequences with an empty
+// cache, or one decode step of `batch` sequences with `context` tokens cached each. The harness's
+// continuous batching interpolates between such points (harness/llm_step_costs.h).
+class LlmStepSimulator {
+ public:
+  explicit LlmStepSimulator(const LlmSimOptions& options);  // prompt_len / gen_len / batch unused
+  ~LlmStepSimulator();
+  double prefill_s(int64_t batch, int64_t tokens) const;
+  double decode_s(int64_t batch, int64_t context) const;
+
+  std::string model, hw_name, memory_level;  // memory_level: where weights and KV cache live
+  uint64_t weights_bytes = 0, kv_bytes_per_token = 0, capacity_bytes = 0;
+  int64_t max_positions = 0;  // config models: max_position_embeddings; 0: not known
+  // KV tokens that fit beside the weights and the activations of a `prompt_tokens` prefill.
+  int64_t kv_capacity_tokens(int64_t prompt_tokens) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 nlohmann::json llm_sim_json(const LlmSimReport& r);
 std::string llm_sim_table(const LlmSimReport& r);

@@ -112,6 +112,9 @@ void ConfigFile::apply(const std::string& model, TestSettings& s) const {
   if (auto v = get("qsl_rng_seed")) s.qsl_rng_seed = to_uint(*v, where("qsl_rng_seed"));
   if (auto v = get("sample_index_rng_seed")) s.sample_index_rng_seed = to_uint(*v, where("sample_index_rng_seed"));
   if (auto v = get("schedule_rng_seed")) s.schedule_rng_seed = to_uint(*v, where("schedule_rng_seed"));
+  if (auto v = get("use_token_latencies")) s.use_token_latencies = to_int(*v, where("use_token_latencies")) != 0;
+  if (auto v = get("ttft_latency")) s.ttft_latency_ns = ms_to_ns(to_double(*v, where("ttft_latency")), name_);
+  if (auto v = get("tpot_latency")) s.tpot_latency_ns = ms_to_ns(to_double(*v, where("tpot_latency")), name_);
   // MLPerf's per-scenario aliases for the expected rate/latency.
   if (s.scenario == Scenario::Offline)
     if (auto v = get("offline_expected_qps")) s.target_qps = to_double(*v, where("offline_expected_qps"));

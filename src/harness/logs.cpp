@@ -61,9 +61,12 @@ std::string format_summary(const TestResult& r) {
   o << "Scenario : " << scenario_name(s.scenario) << "\n";
   o << "Mode     : " << mode_name(s.mode) << "\n";
   o << std::fixed << std::setprecision(2);
-  if (s.scenario == Scenario::Offline || s.scenario == Scenario::Server)
+  if (s.scenario == Scenario::Offline || s.scenario == Scenario::Server) {
     o << r.headline_name() << " : " << r.headline_value() << "\n";
-  else
+    if (r.token_metrics)
+      o << (s.scenario == Scenario::Server ? "Completed samples per second" : "Samples per second") << " : "
+        << r.samples_per_s << "\n";
+  } else
     o << r.headline_name() << " : " << r.percentile_latency_ns << "\n";
   o << "Result is : " << (r.valid ? "VALID" : "INVALID") << "\n";
   for (const auto& c : r.checks) {
@@ -108,6 +111,12 @@ std::string format_summary(const TestResult& r) {
     o << "Samples per second : " << r.samples_per_s << "\n\n";
     stat_lines(o, r.latency, "latency");
   }
+  if (r.token_metrics) {
+    o << "\nTokens : " << r.token_count << "\nTokens per second : " << r.tokens_per_s << "\n\n";
+    stat_lines(o, r.ttft, "first token latency");
+    o << "\n";
+    stat_lines(o, r.tpot, "time per output token");
+  }
   if (r.issue_lag_measured) {
     o << "\nIssue delay behind schedule (real clock):\n";
     stat_lines(o, r.issue_lag, "issue delay");
@@ -126,6 +135,10 @@ std::string format_summary(const TestResult& r) {
   o << "sample_index_rng_seed : " << s.sample_index_rng_seed << "\n";
   o << "schedule_rng_seed : " << s.schedule_rng_seed << "\n";
   o << "performance_sample_count : " << r.performance_sample_count << "\n";
+  if (r.token_metrics) {
+    o << "ttft_latency (ns): " << s.ttft_latency_ns << "\n";
+    o << "tpot_latency (ns): " << s.tpot_latency_ns << "\n";
+  }
   o << "\n";
   if (r.warnings.empty()) o << "No warnings encountered during test.\n";
   for (const auto& w : r.warnings) o << "WARNING: " << w << "\n";
@@ -177,6 +190,18 @@ void write_logs(const std::string& dir, const TestResult& r, const Recorder& rec
           {{"query", q}, {"samples", qr.count}, {"scheduled_ns", qr.scheduled_ns}, {"issued_ns", qr.issued_ns}},
           double(qr.issued_ns) / 1e6);
     event("query_complete", {{"query", q}, {"latency_ns", done - qr.scheduled_ns}}, double(done) / 1e6);
+    if (r.token_metrics)
+      for (uint64_t i = qr.first_sample; i < qr.first_sample + qr.count; ++i) {
+        const SampleRecord& sr = rec.samples[i];
+        int64_t first = sr.first_token_ns >= 0 ? sr.first_token_ns : sr.complete_ns;
+        event("sample_tokens",
+              {{"query", q},
+               {"qsl_idx", sr.qsl_index},
+               {"n_tokens", sr.n_tokens},
+               {"ttft_ns", first - qr.scheduled_ns},
+               {"tpot_ns", sr.n_tokens >= 2 ? (sr.complete_ns - first) / (sr.n_tokens - 1) : 0}},
+              double(first) / 1e6);
+      }
   }
   if (int64_t(rec.queries.size()) > limit)
     event("query_events_truncated", {{"logged", limit}, {"total", rec.queries.size()}}, double(r.duration_ns) / 1e6);
@@ -188,6 +213,13 @@ void write_logs(const std::string& dir, const TestResult& r, const Recorder& rec
   event("result_mean_latency_ns", r.latency.mean, double(r.duration_ns) / 1e6);
   event("result_90.00_percentile_latency_ns", r.latency.p90, double(r.duration_ns) / 1e6);
   event("result_99.00_percentile_latency_ns", r.latency.p99, double(r.duration_ns) / 1e6);
+  if (r.token_metrics) {
+    event("result_tokens_per_second", r.tokens_per_s, double(r.duration_ns) / 1e6);
+    event("result_first_token_mean_latency_ns", r.ttft.mean, double(r.duration_ns) / 1e6);
+    event("result_first_token_99.00_percentile_latency_ns", r.ttft.p99, double(r.duration_ns) / 1e6);
+    event("result_time_per_output_token_mean_ns", r.tpot.mean, double(r.duration_ns) / 1e6);
+    event("result_time_per_output_token_99.00_percentile_ns", r.tpot.p99, double(r.duration_ns) / 1e6);
+  }
   write_file(fs::path(dir) / "mlperf_log_detail.txt", d.str());
   if (r.settings.mode == TestMode::AccuracyOnly)
     write_file(fs::path(dir) / "mlperf_log_accuracy.json", format_accuracy_json(r));

@@ -31,16 +31,17 @@ std::string TestResult::headline_name() const {
     case Scenario::MultiStream:
       return pct_label(target_latency_percentile) + " percentile latency (ns)";
     case Scenario::Server:
-      return "Completed samples per second";
+      return token_metrics ? "Completed tokens per second" : "Completed samples per second";
     case Scenario::Offline:
-      return "Samples per second";
+      return token_metrics ? "Tokens per second" : "Samples per second";
   }
   return "";
 }
 
 double TestResult::headline_value() const {
   bool latency_metric = settings.scenario == Scenario::SingleStream || settings.scenario == Scenario::MultiStream;
-  return latency_metric ? double(percentile_latency_ns) : samples_per_s;
+  if (latency_metric) return double(percentile_latency_ns);
+  return token_metrics ? tokens_per_s : samples_per_s;
 }
 
 TestResult build_result(const Recorder& rec, const TestSettings& s, const std::string& sut_name,
@@ -102,6 +103,32 @@ TestResult build_result(const Recorder& rec, const TestSettings& s, const std::s
   }
   r.latency = summarize(lat);  // sorts lat
   if (!lat.empty()) r.percentile_latency_ns = percentile(lat, s.target_latency_percentile);
+  // Token latencies, per sample.
+  std::vector<int64_t> ttft, tpot;
+  for (const QueryRecord& q : rec.queries)
+    for (uint64_t i = q.first_sample; i < q.first_sample + q.count; ++i) {
+      const SampleRecord& sr = rec.samples[i];
+      if (sr.n_tokens <= 0 && sr.first_token_ns < 0) continue;
+      r.token_metrics = true;
+      if (sr.complete_ns < 0) continue;
+      r.token_count += sr.n_tokens;
+      // A SUT that reports no separate first token produced it at completion.
+      int64_t first = sr.first_token_ns >= 0 ? sr.first_token_ns : sr.complete_ns;
+      ttft.push_back(first - q.scheduled_ns);
+      if (sr.n_tokens >= 2) tpot.push_back((sr.complete_ns - first) / (sr.n_tokens - 1));
+    }
+  if (r.token_metrics) {
+    if (duration_s > 0) r.tokens_per_s = double(r.token_count) / duration_s;
+    r.ttft = summarize(ttft);
+    r.tpot = summarize(tpot);
+    if (!ttft.empty()) r.ttft_percentile_ns = percentile(ttft, s.target_latency_percentile);
+    if (!tpot.empty()) r.tpot_percentile_ns = percentile(tpot, s.target_latency_percentile);
+    auto over = [](const std::vector<int64_t>& v, int64_t bound) {
+      return bound > 0 ? int64_t(std::count_if(v.begin(), v.end(), [&](int64_t x) { return x > bound; })) : 0;
+    };
+    r.ttft_overlatency_count = over(ttft, s.ttft_latency_ns);
+    r.tpot_overlatency_count = over(tpot, s.tpot_latency_ns);
+  }
   if (!virtual_time && !per_query && !rec.queries.empty()) {
     r.issue_lag_measured = true;
     r.issue_lag = summarize(lag);
@@ -121,7 +148,28 @@ TestResult build_result(const Recorder& rec, const TestSettings& s, const std::s
         std::to_string(counted) + (s.scenario == Scenario::Offline ? " samples" : " queries") + ", minimum " +
             std::to_string(s.min_query_count));
     double c = s.early_stopping_confidence;
-    if (s.scenario == Scenario::Server) {
+    bool token_bounds = r.token_metrics && (s.ttft_latency_ns > 0 || s.tpot_latency_ns > 0);
+    if (s.scenario == Scenario::Server && token_bounds) {
+      // MLPerf's LLM Server constraint: TTFT and TPOT at the percentile, each with early stopping.
+      std::string detail;
+      bool ok = !lat.empty();
+      auto bound = [&](const char* what, int64_t value, int64_t limit) {
+        if (limit <= 0) return;
+        ok = ok && value <= limit;
+        if (!detail.empty()) detail += "; ";
+        detail += pct_label(s.target_latency_percentile) + " percentile " + what + " " + std::to_string(value) +
+                  " ns, bound " + std::to_string(limit) + " ns";
+      };
+      bound("TTFT", r.ttft_percentile_ns, s.ttft_latency_ns);
+      bound("TPOT", r.tpot_percentile_ns, s.tpot_latency_ns);
+      add("Performance constraints satisfied", ok, detail);
+      r.overlatency_count = std::max(r.ttft_overlatency_count, r.tpot_overlatency_count);
+      r.early_stopping_queries_needed = early_stopping_min_queries(r.overlatency_count, s.target_latency_percentile, c);
+      add("Early stopping satisfied", r.query_count >= r.early_stopping_queries_needed,
+          std::to_string(r.ttft_overlatency_count) + " queries over the TTFT bound, " +
+              std::to_string(r.tpot_overlatency_count) + " over the TPOT bound need " +
+              std::to_string(r.early_stopping_queries_needed) + " queries in all");
+    } else if (s.scenario == Scenario::Server) {
       r.overlatency_count =
           int64_t(std::count_if(lat.begin(), lat.end(), [&](int64_t v) { return v > s.target_latency_ns; }));
       add("Performance constraints satisfied", !lat.empty() && r.percentile_latency_ns <= s.target_latency_ns,
@@ -189,6 +237,18 @@ nlohmann::json TestResult::to_json() const {
       j["early_stopping"]["p99_estimate_ns"] = early_stopping_p99.estimate_ns;
   }
   if (issue_lag_measured) j["issue_lag"] = stats_json(issue_lag);
+  if (token_metrics) {
+    j["token_count"] = token_count;
+    j["tokens_per_s"] = tokens_per_s;
+    j["ttft"] = stats_json(ttft);
+    j["tpot"] = stats_json(tpot);
+    j["ttft_p99_s"] = double(ttft.p99) / 1e9;
+    j["tpot_p99_s"] = double(tpot.p99) / 1e9;
+    j["ttft_percentile_ns"] = ttft_percentile_ns;
+    j["tpot_percentile_ns"] = tpot_percentile_ns;
+    j["ttft_overlatency_count"] = ttft_overlatency_count;
+    j["tpot_overlatency_count"] = tpot_overlatency_count;
+  }
   for (const auto& c : checks) j["checks"].push_back({{"name", c.name}, {"ok", c.ok}, {"detail", c.detail}});
   j["errors"] = errors;
   j["warnings"] = warnings;
@@ -204,7 +264,9 @@ nlohmann::json TestResult::to_json() const {
                    {"performance_sample_count", performance_sample_count},
                    {"qsl_rng_seed", s.qsl_rng_seed},
                    {"sample_index_rng_seed", s.sample_index_rng_seed},
-                   {"schedule_rng_seed", s.schedule_rng_seed}};
+                   {"schedule_rng_seed", s.schedule_rng_seed},
+                   {"ttft_latency_ns", s.ttft_latency_ns},
+                   {"tpot_latency_ns", s.tpot_latency_ns}};
   if (s.mode == TestMode::AccuracyOnly) j["accuracy_samples"] = accuracy_log.size();
   return j;
 }

@@ -58,6 +58,18 @@ struct TestResult {
 
   std::vector<AccuracyEntry> accuracy_log;  // accuracy mode only
 
+  // Token metrics (LLM benchmarks: samples reported tokens), as MLPerf defines them per sample:
+  // TTFT = first token time - scheduled issue; TPOT = (completion - first token) / (tokens - 1),
+  // over samples with at least 2 tokens. tokens_per_s = all tokens / duration (the Offline and
+  // Server metric). In Server runs with a ttft/tpot bound, validity is the bounds at
+  // target_latency_percentile instead of the sample latency bound.
+  bool token_metrics = false;
+  int64_t token_count = 0;
+  double tokens_per_s = 0;
+  LatencyStats ttft, tpot;
+  int64_t ttft_percentile_ns = 0, tpot_percentile_ns = 0;  // at target_latency_percentile
+  int64_t ttft_overlatency_count = 0, tpot_overlatency_count = 0;
+
   // Headline metric name and value as in mlperf_log_summary.txt.
   std::string headline_name() const;
   double headline_value() const;

@@ -27,6 +27,7 @@ void Recorder::complete_at(std::span<const QuerySampleResponse> responses, int64
       continue;
     }
     samples[r.id].complete_ns = time_ns;
+    samples[r.id].n_tokens = r.n_tokens;
     ++good;
   }
   if (bad || keep_data_) {
@@ -42,6 +43,16 @@ void Recorder::complete_at(std::span<const QuerySampleResponse> responses, int64
   }
   // Last: the release makes the completion times visible to whoever sees the count.
   completed_.fetch_add(good, std::memory_order_release);
+}
+
+void Recorder::first_token_at(uint64_t id, int64_t time_ns) {
+  // Only the SUT thread that owns the sample writes its record; an unknown id is counted as bad.
+  if (id >= issued_.load(std::memory_order_acquire)) {
+    std::lock_guard lock(mutex_);
+    ++bad_responses;
+    return;
+  }
+  if (samples[id].first_token_ns < 0) samples[id].first_token_ns = time_ns;
 }
 
 void Recorder::report_error(const std::string& message) {

@@ -26,6 +26,8 @@ struct QueryRecord {
 struct SampleRecord {
   int64_t complete_ns = -1;  // -1: not completed
   uint64_t qsl_index = 0;
+  int64_t first_token_ns = -1;  // LLM benchmarks: when the first token was out (-1: not reported)
+  int64_t n_tokens = 0;         // LLM benchmarks: tokens in the response
 };
 
 // Growable array whose elements never move, so SUT threads may write the
@@ -69,6 +71,8 @@ class Recorder : public ResponseSink {
   void complete(std::span<const QuerySampleResponse> responses) override { complete_at(responses, now_ns()); }
   void complete_at(std::span<const QuerySampleResponse> responses, int64_t time_ns) override;
   void report_error(const std::string& message) override;
+  void first_token(uint64_t id) override { first_token_at(id, now_ns()); }
+  void first_token_at(uint64_t id, int64_t time_ns) override;
 
   int64_t completed() const { return completed_.load(std::memory_order_acquire); }
   uint64_t issued_samples() const { return issued_.load(std::memory_order_relaxed); }

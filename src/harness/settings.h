@@ -42,6 +42,12 @@ struct TestSettings {
   int64_t response_timeout_ms = 600000;
   // Per-query lines in mlperf_log_detail.txt are written for at most this many queries.
   int64_t detail_log_max_queries = 1000;
+  // LLM benchmarks (mlperf.conf `use_token_latencies`, `ttft_latency`, `tpot_latency` in ms): the
+  // Server constraint is on the time to first token and the time per output token at
+  // target_latency_percentile instead of the sample latency; 0 means no bound.
+  bool use_token_latencies = false;
+  int64_t ttft_latency_ns = 0;
+  int64_t tpot_latency_ns = 0;
 };
 
 // MLPerf's defaults for a scenario (mlperf.conf, v4-era values).

@@ -26,6 +26,9 @@ struct QuerySampleResponse {
   uint64_t id = 0;
   const void* data = nullptr;
   size_t size = 0;
+  // Tokens in the response (LLM benchmarks; MLPerf's QuerySampleResponse n_tokens): with the
+  // first-token time they give the time per output token. 0 for non-token workloads.
+  int64_t n_tokens = 0;
 };
 
 // Where SUTs report completions. Thread-safe: any SUT thread may call it.
@@ -38,6 +41,11 @@ class ResponseSink {
   virtual void complete_at(std::span<const QuerySampleResponse> responses, int64_t time_ns) = 0;
   // The SUT failed to process something; the run is reported INVALID with this message.
   virtual void report_error(const std::string& message) = 0;
+  // The first token of sample `id` is out (LLM benchmarks; MLPerf's FirstTokenComplete), at the
+  // harness clock's current time or at an explicit virtual time in ns. Sinks that do not track
+  // token latencies ignore it.
+  virtual void first_token(uint64_t /*id*/) {}
+  virtual void first_token_at(uint64_t /*id*/, int64_t /*time_ns*/) {}
 };
 
 class SystemUnderTest {

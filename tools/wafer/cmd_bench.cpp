@@ -19,12 +19,20 @@ int run_and_report(const BenchOpts& o) {
   api::BenchRun run = api::run_bench(o);
   const harness::TestResult& r = run.result;
   if (o.json) {
-    std::cout << r.to_json().dump(2) << "\n";
+    nlohmann::json j = r.to_json();
+    if (!run.llm.is_null()) j["llm"] = run.llm;
+    std::cout << j.dump(2) << "\n";
   } else {
     std::cout << harness::format_summary(r);
     std::cout << "\n(harness wall time " << run.wall_s << " s";
     if (r.virtual_time) std::cout << " for " << double(r.duration_ns) / 1e9 << " s of virtual time";
     std::cout << ")\n";
+    if (!run.llm.is_null())
+      std::cout << "LLM serving: " << run.llm["dataset"].get<std::string>() << ", "
+                << run.llm["batching"].get<std::string>() << " batching, " << run.llm["iterations"]
+                << " iterations, mean running batch " << run.llm["mean_running_batch"] << ", KV capacity "
+                << run.llm["kv_capacity_tokens"] << " tokens; step-cost grid simulated in "
+                << run.llm["grid_simulation_s"] << " s, scheduling took " << run.llm["scheduling_s"] << " s\n";
     if (!o.out_dir.empty()) std::cout << "logs written to " << o.out_dir << "\n";
   }
   return 0;
@@ -59,6 +67,17 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--shape", o->shapes, "NAME=d0,d1,... or SYMBOL=value for the model's other symbolic dims");
   sub->add_option("--conf", o->conf_files, "mlperf.conf / user.conf style file (repeatable; later ones win)");
   sub->add_option("--out", o->out_dir, "Write mlperf_log_summary.txt, mlperf_log_detail.txt (+ accuracy) here");
+  sub->add_option("--dataset", o->dataset,
+                  "LLM: openorca (MLPerf Llama-2-70B lengths) or fixed (--prompt-len/--gen-len)");
+  sub->add_option("--prompt-len", o->prompt_len, "LLM: prompt tokens of every request (fixed-length set)");
+  sub->add_option("--gen-len", o->gen_len, "LLM: output tokens of every request (fixed-length set)");
+  sub->add_option("--batching", o->batching, "LLM on npu: continuous (iteration-level) or static")
+      ->capture_default_str();
+  sub->add_option("--ttft-latency-ms", o->ttft_latency_ms, "LLM Server bound on the time to first token (ms)");
+  sub->add_option("--tpot-latency-ms", o->tpot_latency_ms, "LLM Server bound on the time per output token (ms)");
+  sub->add_option("--conf-model", o->conf_model, "Model name for --conf lookups (default: the model file's stem)");
+  sub->add_option("--set", o->sets, "LLM on npu: hardware FIELD=VALUE override (repeatable)");
+  sub->add_option("--layers", o->layers, "LLM config models: simulate only the first N decoder layers");
   sub->add_flag("--json", o->json, "Print the results object as JSON");
   set_action(sub, [o]() { return run_and_report(*o); });
 }
