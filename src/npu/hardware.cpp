@@ -80,14 +80,7 @@ std::map<DType, double> read_dtype_map(Fields f, double min) {
 
 HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& name,
                             const std::vector<std::pair<std::string, std::string>>& overrides) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    fail(name, ": not valid YAML: ", e.what());
-  }
-  if (!root.IsMap()) fail(name, ": expected a mapping of fields at the top level");
-  apply_overrides(root, overrides, name);
+  YAML::Node root = load_document(yaml_text, name, overrides);
 
   HardwareDesc hw;
   hw.source_file = name;

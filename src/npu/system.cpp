@@ -62,14 +62,7 @@ std::string read_text(const fs::path& p, const std::string& what) {
 
 SystemDesc parse_system(const std::string& yaml_text, const std::string& name,
                         const std::vector<std::pair<std::string, std::string>>& overrides) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml_text);
-  } catch (const YAML::Exception& e) {
-    fail(name, ": not valid YAML: ", e.what());
-  }
-  if (!root.IsMap()) fail(name, ": expected a mapping of fields at the top level");
-  apply_overrides(root, overrides, name);
+  YAML::Node root = load_document(yaml_text, name, overrides);
 
   SystemDesc s;
   s.source_file = name;

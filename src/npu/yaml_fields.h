@@ -174,4 +174,18 @@ inline void apply_overrides(YAML::Node root, const std::vector<std::pair<std::st
   }
 }
 
+// The top-level mapping of a description in `yaml_text` (`name` in errors), with the overrides applied.
+inline YAML::Node load_document(const std::string& yaml_text, const std::string& name,
+                                const std::vector<std::pair<std::string, std::string>>& overrides) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    fail(name, ": not valid YAML: ", e.what());
+  }
+  if (!root.IsMap()) fail(name, ": expected a mapping of fields at the top level");
+  apply_overrides(root, overrides, name);
+  return root;
+}
+
 }  // namespace wafer::npu::yaml_fields
