@@ -3,11 +3,10 @@
 //
 // Conventions: one multiply-accumulate is one MAC and two FLOPs; other
 // arithmetic counts one FLOP per output (or input, for reductions) element,
-// with fixed per-element counts for composite ops (Softmax, normalizations;
-// see cost.cpp). Data movement (Reshape, Transpose, Gather, ...) is zero
-// FLOPs but still reads and writes bytes. What cannot be counted (an unknown
-// shape, an op without a cost model, control flow) is "unknown" (nullopt),
-// never a silent zero.
+// with fixed per-element counts for composite ops (Softmax, normalizations),
+// as each op declares in its registration (OpSchema::cost, ir/op_cost.h). Data movement (Reshape, Transpose, Gather,
+// ...) is zero FLOPs but still reads and writes bytes. What cannot be counted (an unknown shape, an op without a cost
+// model, control flow) is "unknown" (nullopt), never a silent zero.
 #pragma once
 
 #include <optional>

@@ -33,6 +33,16 @@ const OpSchema* OpRegistry::find(const std::string& domain, const std::string& n
   return nullptr;
 }
 
+const OpCost* OpRegistry::cost_of(const Node& n) const {
+  if (const OpSchema* s = find(n)) return &s->cost;
+  auto it = schemas_.find({n.domain == "ai.onnx" ? "" : n.domain, n.op_type});
+  if (it == schemas_.end() || it->second.empty()) return nullptr;
+  const OpSchema* newest = &it->second.front();
+  for (const auto& s : it->second)
+    if (s.since > newest->since) newest = &s;
+  return &newest->cost;
+}
+
 std::vector<const OpSchema*> OpRegistry::all() const {
   std::vector<const OpSchema*> out;
   for (const auto& [_, list] : schemas_)

@@ -1,12 +1,12 @@
 // The op registry: every operator declares, in one place, the ONNX versions it
-// implements, its attributes, its type/shape inference and its reference
-// kernel. The reference backend is nothing but "look up the kernel and call
-// it", so the kernels here are the executable specification of each op.
+// implements, its attributes, its type/shape inference, its reference kernel and
+// its cost (ir/op_cost.h: what cost reports count and how the npu maps it). The reference backend is nothing but "look
+// up the kernel and call it", so the kernels here are the executable specification of each op.
 //
 // An op file registers itself at static-initialisation time:
 //
 //   WAFER_REGISTER_OP(relu_op, {
-//       .name = "Relu", .since = 6,
+//       .name = "Relu", .cost = op_cost::elementwise({{"max", 1}}, /*epilogue=*/true), .since = 6,
 //       .infer = infer_same_as_input,
 //       .kernel = relu_kernel});
 //
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "ir/op_cost.h"
 
 namespace wafer {
 
@@ -64,12 +65,13 @@ struct AttrSpec {
 
 struct OpSchema {
   std::string name;
-  std::string domain;           // "" = default ONNX domain
-  int since = 1;                // lowest ONNX since-version implemented
-  int until = 1 << 30;          // highest since-version implemented (inclusive)
-  std::vector<AttrSpec> attrs;  // declared attributes (checked by the verifier)
-  InferFn infer;                // may be empty: outputs get unknown types
-  KernelFn kernel;              // reference implementation
+  OpCost cost;                   // declared next to the name: what one application of the op costs
+  std::string domain;            // "" = default ONNX domain
+  int since = 1;                 // lowest ONNX since-version implemented
+  int until = 1 << 30;           // highest since-version implemented (inclusive)
+  std::vector<AttrSpec> attrs;   // declared attributes (checked by the verifier)
+  InferFn infer;                 // may be empty: outputs get unknown types
+  KernelFn kernel;               // reference implementation
   bool is_control_flow = false;  // body graphs run through SubgraphRunner
 };
 
@@ -82,6 +84,9 @@ class OpRegistry {
   const OpSchema* find(const std::string& domain, const std::string& name, int version) const;
   const OpSchema* find(const Node& n) const { return find(n.domain, n.op_type, n.op_version); }
   std::vector<const OpSchema*> all() const;
+  // The cost of a node's op: its version's schema, else (a node built without a version) the
+  // newest schema of that name; nullptr for an op the registry does not know.
+  const OpCost* cost_of(const Node& n) const;
 
  private:
   std::map<std::pair<std::string, std::string>, std::vector<OpSchema>> schemas_;

@@ -12,8 +12,8 @@
 namespace wafer {
 
 struct Dim {
-  int64_t value = -1;   // >= 0 when known
-  std::string symbol;   // set when the dim is a named unknown
+  int64_t value = -1;  // >= 0 when known
+  std::string symbol;  // set when the dim is a named unknown
 
   Dim() = default;
   Dim(int64_t v) : value(v) {}  // NOLINT: implicit from integers reads naturally in shapes

@@ -33,60 +33,72 @@ C softplus(C x) {
   return x > C(0) ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x));
 }
 
-#define WAFER_ACTIVATION(id, NAME, SINCE, ATTRS, ...)  \
-  WAFER_REGISTER_OP(id, {.name = NAME,                 \
-                         .since = SINCE,               \
-                         .attrs = ATTRS,               \
-                         .infer = infer_same_as_input, \
+#define WAFER_ACTIVATION(id, NAME, COST, SINCE, ATTRS, ...) \
+  WAFER_REGISTER_OP(id, {.name = NAME,                      \
+                         .cost = COST,                      \
+                         .since = SINCE,                    \
+                         .attrs = ATTRS,                    \
+                         .infer = infer_same_as_input,      \
                          .kernel = float_activation([]<typename C>(const Node& node) __VA_ARGS__)});
 
 using Attrs = std::vector<AttrSpec>;
 
-WAFER_ACTIVATION(sigmoid, "Sigmoid", 6, Attrs{}, {
-  (void)node;
-  // Both branches avoid exp overflow.
-  return [](C x) { return x >= C(0) ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x)); };
-})
-WAFER_ACTIVATION(elu, "Elu", 6, (Attrs{{"alpha", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 1.0f));
-  return [alpha](C x) { return x >= C(0) ? x : alpha * std::expm1(x); };
-})
-WAFER_ACTIVATION(selu, "Selu", 6, (Attrs{{"alpha", AttrType::Float}, {"gamma", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 1.67326319217681884765625f));
-  C gamma = C(node.attr_float("gamma", 1.05070102710723876953125f));
-  return [alpha, gamma](C x) { return x > C(0) ? gamma * x : gamma * (alpha * std::exp(x) - alpha); };
-})
-WAFER_ACTIVATION(celu, "Celu", 12, (Attrs{{"alpha", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 1.0f));
-  check(alpha != C(0), node.label(), ": alpha must not be 0");
-  return [alpha](C x) { return std::max(C(0), x) + std::min(C(0), alpha * std::expm1(x / alpha)); };
-})
-WAFER_ACTIVATION(leaky_relu, "LeakyRelu", 6, (Attrs{{"alpha", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 0.01f));
-  return [alpha](C x) { return x >= C(0) ? x : alpha * x; };
-})
-WAFER_ACTIVATION(thresholded_relu, "ThresholdedRelu", 10, (Attrs{{"alpha", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 1.0f));
-  return [alpha](C x) { return x > alpha ? x : C(0); };
-})
-WAFER_ACTIVATION(hard_sigmoid, "HardSigmoid", 6, (Attrs{{"alpha", AttrType::Float}, {"beta", AttrType::Float}}), {
-  C alpha = C(node.attr_float("alpha", 0.2f));
-  C beta = C(node.attr_float("beta", 0.5f));
-  return [alpha, beta](C x) { return std::max(C(0), std::min(C(1), alpha * x + beta)); };
-})
-WAFER_ACTIVATION(hard_swish, "HardSwish", 14, Attrs{}, {
-  (void)node;
-  return [](C x) { return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5))); };
-})
-WAFER_ACTIVATION(softplus, "Softplus", 1, Attrs{}, {
+WAFER_ACTIVATION(sigmoid, "Sigmoid", op_cost::elementwise({{"exp", 1}, {"add", 1}, {"div", 1}}, /*epilogue=*/true), 6,
+                 Attrs{}, {
+                   (void)node;
+                   // Both branches avoid exp overflow.
+                   return [](C x) {
+                     return x >= C(0) ? C(1) / (C(1) + std::exp(-x)) : std::exp(x) / (C(1) + std::exp(x));
+                   };
+                 })
+WAFER_ACTIVATION(elu, "Elu", op_cost::elementwise({{"exp", 1}, {"max", 1}, {"mul", 1}}), 6,
+                 (Attrs{{"alpha", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 1.0f));
+                   return [alpha](C x) { return x >= C(0) ? x : alpha * std::expm1(x); };
+                 })
+WAFER_ACTIVATION(selu, "Selu", op_cost::elementwise({{"exp", 1}, {"max", 1}, {"mul", 2}}), 6,
+                 (Attrs{{"alpha", AttrType::Float}, {"gamma", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 1.67326319217681884765625f));
+                   C gamma = C(node.attr_float("gamma", 1.05070102710723876953125f));
+                   return [alpha, gamma](C x) { return x > C(0) ? gamma * x : gamma * (alpha * std::exp(x) - alpha); };
+                 })
+WAFER_ACTIVATION(celu, "Celu", op_cost::elementwise({{"exp", 1}, {"max", 2}, {"div", 1}}), 12,
+                 (Attrs{{"alpha", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 1.0f));
+                   check(alpha != C(0), node.label(), ": alpha must not be 0");
+                   return [alpha](C x) { return std::max(C(0), x) + std::min(C(0), alpha * std::expm1(x / alpha)); };
+                 })
+WAFER_ACTIVATION(leaky_relu, "LeakyRelu", op_cost::elementwise({{"mul", 1}}, /*epilogue=*/true), 6,
+                 (Attrs{{"alpha", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 0.01f));
+                   return [alpha](C x) { return x >= C(0) ? x : alpha * x; };
+                 })
+WAFER_ACTIVATION(thresholded_relu, "ThresholdedRelu", op_cost::elementwise({{"mul", 1}}), 10,
+                 (Attrs{{"alpha", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 1.0f));
+                   return [alpha](C x) { return x > alpha ? x : C(0); };
+                 })
+WAFER_ACTIVATION(hard_sigmoid, "HardSigmoid",
+                 op_cost::elementwise({{"mul", 1}, {"add", 1}, {"max", 2}}, /*epilogue=*/true), 6,
+                 (Attrs{{"alpha", AttrType::Float}, {"beta", AttrType::Float}}), {
+                   C alpha = C(node.attr_float("alpha", 0.2f));
+                   C beta = C(node.attr_float("beta", 0.5f));
+                   return [alpha, beta](C x) { return std::max(C(0), std::min(C(1), alpha * x + beta)); };
+                 })
+WAFER_ACTIVATION(hard_swish, "HardSwish", op_cost::elementwise({{"mul", 2}, {"add", 1}, {"max", 2}}, /*epilogue=*/true),
+                 14, Attrs{}, {
+                   (void)node;
+                   return [](C x) { return x * std::max(C(0), std::min(C(1), x / C(6) + C(0.5))); };
+                 })
+WAFER_ACTIVATION(softplus, "Softplus", op_cost::elementwise({{"exp", 1}}, /*epilogue=*/true), 1, Attrs{}, {
   (void)node;
   return [](C x) { return softplus(x); };
 })
-WAFER_ACTIVATION(softsign, "Softsign", 1, Attrs{}, {
+WAFER_ACTIVATION(softsign, "Softsign", op_cost::elementwise({{"exp", 1}}), 1, Attrs{}, {
   (void)node;
   return [](C x) { return x / (C(1) + std::fabs(x)); };
 })
-WAFER_ACTIVATION(mish, "Mish", 18, Attrs{}, {
+WAFER_ACTIVATION(mish, "Mish", op_cost::elementwise({{"exp", 2}, {"mul", 1}, {"add", 1}}), 18, Attrs{}, {
   (void)node;
   return [](C x) { return x * std::tanh(softplus(x)); };
 })
@@ -115,6 +127,7 @@ std::vector<Tensor> shrink(const KernelContext& ctx) {
   });
 }
 WAFER_REGISTER_OP(shrink, {.name = "Shrink",
+                           .cost = op_cost::elementwise({{"mul", 1}}),
                            .since = 9,
                            .attrs = {{"bias", AttrType::Float}, {"lambd", AttrType::Float}},
                            .infer = infer_same_as_input,
@@ -144,7 +157,11 @@ std::vector<Tensor> prelu(const KernelContext& ctx) {
     }
   });
 }
-WAFER_REGISTER_OP(prelu, {.name = "PRelu", .since = 7, .infer = infer_broadcast, .kernel = prelu});
+WAFER_REGISTER_OP(prelu, {.name = "PRelu",
+                          .cost = op_cost::elementwise({{"mul", 1}}, /*epilogue=*/true),
+                          .since = 7,
+                          .infer = infer_broadcast,
+                          .kernel = prelu});
 
 // Clip: bounds are attributes before opset 11 and optional scalar inputs after.
 std::vector<Tensor> clip(const KernelContext& ctx) {
@@ -187,6 +204,7 @@ std::vector<Tensor> clip(const KernelContext& ctx) {
   });
 }
 WAFER_REGISTER_OP(clip, {.name = "Clip",
+                         .cost = op_cost::elementwise({{"max", 1}}, /*epilogue=*/true),
                          .since = 6,
                          .attrs = {{"min", AttrType::Float}, {"max", AttrType::Float}},
                          .infer = infer_same_as_input,

@@ -19,7 +19,11 @@ std::vector<Tensor> relu(const KernelContext& ctx) {
   });
 }
 
-WAFER_REGISTER_OP(relu, {.name = "Relu", .since = 6, .infer = infer_same_as_input, .kernel = relu});
+WAFER_REGISTER_OP(relu, {.name = "Relu",
+                         .cost = op_cost::elementwise({{"max", 1}}, /*epilogue=*/true),
+                         .since = 6,
+                         .infer = infer_same_as_input,
+                         .kernel = relu});
 
 }  // namespace
 }  // namespace wafer

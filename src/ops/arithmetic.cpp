@@ -35,8 +35,9 @@ KernelFn arithmetic_kernel(Op op) {
   };
 }
 
-#define WAFER_ARITH(id, NAME, EXPR)                                                         \
+#define WAFER_ARITH(id, NAME, COST, EXPR)                                                   \
   WAFER_REGISTER_OP(id, {.name = NAME,                                                      \
+                         .cost = COST,                                                      \
                          .since = 7,                                                        \
                          .infer = infer_broadcast,                                          \
                          .kernel = arithmetic_kernel([](auto x, auto y, const Node& node) { \
@@ -45,10 +46,10 @@ KernelFn arithmetic_kernel(Op op) {
                          })});
 
 // Integers wrap like numpy (see math::wrapping_add: no signed overflow UB).
-WAFER_ARITH(add, "Add", math::wrapping_add(x, y))
-WAFER_ARITH(sub, "Sub", math::wrapping_sub(x, y))
-WAFER_ARITH(mul, "Mul", math::wrapping_mul(x, y))
-WAFER_ARITH(div, "Div", divide(x, y, node))
+WAFER_ARITH(add, "Add", op_cost::elementwise({{"add", 1}}, /*epilogue=*/true), math::wrapping_add(x, y))
+WAFER_ARITH(sub, "Sub", op_cost::elementwise({{"add", 1}}, /*epilogue=*/true), math::wrapping_sub(x, y))
+WAFER_ARITH(mul, "Mul", op_cost::elementwise({{"mul", 1}}, /*epilogue=*/true), math::wrapping_mul(x, y))
+WAFER_ARITH(div, "Div", op_cost::elementwise({{"div", 1}}, /*epilogue=*/true), divide(x, y, node))
 #undef WAFER_ARITH
 
 }  // namespace

@@ -77,7 +77,11 @@ std::vector<Tensor> pow_kernel(const KernelContext& ctx) {
     }
   });
 }
-WAFER_REGISTER_OP(pow, {.name = "Pow", .since = 7, .infer = infer_broadcast, .kernel = pow_kernel});
+WAFER_REGISTER_OP(pow, {.name = "Pow",
+                        .cost = op_cost::elementwise({{"exp", 2}, {"mul", 1}}),
+                        .since = 7,
+                        .infer = infer_broadcast,
+                        .kernel = pow_kernel});
 
 // Mod: fmod=1 is C fmod (sign of the dividend); fmod=0 follows Python/numpy
 // (sign of the divisor).
@@ -116,9 +120,12 @@ std::vector<Tensor> mod_kernel(const KernelContext& ctx) {
     }
   });
 }
-WAFER_REGISTER_OP(
-    mod,
-    {.name = "Mod", .since = 10, .attrs = {{"fmod", AttrType::Int}}, .infer = infer_broadcast, .kernel = mod_kernel});
+WAFER_REGISTER_OP(mod, {.name = "Mod",
+                        .cost = op_cost::elementwise({{"div", 1}}),
+                        .since = 10,
+                        .attrs = {{"fmod", AttrType::Int}},
+                        .infer = infer_broadcast,
+                        .kernel = mod_kernel});
 
 // BitShift: shifting by the bit width or more gives 0 (a C++ shift that far is UB).
 std::vector<Tensor> bitshift_kernel(const KernelContext& ctx) {
@@ -141,6 +148,7 @@ std::vector<Tensor> bitshift_kernel(const KernelContext& ctx) {
   });
 }
 WAFER_REGISTER_OP(bitshift, {.name = "BitShift",
+                             .cost = op_cost::elementwise({{"add", 1}}),
                              .since = 11,
                              .attrs = {{"direction", AttrType::String, true}},
                              .infer = infer_broadcast,

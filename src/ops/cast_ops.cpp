@@ -28,6 +28,7 @@ std::vector<ValueType> cast_infer(const InferContext& ctx) {
   return {typed(to, ctx.has(0) ? ctx.in(0).shape : Shape::unknown_rank())};
 }
 WAFER_REGISTER_OP(cast, {.name = "Cast",
+                         .cost = op_cost::movement(),
                          .since = 6,
                          .until = 13,
                          .attrs = {{"to", AttrType::Int, true}},
@@ -42,8 +43,12 @@ std::vector<ValueType> cast_like_infer(const InferContext& ctx) {
   if (ctx.in(1).dtype == DType::String) throw UnsupportedError(ctx.node.label() + ": cast to string is not supported");
   return {typed(ctx.in(1).dtype, ctx.has(0) ? ctx.in(0).shape : Shape::unknown_rank())};
 }
-WAFER_REGISTER_OP(cast_like,
-                  {.name = "CastLike", .since = 15, .until = 15, .infer = cast_like_infer, .kernel = cast_like});
+WAFER_REGISTER_OP(cast_like, {.name = "CastLike",
+                              .cost = op_cost::movement(),
+                              .since = 15,
+                              .until = 15,
+                              .infer = cast_like_infer,
+                              .kernel = cast_like});
 
 }  // namespace
 }  // namespace wafer

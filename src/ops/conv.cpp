@@ -1,9 +1,17 @@
 // Conv, ConvInteger and QLinearConv: grouped 1-D/2-D/3-D convolution with
 // strides, dilations, pads or auto_pad, on the direct loop nest of conv_core.h.
 #include "ops/conv_core.h"
+#include "ops/matrix_costs.h"
 #include "ops/quant_util.h"
 
 namespace wafer {
+
+OpCounts conv_counts(const Graph& g, const Node& n, size_t w_index, size_t bias_index) {
+  auto w = w_index < n.inputs.size() ? known_dims(g, n.inputs[w_index]) : std::nullopt;
+  auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+  if (!w || !out || w->size() < 2) return {};
+  return macs_and_flops(*out * dims_product(*w, 1), n.has_input(bias_index) ? *out : 0);
+}
 
 ConvParams conv_params(const Node& node, const Dims& x, const Dims& w) {
   size_t r = check_spatial_input(node, x, "X");
@@ -162,13 +170,49 @@ const std::vector<AttrSpec> conv_attrs = {{"auto_pad", AttrType::String}, {"dila
                                           {"group", AttrType::Int},       {"kernel_shape", AttrType::Ints},
                                           {"pads", AttrType::Ints},       {"strides", AttrType::Ints}};
 
-WAFER_REGISTER_OP(conv, {.name = "Conv", .since = 1, .attrs = conv_attrs, .infer = infer_conv, .kernel = conv});
+OpCost conv_cost(size_t w_index, size_t bias_index) {
+  return {.count = [=](const Graph& g, const Node& n) { return conv_counts(g, n, w_index, bias_index); }};
+}
+
+// Conv as the npu's GEMM: M = batch x output pixels, K = C/group x kernel, N = M/group filters.
+std::optional<GemmView> conv_gemm(const Graph& graph, const Node& node) {
+  Dims x = required_dims(graph, node, node.inputs[0]), w = required_dims(graph, node, node.inputs.at(1)),
+       y = required_dims(graph, node, node.outputs.at(0));
+  check(x.size() >= 3 && w.size() == x.size() && y.size() == x.size(), node.label(), ": bad conv ranks");
+  int64_t g = node.attr_int("group", 1);
+  check(g > 0 && w[0] % g == 0, node.label(), ": bad group");
+  GemmView v;
+  v.groups = g;
+  v.m = y[0] * dims_product(y, 2);
+  v.k = w[1] * dims_product(w, 2);
+  v.n = w[0] / g;
+  v.weight_input = 1;
+  const double im2col = double(v.m) * double(v.k) * double(g), input = double(dims_product(x));
+  v.input_reuse = input > 0 ? std::max(1.0, im2col / input) : 1.0;
+  return v;
+}
+
+OpCost conv_float_cost() {
+  OpCost c = conv_cost(1, 2);
+  c.gemm = conv_gemm;
+  return c;
+}
+
 WAFER_REGISTER_OP(
-    conv_integer,
-    {.name = "ConvInteger", .since = 10, .attrs = conv_attrs, .infer = infer_conv_integer, .kernel = conv_integer});
-WAFER_REGISTER_OP(
-    qlinear_conv,
-    {.name = "QLinearConv", .since = 10, .attrs = conv_attrs, .infer = infer_qlinear_conv, .kernel = qlinear_conv});
+    conv,
+    {.name = "Conv", .cost = conv_float_cost(), .since = 1, .attrs = conv_attrs, .infer = infer_conv, .kernel = conv});
+WAFER_REGISTER_OP(conv_integer, {.name = "ConvInteger",
+                                 .cost = conv_cost(1, 99),
+                                 .since = 10,
+                                 .attrs = conv_attrs,
+                                 .infer = infer_conv_integer,
+                                 .kernel = conv_integer});
+WAFER_REGISTER_OP(qlinear_conv, {.name = "QLinearConv",
+                                 .cost = conv_cost(3, 8),
+                                 .since = 10,
+                                 .attrs = conv_attrs,
+                                 .infer = infer_qlinear_conv,
+                                 .kernel = qlinear_conv});
 
 }  // namespace
 }  // namespace wafer

@@ -155,8 +155,20 @@ std::vector<ValueType> infer_conv_transpose(const InferContext& ctx) {
   return {typed(ctx.in(0).dtype, spatial_output_shape(x.dims[0], channels, g.out))};
 }
 
-WAFER_REGISTER_OP(conv_transpose,
-                  {.name = "ConvTranspose", .since = 1, .infer = infer_conv_transpose, .kernel = conv_transpose});
+// Every input element scatters into (M/group) x kernel outputs, plus the bias add.
+OpCounts conv_transpose_counts(const Graph& g, const Node& n) {
+  auto w = n.inputs.size() > 1 ? known_dims(g, n.inputs[1]) : std::nullopt;
+  auto x = n.inputs.empty() ? std::nullopt : known_elements(g, n.inputs[0]);
+  auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+  if (!w || !x || !out || w->size() < 2) return {};
+  return macs_and_flops(*x * dims_product(*w, 1), n.has_input(2) ? *out : 0);
+}
+
+WAFER_REGISTER_OP(conv_transpose, {.name = "ConvTranspose",
+                                   .cost = {.count = conv_transpose_counts},
+                                   .since = 1,
+                                   .infer = infer_conv_transpose,
+                                   .kernel = conv_transpose});
 
 }  // namespace
 }  // namespace wafer

@@ -250,6 +250,7 @@ WAFER_REGISTER_OP(nms, {.name = "NonMaxSuppression",
                             },
                         .kernel = non_max_suppression});
 WAFER_REGISTER_OP(roi_align, {.name = "RoiAlign",
+                              .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"mul", 16}, {"add", 16}}),
                               .since = 10,
                               .until = 16,
                               .attrs = {{"coordinate_transformation_mode", AttrType::String},

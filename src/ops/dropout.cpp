@@ -54,7 +54,8 @@ std::vector<ValueType> infer_dropout(const InferContext& ctx) {
   return {x, typed(ctx.node.op_version >= 10 ? DType::Bool : x.dtype, x.shape)};
 }
 
-WAFER_REGISTER_OP(dropout, {.name = "Dropout", .since = 7, .infer = infer_dropout, .kernel = dropout});
+WAFER_REGISTER_OP(dropout,
+                  {.name = "Dropout", .cost = op_cost::view(), .since = 7, .infer = infer_dropout, .kernel = dropout});
 
 }  // namespace
 }  // namespace wafer

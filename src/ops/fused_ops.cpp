@@ -10,10 +10,12 @@
 //   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q,K,V [B,H,S,D]
 //
 // activation: "" | Relu | Clip [min,max] | Sigmoid | HardSigmoid [alpha,beta]
-//             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)) | HardSwish | Tanh, parameters in activation_params.
+//             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)) | HardSwish | Tanh, parameters in
+//             activation_params.
 #include <cmath>
 #include <limits>
 
+#include "ops/matrix_costs.h"
 #include "ops/op_util.h"
 
 namespace wafer {
@@ -344,23 +346,56 @@ const std::vector<AttrSpec> fused_conv_attrs = {
 const std::vector<AttrSpec> fused_matmul_attrs = {
     {"activation", AttrType::String}, {"activation_params", AttrType::Floats}, {"trans_b", AttrType::Int}};
 
-WAFER_REGISTER_OP(fused_conv, {.name = "FusedConv",
+// The op they fuse plus one FLOP per output element for each of bias, residual Sum and activation,
+// as the separate Add and activation nodes would count.
+OpCounts fused_counts(const Graph& g, const Node& n, OpCounts c) {
+  auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+  if (!c.flops || !out) return {};
+  if (n.op_type == "FusedMatMul" && n.has_input(2)) *c.flops += *out;  // conv_counts counts FusedConv's bias
+  if (n.has_input(3)) *c.flops += *out;
+  if (!n.attr_string("activation", "").empty()) *c.flops += *out;
+  return c;
+}
+
+// Q [B,H,S,D], K [B,H,Sk,D], V [B,H,Sk,Dv]: Q·Kᵀ and P·V are the MACs; scaling, the softmax (5 per
+// score, as Softmax counts) and the mask are per score.
+OpCounts attention_counts(const Graph& g, const Node& n) {
+  auto q = n.inputs.size() > 2 ? known_dims(g, n.inputs[0]) : std::nullopt;
+  auto k = q ? known_dims(g, n.inputs[1]) : std::nullopt;
+  auto v = k ? known_dims(g, n.inputs[2]) : std::nullopt;
+  if (!v || q->size() != 4 || k->size() != 4 || v->size() != 4) return {};
+  int64_t scores = (*q)[0] * (*q)[1] * (*q)[2] * (*k)[2];
+  return macs_and_flops(scores * ((*q)[3] + (*v)[3]), scores * (1 + 5 + (n.has_input(3) ? 1 : 0)));
+}
+
+WAFER_REGISTER_OP(fused_conv,
+                  {.name = "FusedConv",
+                   .cost = {.count = [](const Graph& g,
+                                        const Node& n) { return fused_counts(g, n, conv_counts(g, n, 1, 2)); }},
+                   .domain = "wafer",
+                   .since = 1,
+                   .attrs = fused_conv_attrs,
+                   .infer = infer_fused_conv,
+                   .kernel = fused_conv});
+WAFER_REGISTER_OP(fused_matmul,
+                  {.name = "FusedMatMul",
+                   .cost = {.count = [](const Graph& g,
+                                        const Node& n) { return fused_counts(g, n, matmul_counts(g, n)); }},
+                   .domain = "wafer",
+                   .since = 1,
+                   .attrs = fused_matmul_attrs,
+                   .infer = infer_fused_matmul,
+                   .kernel = fused_matmul});
+WAFER_REGISTER_OP(wafer_gelu, {.name = "Gelu",
+                               .cost = {.flops_per_element = 1},
                                .domain = "wafer",
                                .since = 1,
-                               .attrs = fused_conv_attrs,
-                               .infer = infer_fused_conv,
-                               .kernel = fused_conv});
-WAFER_REGISTER_OP(fused_matmul, {.name = "FusedMatMul",
-                                 .domain = "wafer",
-                                 .since = 1,
-                                 .attrs = fused_matmul_attrs,
-                                 .infer = infer_fused_matmul,
-                                 .kernel = fused_matmul});
-WAFER_REGISTER_OP(wafer_gelu,
-                  {.name = "Gelu", .domain = "wafer", .since = 1, .infer = infer_same_as_input, .kernel = gelu_kernel});
+                               .infer = infer_same_as_input,
+                               .kernel = gelu_kernel});
 WAFER_REGISTER_OP(wafer_silu,
                   {.name = "Silu", .domain = "wafer", .since = 1, .infer = infer_same_as_input, .kernel = silu_kernel});
 WAFER_REGISTER_OP(wafer_attention, {.name = "Attention",
+                                    .cost = {.count = attention_counts},
                                     .domain = "wafer",
                                     .since = 1,
                                     .attrs = {{"scale", AttrType::Float}},

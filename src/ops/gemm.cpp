@@ -87,7 +87,29 @@ std::vector<ValueType> infer_gemm(const InferContext& ctx) {
   return {typed(ctx.in(0).dtype, Shape({m, n}))};
 }
 
+// Output elements x K, plus the C add.
+OpCounts gemm_counts(const Graph& g, const Node& n) {
+  auto a = n.inputs.empty() ? std::nullopt : known_dims(g, n.inputs[0]);
+  auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+  if (!a || !out || a->size() != 2) return {};
+  int64_t k = n.attr_int("transA", 0) ? (*a)[0] : (*a)[1];
+  return macs_and_flops(*out * k, n.has_input(2) ? *out : 0);
+}
+
+std::optional<GemmView> gemm_view(const Graph& graph, const Node& node) {
+  Dims a = required_dims(graph, node, node.inputs[0]), b = required_dims(graph, node, node.inputs.at(1));
+  check(a.size() == 2 && b.size() == 2, node.label(), ": Gemm needs 2-D operands");
+  bool ta = node.attr_int("transA", 0) != 0, tb = node.attr_int("transB", 0) != 0;
+  GemmView v;
+  v.m = ta ? a[1] : a[0];
+  v.k = ta ? a[0] : a[1];
+  v.n = tb ? b[0] : b[1];
+  v.weight_input = 1;
+  return v;
+}
+
 WAFER_REGISTER_OP(gemm, {.name = "Gemm",
+                         .cost = {.count = gemm_counts, .gemm = gemm_view},
                          .since = 7,
                          .attrs = {{"alpha", AttrType::Float},
                                    {"beta", AttrType::Float},

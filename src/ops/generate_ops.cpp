@@ -35,6 +35,7 @@ std::vector<ValueType> constant_infer(const InferContext& ctx) {
 }
 WAFER_REGISTER_OP(constant,
                   {.name = "Constant",
+                   .cost = op_cost::view(),
                    .since = 1,
                    .until = 13,
                    .attrs = {{"value", AttrType::Tensor},
@@ -71,6 +72,7 @@ std::vector<ValueType> constant_of_shape_infer(const InferContext& ctx) {
   return {typed(dt, Shape::unknown_rank())};
 }
 WAFER_REGISTER_OP(constant_of_shape, {.name = "ConstantOfShape",
+                                      .cost = op_cost::movement(),
                                       .since = 9,
                                       .until = 9,
                                       .attrs = {{"value", AttrType::Tensor}},
@@ -116,7 +118,9 @@ std::vector<ValueType> range_infer(const InferContext& ctx) {
                   Shape({Dim(range_count(s->get_double(0), l->get_double(0), d->get_double(0), ctx.node))}))};
   return {typed(ctx.in(0).dtype, unknown_dims(1))};
 }
-WAFER_REGISTER_OP(range, {.name = "Range", .since = 11, .until = 11, .infer = range_infer, .kernel = range});
+WAFER_REGISTER_OP(
+    range,
+    {.name = "Range", .cost = op_cost::movement(), .since = 11, .until = 11, .infer = range_infer, .kernel = range});
 
 // ---- EyeLike: ones on the k-th diagonal of a 2-D tensor ----
 DType eye_dtype(const Node& node, DType input) {
@@ -143,6 +147,7 @@ std::vector<ValueType> eye_like_infer(const InferContext& ctx) {
   return {typed(eye_dtype(ctx.node, ctx.in(0).dtype), ctx.in(0).shape)};
 }
 WAFER_REGISTER_OP(eye_like, {.name = "EyeLike",
+                             .cost = op_cost::movement(),
                              .since = 9,
                              .until = 9,
                              .attrs = {{"dtype", AttrType::Int}, {"k", AttrType::Int}},
@@ -200,6 +205,7 @@ std::vector<ValueType> one_hot_infer(const InferContext& ctx) {
   return {typed(dt, out)};
 }
 WAFER_REGISTER_OP(one_hot, {.name = "OneHot",
+                            .cost = op_cost::movement(),
                             .since = 9,
                             .until = 11,
                             .attrs = {{"axis", AttrType::Int}},
@@ -225,6 +231,7 @@ std::vector<Tensor> trilu(const KernelContext& ctx) {
   return {out};
 }
 WAFER_REGISTER_OP(trilu, {.name = "Trilu",
+                          .cost = op_cost::movement(),
                           .since = 14,
                           .until = 14,
                           .attrs = {{"upper", AttrType::Int}},

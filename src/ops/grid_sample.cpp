@@ -141,6 +141,7 @@ std::vector<ValueType> infer_grid_sample(const InferContext& ctx) {
 }
 
 WAFER_REGISTER_OP(grid_sample, {.name = "GridSample",
+                                .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                                 .since = 16,
                                 .attrs = {{"align_corners", AttrType::Int},
                                           {"mode", AttrType::String},

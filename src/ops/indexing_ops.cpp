@@ -51,6 +51,7 @@ std::vector<ValueType> gather_infer(const InferContext& ctx) {
   return {typed(ctx.in(0).dtype, out)};
 }
 WAFER_REGISTER_OP(gather, {.name = "Gather",
+                           .cost = op_cost::movement(),
                            .since = 1,
                            .until = 13,
                            .attrs = {{"axis", AttrType::Int}},
@@ -94,6 +95,7 @@ std::vector<ValueType> gather_elements_infer(const InferContext& ctx) {
   return {typed(ctx.in(0).dtype, ctx.in(1).shape)};
 }
 WAFER_REGISTER_OP(gather_elements, {.name = "GatherElements",
+                                    .cost = op_cost::movement(),
                                     .since = 11,
                                     .until = 13,
                                     .attrs = {{"axis", AttrType::Int}},
@@ -153,6 +155,7 @@ std::vector<ValueType> scatter_infer(const InferContext& ctx) {
   return {ctx.in(0)};
 }
 WAFER_REGISTER_OP(scatter_elements, {.name = "ScatterElements",
+                                     .cost = op_cost::movement(),
                                      .since = 11,
                                      .until = 16,
                                      .attrs = {{"axis", AttrType::Int}, {"reduction", AttrType::String}},
@@ -160,6 +163,7 @@ WAFER_REGISTER_OP(scatter_elements, {.name = "ScatterElements",
                                      .kernel = scatter_elements});
 // Scatter (deprecated in opset 11) is ScatterElements without reductions.
 WAFER_REGISTER_OP(scatter, {.name = "Scatter",
+                            .cost = op_cost::movement(),
                             .since = 9,
                             .until = 11,
                             .attrs = {{"axis", AttrType::Int}},
@@ -235,6 +239,7 @@ std::vector<ValueType> gather_nd_infer(const InferContext& ctx) {
   return {typed(dt, out)};
 }
 WAFER_REGISTER_OP(gather_nd, {.name = "GatherND",
+                              .cost = op_cost::movement(),
                               .since = 11,
                               .until = 13,
                               .attrs = {{"batch_dims", AttrType::Int}},
@@ -266,6 +271,7 @@ std::vector<Tensor> scatter_nd(const KernelContext& ctx) {
   return {out};
 }
 WAFER_REGISTER_OP(scatter_nd, {.name = "ScatterND",
+                               .cost = op_cost::movement(),
                                .since = 11,
                                .until = 16,
                                .attrs = {{"reduction", AttrType::String}},

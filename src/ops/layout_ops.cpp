@@ -39,6 +39,7 @@ std::vector<ValueType> transpose_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(transpose, {.name = "Transpose",
+                              .cost = op_cost::movement(),
                               .since = 1,
                               .until = 13,
                               .attrs = {{"perm", AttrType::Ints}},
@@ -120,6 +121,7 @@ std::vector<ValueType> concat_infer(const InferContext& ctx) {
   return {typed(first.dtype, out)};
 }
 WAFER_REGISTER_OP(concat, {.name = "Concat",
+                           .cost = op_cost::movement(),
                            .since = 4,
                            .until = 13,
                            .attrs = {{"axis", AttrType::Int, true}},
@@ -210,6 +212,7 @@ std::vector<ValueType> split_infer(const InferContext& ctx) {
   return out;
 }
 WAFER_REGISTER_OP(split, {.name = "Split",
+                          .cost = op_cost::movement(),
                           .since = 2,
                           .until = 13,
                           .attrs = {{"axis", AttrType::Int}, {"split", AttrType::Ints}},
@@ -262,7 +265,8 @@ std::vector<ValueType> tile_infer(const InferContext& ctx) {
   }
   return {typed(x.dtype, out)};
 }
-WAFER_REGISTER_OP(tile, {.name = "Tile", .since = 6, .until = 13, .infer = tile_infer, .kernel = tile});
+WAFER_REGISTER_OP(
+    tile, {.name = "Tile", .cost = op_cost::movement(), .since = 6, .until = 13, .infer = tile_infer, .kernel = tile});
 
 // ---- DepthToSpace / SpaceToDepth: a reshape, a transpose and a reshape ----
 int64_t blocksize(const Node& node) {
@@ -305,12 +309,14 @@ std::vector<ValueType> block_infer(const InferContext& ctx) {
   return {typed(x.dtype, Shape({d[0], scaled(d[1], b * b, 1), scaled(d[2], 1, b), scaled(d[3], 1, b)}))};
 }
 WAFER_REGISTER_OP(depth_to_space, {.name = "DepthToSpace",
+                                   .cost = op_cost::movement(),
                                    .since = 1,
                                    .until = 13,
                                    .attrs = {{"blocksize", AttrType::Int, true}, {"mode", AttrType::String}},
                                    .infer = block_infer<true>,
                                    .kernel = depth_to_space});
 WAFER_REGISTER_OP(space_to_depth, {.name = "SpaceToDepth",
+                                   .cost = op_cost::movement(),
                                    .since = 1,
                                    .until = 13,
                                    .attrs = {{"blocksize", AttrType::Int, true}},

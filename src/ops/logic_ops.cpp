@@ -17,14 +17,17 @@ KernelFn logical_kernel(F f) {
 }
 
 WAFER_REGISTER_OP(and_op, {.name = "And",
+                           .cost = op_cost::elementwise({{"add", 1}}),
                            .since = 7,
                            .infer = infer_broadcast_bool,
                            .kernel = logical_kernel([](bool x, bool y) { return x && y; })});
 WAFER_REGISTER_OP(or_op, {.name = "Or",
+                          .cost = op_cost::elementwise({{"add", 1}}),
                           .since = 7,
                           .infer = infer_broadcast_bool,
                           .kernel = logical_kernel([](bool x, bool y) { return x || y; })});
 WAFER_REGISTER_OP(xor_op, {.name = "Xor",
+                           .cost = op_cost::elementwise({{"add", 1}}),
                            .since = 7,
                            .infer = infer_broadcast_bool,
                            .kernel = logical_kernel([](bool x, bool y) { return x != y; })});
@@ -47,22 +50,27 @@ KernelFn compare_kernel(bool allow_bool, F f) {
 }
 
 WAFER_REGISTER_OP(equal, {.name = "Equal",
+                          .cost = op_cost::elementwise({{"max", 1}}),
                           .since = 7,
                           .infer = infer_broadcast_bool,
                           .kernel = compare_kernel(true, [](auto x, auto y) { return x == y; })});
 WAFER_REGISTER_OP(greater, {.name = "Greater",
+                            .cost = op_cost::elementwise({{"max", 1}}),
                             .since = 7,
                             .infer = infer_broadcast_bool,
                             .kernel = compare_kernel(false, [](auto x, auto y) { return x > y; })});
 WAFER_REGISTER_OP(less, {.name = "Less",
+                         .cost = op_cost::elementwise({{"max", 1}}),
                          .since = 7,
                          .infer = infer_broadcast_bool,
                          .kernel = compare_kernel(false, [](auto x, auto y) { return x < y; })});
 WAFER_REGISTER_OP(greater_or_equal, {.name = "GreaterOrEqual",
+                                     .cost = op_cost::elementwise({{"max", 1}}),
                                      .since = 12,
                                      .infer = infer_broadcast_bool,
                                      .kernel = compare_kernel(false, [](auto x, auto y) { return x >= y; })});
 WAFER_REGISTER_OP(less_or_equal, {.name = "LessOrEqual",
+                                  .cost = op_cost::elementwise({{"max", 1}}),
                                   .since = 12,
                                   .infer = infer_broadcast_bool,
                                   .kernel = compare_kernel(false, [](auto x, auto y) { return x <= y; })});

@@ -173,12 +173,15 @@ std::vector<ValueType> infer_loss(const InferContext& ctx) {
 const std::vector<AttrSpec> kLossAttrs = {{"reduction", AttrType::String}, {"ignore_index", AttrType::Int}};
 
 WAFER_REGISTER_OP(nll_loss, {.name = "NegativeLogLikelihoodLoss",
+                             .cost = op_cost::vector_only(OpCost::Basis::Input, {{"move", 1}, {"reduce", 1}}),
                              .since = 12,
                              .until = 13,
                              .attrs = kLossAttrs,
                              .infer = infer_loss,
                              .kernel = nll_loss});
 WAFER_REGISTER_OP(sce_loss, {.name = "SoftmaxCrossEntropyLoss",
+                             .cost = op_cost::vector_only(OpCost::Basis::Input,
+                                                          {{"max", 1}, {"exp", 2}, {"reduce", 2}, {"div", 1}}),
                              .since = 12,
                              .until = 13,
                              .attrs = kLossAttrs,

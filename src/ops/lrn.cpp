@@ -42,6 +42,8 @@ std::vector<Tensor> lrn(const KernelContext& ctx) {
 }
 
 WAFER_REGISTER_OP(lrn, {.name = "LRN",
+                        .cost = op_cost::vector_only(OpCost::Basis::Input,
+                                                     {{"reduce", 1}, {"mul", 2}, {"exp", 2}, {"div", 1}}),
                         .since = 1,
                         .attrs = {{"size", AttrType::Int, true},
                                   {"alpha", AttrType::Float},

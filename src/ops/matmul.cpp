@@ -1,10 +1,19 @@
 // MatMul (numpy semantics: batched, broadcast batch dims, 1-D operands),
 // MatMulInteger and QLinearMatMul.
 #include "ops/gemm_core.h"
+#include "ops/matrix_costs.h"
 #include "ops/nn_util.h"
 #include "ops/quant_util.h"
 
 namespace wafer {
+
+OpCounts matmul_counts(const Graph& g, const Node& n) {
+  auto a = n.inputs.empty() ? std::nullopt : known_dims(g, n.inputs[0]);
+  auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+  if (!a || !out || a->empty()) return {};
+  return macs_and_flops(*out * a->back());
+}
+
 namespace {
 
 // Shapes of a numpy matmul: 1-D operands are promoted to matrices and the
@@ -169,11 +178,41 @@ std::vector<ValueType> infer_qlinear_matmul(const InferContext& ctx) {
   return {typed(out, matmul_shape(ctx.in(0).shape, ctx.in(3).shape, ctx.node))};
 }
 
-WAFER_REGISTER_OP(matmul, {.name = "MatMul", .since = 1, .infer = infer_matmul, .kernel = matmul});
-WAFER_REGISTER_OP(matmul_integer,
-                  {.name = "MatMulInteger", .since = 10, .infer = infer_matmul_int32, .kernel = matmul_integer});
-WAFER_REGISTER_OP(qlinear_matmul,
-                  {.name = "QLinearMatMul", .since = 10, .infer = infer_qlinear_matmul, .kernel = qlinear_matmul});
+// MatMul as the npu's GEMM: a shared 2-D weight folds the batch dimensions into M (one big GEMM);
+// batched operands on both sides are `groups` GEMMs.
+std::optional<GemmView> matmul_gemm(const Graph& graph, const Node& node) {
+  Dims a = required_dims(graph, node, node.inputs[0]), b = required_dims(graph, node, node.inputs.at(1)),
+       y = required_dims(graph, node, node.outputs.at(0));
+  check(!a.empty() && !b.empty(), node.label(), ": MatMul of scalars");
+  GemmView v;
+  v.m = a.size() == 1 ? 1 : a[a.size() - 2];
+  v.k = a.back();
+  v.n = b.size() == 1 ? 1 : b.back();
+  if (b.size() <= 2 && a.size() > 2) {
+    v.m = dims_product(a, 0, a.size() - 1);
+  } else {
+    size_t batch_rank = size_t(std::max<int64_t>(0, int64_t(std::max(a.size(), b.size())) - 2));
+    v.groups = dims_product(y, 0, batch_rank);
+  }
+  v.weight_input = 1;
+  return v;
+}
+
+WAFER_REGISTER_OP(matmul, {.name = "MatMul",
+                           .cost = {.count = matmul_counts, .gemm = matmul_gemm},
+                           .since = 1,
+                           .infer = infer_matmul,
+                           .kernel = matmul});
+WAFER_REGISTER_OP(matmul_integer, {.name = "MatMulInteger",
+                                   .cost = {.count = matmul_counts},
+                                   .since = 10,
+                                   .infer = infer_matmul_int32,
+                                   .kernel = matmul_integer});
+WAFER_REGISTER_OP(qlinear_matmul, {.name = "QLinearMatMul",
+                                   .cost = {.count = matmul_counts},
+                                   .since = 10,
+                                   .infer = infer_qlinear_matmul,
+                                   .kernel = qlinear_matmul});
 
 }  // namespace
 }  // namespace wafer

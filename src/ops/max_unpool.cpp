@@ -79,7 +79,11 @@ std::vector<ValueType> infer_max_unpool(const InferContext& ctx) {
   return {typed(x.dtype, Shape::from(default_unpool_dims(ctx.node, x.shape.concrete())))};
 }
 
-WAFER_REGISTER_OP(max_unpool, {.name = "MaxUnpool", .since = 9, .infer = infer_max_unpool, .kernel = max_unpool});
+WAFER_REGISTER_OP(max_unpool, {.name = "MaxUnpool",
+                               .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
+                               .since = 9,
+                               .infer = infer_max_unpool,
+                               .kernel = max_unpool});
 
 }  // namespace
 }  // namespace wafer

@@ -87,11 +87,13 @@ std::vector<Tensor> lp_norm_kernel(const KernelContext& ctx) {
   });
   return {out};
 }
-WAFER_REGISTER_OP(lp_normalization, {.name = "LpNormalization",
-                                     .since = 1,
-                                     .attrs = {{"axis", AttrType::Int}, {"p", AttrType::Int}},
-                                     .infer = infer_same_as_input,
-                                     .kernel = lp_norm_kernel});
+WAFER_REGISTER_OP(lp_normalization,
+                  {.name = "LpNormalization",
+                   .cost = op_cost::vector_only(OpCost::Basis::Input, {{"reduce", 1}, {"mul", 1}, {"div", 1}}),
+                   .since = 1,
+                   .attrs = {{"axis", AttrType::Int}, {"p", AttrType::Int}},
+                   .infer = infer_same_as_input,
+                   .kernel = lp_norm_kernel});
 
 // y = (x - mean) / (std + 1e-9) over `axes` (default [0, 2, 3]), as the ONNX
 // function body; the variance is computed two-pass (never negative).
@@ -126,6 +128,7 @@ std::vector<Tensor> mvn_kernel(const KernelContext& ctx) {
   return {out};
 }
 WAFER_REGISTER_OP(mvn, {.name = "MeanVarianceNormalization",
+                        .cost = op_cost::composite(8, {{"reduce", 2}, {"add", 1}, {"mul", 1}, {"div", 1}}),
                         .since = 9,
                         .attrs = {{"axes", AttrType::Ints}},
                         .infer = infer_same_as_input,

@@ -193,12 +193,21 @@ std::vector<ValueType> infer_layer_norm(const InferContext& ctx) {
   return {x, typed(stash, stats), typed(stash, stats)};
 }
 
-WAFER_REGISTER_OP(batch_norm,
-                  {.name = "BatchNormalization", .since = 7, .infer = infer_batch_norm, .kernel = batch_norm});
-WAFER_REGISTER_OP(instance_norm,
-                  {.name = "InstanceNormalization", .since = 6, .infer = infer_same_as_input, .kernel = instance_norm});
-WAFER_REGISTER_OP(layer_norm,
-                  {.name = "LayerNormalization", .since = 17, .infer = infer_layer_norm, .kernel = layer_norm});
+WAFER_REGISTER_OP(batch_norm, {.name = "BatchNormalization",
+                               .cost = op_cost::composite(2, {{"mul", 1}, {"add", 1}}),
+                               .since = 7,
+                               .infer = infer_batch_norm,
+                               .kernel = batch_norm});
+WAFER_REGISTER_OP(instance_norm, {.name = "InstanceNormalization",
+                                  .cost = op_cost::composite(8, {{"reduce", 2}, {"add", 1}, {"mul", 2}, {"div", 1}}),
+                                  .since = 6,
+                                  .infer = infer_same_as_input,
+                                  .kernel = instance_norm});
+WAFER_REGISTER_OP(layer_norm, {.name = "LayerNormalization",
+                               .cost = op_cost::composite(8, {{"reduce", 2}, {"add", 2}, {"mul", 2}, {"div", 1}}),
+                               .since = 17,
+                               .infer = infer_layer_norm,
+                               .kernel = layer_norm});
 
 }  // namespace
 }  // namespace wafer

@@ -32,9 +32,12 @@ Dims broadcast_dims(const Dims& a, const Dims& b, const Node& node) {
   for (size_t i = 0; i < r; ++i) {
     int64_t da = i < r - a.size() ? 1 : a[i - (r - a.size())];
     int64_t db = i < r - b.size() ? 1 : b[i - (r - b.size())];
-    if (da == db || db == 1) out[i] = da;
-    else if (da == 1) out[i] = db;
-    else fail(node.label(), ": shapes ", dims_to_string(a), " and ", dims_to_string(b), " do not broadcast");
+    if (da == db || db == 1)
+      out[i] = da;
+    else if (da == 1)
+      out[i] = db;
+    else
+      fail(node.label(), ": shapes ", dims_to_string(a), " and ", dims_to_string(b), " do not broadcast");
   }
   return out;
 }
@@ -47,12 +50,18 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < r; ++i) {
     Dim da = i < r - a.dims.size() ? Dim(1) : a.dims[i - (r - a.dims.size())];
     Dim db = i < r - b.dims.size() ? Dim(1) : b.dims[i - (r - b.dims.size())];
-    if (da == db || db == Dim(1)) out.dims[i] = da;
-    else if (da == Dim(1)) out.dims[i] = db;
-    else if (da.known() && db.known()) throw Error("shapes " + a.str() + " and " + b.str() + " do not broadcast");
-    else if (da.known()) out.dims[i] = da;  // the other must be da or 1: da wins either way
-    else if (db.known()) out.dims[i] = db;
-    else out.dims[i] = Dim();
+    if (da == db || db == Dim(1))
+      out.dims[i] = da;
+    else if (da == Dim(1))
+      out.dims[i] = db;
+    else if (da.known() && db.known())
+      throw Error("shapes " + a.str() + " and " + b.str() + " do not broadcast");
+    else if (da.known())
+      out.dims[i] = da;  // the other must be da or 1: da wins either way
+    else if (db.known())
+      out.dims[i] = db;
+    else
+      out.dims[i] = Dim();
   }
   return out;
 }
@@ -93,9 +102,13 @@ Tensor broadcast_to(const Tensor& src, const Dims& dims, const Node& node) {
   return out;
 }
 
-ValueType typed(DType dtype, Shape shape) { return ValueType{dtype, std::move(shape)}; }
+ValueType typed(DType dtype, Shape shape) {
+  return ValueType{dtype, std::move(shape)};
+}
 
-std::vector<ValueType> infer_same_as_input(const InferContext& ctx) { return {ctx.in(0)}; }
+std::vector<ValueType> infer_same_as_input(const InferContext& ctx) {
+  return {ctx.in(0)};
+}
 
 std::vector<ValueType> infer_broadcast(const InferContext& ctx) {
   Shape s = ctx.in(0).shape;

@@ -239,11 +239,35 @@ std::vector<ValueType> infer_global_pool(const InferContext& ctx) {
   return {x};
 }
 
+// Windowed pooling: one comparison (MaxPool) or add per window element of each output, and for the
+// averages one divide per output.
+OpCost pool_cost(bool is_max) {
+  auto window = [](const Node& n) {
+    int64_t w = 1;
+    for (int64_t k : n.attr_ints("kernel_shape", std::vector<int64_t>{})) w *= k;
+    return w;
+  };
+  return {.count = [](const Graph& g, const Node& n) -> OpCounts {
+            auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+            if (!out || !n.has_attr("kernel_shape")) return {};
+            return flops_only(*out * dims_product(n.attr_ints("kernel_shape")));
+          },
+          .vector_count = [is_max, window](const Graph& g, const Node& n) -> std::optional<std::vector<VectorWork>> {
+            auto out = known_elements(g, n.outputs.at(0));
+            if (!out) return std::nullopt;
+            std::vector<VectorWork> w{{is_max ? "max" : "add", *out * window(n)}};
+            if (!is_max) w.push_back({"div", *out});
+            return w;
+          }};
+}
+
 WAFER_REGISTER_OP(max_pool, {.name = "MaxPool",
+                             .cost = pool_cost(true),
                              .since = 1,
                              .infer = [](const InferContext& c) { return infer_pool(c, max_pool_options()); },
                              .kernel = max_pool});
 WAFER_REGISTER_OP(average_pool, {.name = "AveragePool",
+                                 .cost = pool_cost(false),
                                  .since = 1,
                                  .infer =
                                      [](const InferContext& c) {
@@ -253,6 +277,7 @@ WAFER_REGISTER_OP(average_pool, {.name = "AveragePool",
                                      },
                                  .kernel = average_pool});
 WAFER_REGISTER_OP(lp_pool, {.name = "LpPool",
+                            .cost = pool_cost(false),
                             .since = 1,
                             .infer =
                                 [](const InferContext& c) {
@@ -261,10 +286,16 @@ WAFER_REGISTER_OP(lp_pool, {.name = "LpPool",
                                   return t;
                                 },
                             .kernel = lp_pool});
-WAFER_REGISTER_OP(global_average_pool,
-                  {.name = "GlobalAveragePool", .since = 1, .infer = infer_global_pool, .kernel = global_pool<false>});
-WAFER_REGISTER_OP(global_max_pool,
-                  {.name = "GlobalMaxPool", .since = 1, .infer = infer_global_pool, .kernel = global_pool<true>});
+WAFER_REGISTER_OP(global_average_pool, {.name = "GlobalAveragePool",
+                                        .cost = op_cost::reduction(),
+                                        .since = 1,
+                                        .infer = infer_global_pool,
+                                        .kernel = global_pool<false>});
+WAFER_REGISTER_OP(global_max_pool, {.name = "GlobalMaxPool",
+                                    .cost = op_cost::reduction(),
+                                    .since = 1,
+                                    .infer = infer_global_pool,
+                                    .kernel = global_pool<true>});
 
 }  // namespace
 }  // namespace wafer

@@ -120,14 +120,23 @@ std::vector<ValueType> infer_dynamic_quantize(const InferContext& ctx) {
   return {typed(DType::UInt8, ctx.in(0).shape), typed(DType::Float32, Shape()), typed(DType::UInt8, Shape())};
 }
 
-WAFER_REGISTER_OP(quantize_linear,
-                  {.name = "QuantizeLinear", .since = 10, .infer = infer_quantize, .kernel = quantize_linear});
-WAFER_REGISTER_OP(dequantize_linear,
-                  {.name = "DequantizeLinear", .since = 10, .infer = infer_dequantize, .kernel = dequantize_linear});
-WAFER_REGISTER_OP(dynamic_quantize_linear, {.name = "DynamicQuantizeLinear",
-                                            .since = 11,
-                                            .infer = infer_dynamic_quantize,
-                                            .kernel = dynamic_quantize_linear});
+WAFER_REGISTER_OP(quantize_linear, {.name = "QuantizeLinear",
+                                    .cost = op_cost::elementwise({{"div", 1}, {"add", 1}, {"max", 2}}),
+                                    .since = 10,
+                                    .infer = infer_quantize,
+                                    .kernel = quantize_linear});
+WAFER_REGISTER_OP(dequantize_linear, {.name = "DequantizeLinear",
+                                      .cost = op_cost::elementwise({{"add", 1}, {"mul", 1}}),
+                                      .since = 10,
+                                      .infer = infer_dequantize,
+                                      .kernel = dequantize_linear});
+WAFER_REGISTER_OP(dynamic_quantize_linear,
+                  {.name = "DynamicQuantizeLinear",
+                   .cost = op_cost::vector_only(OpCost::Basis::Input,
+                                                {{"reduce", 2}, {"div", 1}, {"add", 1}, {"max", 2}}),
+                   .since = 11,
+                   .infer = infer_dynamic_quantize,
+                   .kernel = dynamic_quantize_linear});
 
 }  // namespace
 }  // namespace wafer

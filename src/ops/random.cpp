@@ -119,26 +119,31 @@ std::vector<AttrSpec> with_shape(std::vector<AttrSpec> a) {
 }
 
 WAFER_REGISTER_OP(random_uniform, {.name = "RandomUniform",
+                                   .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                                    .since = 1,
                                    .attrs = with_shape(kUniformAttrs),
                                    .infer = infer_random,
                                    .kernel = random_uniform});
 WAFER_REGISTER_OP(random_normal, {.name = "RandomNormal",
+                                  .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                                   .since = 1,
                                   .attrs = with_shape(kNormalAttrs),
                                   .infer = infer_random,
                                   .kernel = random_normal});
 WAFER_REGISTER_OP(random_uniform_like, {.name = "RandomUniformLike",
+                                        .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                                         .since = 1,
                                         .attrs = kUniformAttrs,
                                         .infer = infer_random_like,
                                         .kernel = random_uniform});
 WAFER_REGISTER_OP(random_normal_like, {.name = "RandomNormalLike",
+                                       .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                                        .since = 1,
                                        .attrs = kNormalAttrs,
                                        .infer = infer_random_like,
                                        .kernel = random_normal});
 WAFER_REGISTER_OP(bernoulli, {.name = "Bernoulli",
+                              .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                               .since = 15,
                               .attrs = {{"dtype", AttrType::Int}, {"seed", AttrType::Float}},
                               .infer = infer_random_like,

@@ -167,24 +167,25 @@ std::vector<ValueType> infer_reduce(const InferContext& ctx) {
   return {typed(in.dtype, out)};
 }
 
-#define WAFER_REDUCE(id, NAME, KIND)                                                                                  \
+#define WAFER_REDUCE(id, NAME, COST, KIND)                                                                            \
   WAFER_REGISTER_OP(                                                                                                  \
       id, {.name = NAME,                                                                                              \
+           .cost = COST,                                                                                              \
            .since = 1,                                                                                                \
            .attrs = {{"axes", AttrType::Ints}, {"keepdims", AttrType::Int}, {"noop_with_empty_axes", AttrType::Int}}, \
            .infer = infer_reduce,                                                                                     \
            .kernel = reduce_kernel<KIND>});
 
-WAFER_REDUCE(reduce_sum, "ReduceSum", Red::Sum)
-WAFER_REDUCE(reduce_mean, "ReduceMean", Red::Mean)
-WAFER_REDUCE(reduce_max, "ReduceMax", Red::Max)
-WAFER_REDUCE(reduce_min, "ReduceMin", Red::Min)
-WAFER_REDUCE(reduce_prod, "ReduceProd", Red::Prod)
-WAFER_REDUCE(reduce_l1, "ReduceL1", Red::L1)
-WAFER_REDUCE(reduce_l2, "ReduceL2", Red::L2)
-WAFER_REDUCE(reduce_log_sum, "ReduceLogSum", Red::LogSum)
-WAFER_REDUCE(reduce_log_sum_exp, "ReduceLogSumExp", Red::LogSumExp)
-WAFER_REDUCE(reduce_sum_square, "ReduceSumSquare", Red::SumSquare)
+WAFER_REDUCE(reduce_sum, "ReduceSum", op_cost::reduction(), Red::Sum)
+WAFER_REDUCE(reduce_mean, "ReduceMean", op_cost::reduction(), Red::Mean)
+WAFER_REDUCE(reduce_max, "ReduceMax", op_cost::reduction(), Red::Max)
+WAFER_REDUCE(reduce_min, "ReduceMin", op_cost::reduction(), Red::Min)
+WAFER_REDUCE(reduce_prod, "ReduceProd", op_cost::reduction(), Red::Prod)
+WAFER_REDUCE(reduce_l1, "ReduceL1", op_cost::reduction(), Red::L1)
+WAFER_REDUCE(reduce_l2, "ReduceL2", op_cost::reduction(), Red::L2)
+WAFER_REDUCE(reduce_log_sum, "ReduceLogSum", op_cost::reduction(), Red::LogSum)
+WAFER_REDUCE(reduce_log_sum_exp, "ReduceLogSumExp", op_cost::reduction(), Red::LogSumExp)
+WAFER_REDUCE(reduce_sum_square, "ReduceSumSquare", op_cost::reduction(), Red::SumSquare)
 #undef WAFER_REDUCE
 
 // ArgMax / ArgMin along one axis. Ties go to the first index, or the last
@@ -250,12 +251,14 @@ std::vector<ValueType> infer_arg(const InferContext& ctx) {
 
 WAFER_REGISTER_OP(
     argmax, {.name = "ArgMax",
+             .cost = op_cost::reduction(),
              .since = 1,
              .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int}, {"select_last_index", AttrType::Int}},
              .infer = infer_arg,
              .kernel = arg_kernel<true>});
 WAFER_REGISTER_OP(
     argmin, {.name = "ArgMin",
+             .cost = op_cost::reduction(),
              .since = 1,
              .attrs = {{"axis", AttrType::Int}, {"keepdims", AttrType::Int}, {"select_last_index", AttrType::Int}},
              .infer = infer_arg,

@@ -310,7 +310,17 @@ std::vector<ValueType> infer_resize(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 
+// Nearest-neighbour resizing copies (no FLOPs); the interpolating modes have no FLOP count yet. On the
+// npu either is one vector-unit pass per output element.
+OpCost resize_cost() {
+  return {.vector = VectorClasses{{"move", 1}}, .count = [](const Graph&, const Node& n) -> OpCounts {
+            if (n.attr_string("mode", "nearest") == "nearest") return {int64_t(0), int64_t(0)};
+            return {};
+          }};
+}
+
 WAFER_REGISTER_OP(resize, {.name = "Resize",
+                           .cost = resize_cost(),
                            .since = 10,
                            .until = 13,
                            .attrs = {{"mode", AttrType::String},
@@ -322,6 +332,7 @@ WAFER_REGISTER_OP(resize, {.name = "Resize",
                            .infer = infer_resize,
                            .kernel = resize_kernel});
 WAFER_REGISTER_OP(upsample, {.name = "Upsample",
+                             .cost = resize_cost(),
                              .since = 7,
                              .until = 9,
                              .attrs = {{"mode", AttrType::String}, {"scales", AttrType::Floats}},

@@ -36,7 +36,12 @@ std::vector<ValueType> where_infer(const InferContext& ctx) {
     fail(ctx.node.label(), ": ", e.what());
   }
 }
-WAFER_REGISTER_OP(where, {.name = "Where", .since = 9, .until = 16, .infer = where_infer, .kernel = where});
+WAFER_REGISTER_OP(where, {.name = "Where",
+                          .cost = op_cost::elementwise({{"max", 1}}),
+                          .since = 9,
+                          .until = 16,
+                          .infer = where_infer,
+                          .kernel = where});
 
 // ---- Compress: keep the slices along axis (or elements of the flattened input) where condition is true ----
 std::vector<Tensor> compress(const KernelContext& ctx) {
@@ -81,6 +86,7 @@ std::vector<ValueType> compress_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(compress, {.name = "Compress",
+                             .cost = op_cost::movement(),
                              .since = 9,
                              .until = 11,
                              .attrs = {{"axis", AttrType::Int}},
@@ -109,7 +115,12 @@ std::vector<ValueType> nonzero_infer(const InferContext& ctx) {
   if (!known(ctx, {0}) || !ctx.in(0).shape.rank_known) return {typed(DType::Int64, unknown_dims(2))};
   return {typed(DType::Int64, Shape({Dim(std::max<int64_t>(ctx.in(0).shape.rank(), 1)), Dim()}))};
 }
-WAFER_REGISTER_OP(nonzero, {.name = "NonZero", .since = 9, .until = 13, .infer = nonzero_infer, .kernel = nonzero});
+WAFER_REGISTER_OP(nonzero, {.name = "NonZero",
+                            .cost = op_cost::movement(),
+                            .since = 9,
+                            .until = 13,
+                            .infer = nonzero_infer,
+                            .kernel = nonzero});
 
 }  // namespace
 }  // namespace wafer

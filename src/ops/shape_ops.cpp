@@ -15,7 +15,12 @@ std::vector<ValueType> identity_infer(const InferContext& ctx) {
   if (!known(ctx, {0})) return {};
   return {ctx.in(0)};
 }
-WAFER_REGISTER_OP(identity, {.name = "Identity", .since = 1, .until = 16, .infer = identity_infer, .kernel = identity});
+WAFER_REGISTER_OP(identity, {.name = "Identity",
+                             .cost = op_cost::view(),
+                             .since = 1,
+                             .until = 16,
+                             .infer = identity_infer,
+                             .kernel = identity});
 
 // ---- Reshape ----
 // Resolves a requested shape: 0 copies the input dim (unless allowzero), one -1 is inferred.
@@ -88,6 +93,7 @@ std::vector<ValueType> reshape_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(reshape, {.name = "Reshape",
+                            .cost = op_cost::view(),
                             .since = 5,
                             .until = 14,
                             .attrs = {{"allowzero", AttrType::Int}},
@@ -116,6 +122,7 @@ std::vector<ValueType> shape_infer(const InferContext& ctx) {
   return {typed(DType::Int64, Shape({Dim(end - start)}))};
 }
 WAFER_REGISTER_OP(shape, {.name = "Shape",
+                          .cost = op_cost::view(),
                           .since = 1,
                           .until = 15,
                           .attrs = {{"start", AttrType::Int}, {"end", AttrType::Int}},
@@ -128,6 +135,7 @@ std::vector<Tensor> size(const KernelContext& ctx) {
 }
 WAFER_REGISTER_OP(size,
                   {.name = "Size",
+                   .cost = op_cost::view(),
                    .since = 1,
                    .until = 13,
                    .infer = [](const InferContext&) { return std::vector<ValueType>{typed(DType::Int64, Shape())}; },
@@ -159,6 +167,7 @@ std::vector<ValueType> flatten_infer(const InferContext& ctx) {
   return {typed(x.dtype, Shape({dim_product(x.shape, 0, axis), dim_product(x.shape, axis, x.shape.rank())}))};
 }
 WAFER_REGISTER_OP(flatten, {.name = "Flatten",
+                            .cost = op_cost::view(),
                             .since = 1,
                             .until = 13,
                             .attrs = {{"axis", AttrType::Int}},
@@ -227,6 +236,7 @@ std::vector<ValueType> squeeze_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(squeeze, {.name = "Squeeze",
+                            .cost = op_cost::view(),
                             .since = 1,
                             .until = 13,
                             .attrs = {{"axes", AttrType::Ints}},
@@ -260,6 +270,7 @@ std::vector<ValueType> unsqueeze_infer(const InferContext& ctx) {
   return {typed(x.dtype, Shape(unsqueezed(x.shape.dims, **axes, ctx.node)))};
 }
 WAFER_REGISTER_OP(unsqueeze, {.name = "Unsqueeze",
+                              .cost = op_cost::view(),
                               .since = 1,
                               .until = 13,
                               .attrs = {{"axes", AttrType::Ints}},
@@ -286,7 +297,9 @@ std::vector<ValueType> expand_infer(const InferContext& ctx) {
     fail(ctx.node.label(), ": ", e.what());
   }
 }
-WAFER_REGISTER_OP(expand, {.name = "Expand", .since = 8, .until = 13, .infer = expand_infer, .kernel = expand});
+WAFER_REGISTER_OP(
+    expand,
+    {.name = "Expand", .cost = op_cost::movement(), .since = 8, .until = 13, .infer = expand_infer, .kernel = expand});
 
 }  // namespace
 }  // namespace wafer

@@ -125,6 +125,7 @@ std::vector<ValueType> slice_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(slice, {.name = "Slice",
+                          .cost = op_cost::movement(),
                           .since = 1,
                           .until = 13,
                           .attrs = {{"starts", AttrType::Ints}, {"ends", AttrType::Ints}, {"axes", AttrType::Ints}},
@@ -241,6 +242,7 @@ std::vector<ValueType> pad_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(pad, {.name = "Pad",
+                        .cost = op_cost::movement(),
                         .since = 2,
                         .until = 13,
                         .attrs = {{"pads", AttrType::Ints}, {"mode", AttrType::String}, {"value", AttrType::Float}},
@@ -275,6 +277,7 @@ std::vector<Tensor> reverse_sequence(const KernelContext& ctx) {
   return {out};
 }
 WAFER_REGISTER_OP(reverse_sequence, {.name = "ReverseSequence",
+                                     .cost = op_cost::movement(),
                                      .since = 10,
                                      .until = 10,
                                      .attrs = {{"batch_axis", AttrType::Int}, {"time_axis", AttrType::Int}},

@@ -92,16 +92,20 @@ std::vector<Tensor> softmax_kernel(const KernelContext& ctx) {
   });
 }
 
-#define WAFER_SOFTMAX(id, NAME, KIND)                        \
+#define WAFER_SOFTMAX(id, NAME, COST, KIND)                  \
   WAFER_REGISTER_OP(id, {.name = NAME,                       \
+                         .cost = COST,                       \
                          .since = 1,                         \
                          .attrs = {{"axis", AttrType::Int}}, \
                          .infer = infer_same_as_input,       \
                          .kernel = softmax_kernel<KIND>});
 
-WAFER_SOFTMAX(softmax, "Softmax", Kind::Softmax)
-WAFER_SOFTMAX(log_softmax, "LogSoftmax", Kind::LogSoftmax)
-WAFER_SOFTMAX(hardmax, "Hardmax", Kind::Hardmax)
+WAFER_SOFTMAX(softmax, "Softmax", op_cost::composite(5, {{"max", 1}, {"exp", 1}, {"reduce", 1}, {"div", 1}}),
+              Kind::Softmax)
+WAFER_SOFTMAX(log_softmax, "LogSoftmax", op_cost::composite(5, {{"max", 1}, {"exp", 1}, {"reduce", 1}, {"div", 1}}),
+              Kind::LogSoftmax)
+WAFER_SOFTMAX(hardmax, "Hardmax", op_cost::composite(1, {{"max", 1}, {"exp", 1}, {"reduce", 1}, {"div", 1}}),
+              Kind::Hardmax)
 #undef WAFER_SOFTMAX
 
 }  // namespace

@@ -77,6 +77,7 @@ std::vector<ValueType> top_k_infer(const InferContext& ctx) {
 WAFER_REGISTER_OP(
     top_k,
     {.name = "TopK",
+     .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
      .since = 1,
      .until = 11,
      .attrs = {{"axis", AttrType::Int}, {"k", AttrType::Int}, {"largest", AttrType::Int}, {"sorted", AttrType::Int}},
@@ -169,6 +170,7 @@ std::vector<ValueType> unique_infer(const InferContext& ctx) {
           typed(DType::Int64, unknown_dims(1))};
 }
 WAFER_REGISTER_OP(unique, {.name = "Unique",
+                           .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"move", 1}}),
                            .since = 11,
                            .until = 11,
                            .attrs = {{"axis", AttrType::Int}, {"sorted", AttrType::Int}},
@@ -224,6 +226,7 @@ std::vector<Tensor> cum_sum(const KernelContext& ctx) {
   return {out};
 }
 WAFER_REGISTER_OP(cum_sum, {.name = "CumSum",
+                            .cost = op_cost::vector_only(OpCost::Basis::Outputs, {{"add", 1}}),
                             .since = 11,
                             .until = 14,
                             .attrs = {{"exclusive", AttrType::Int}, {"reverse", AttrType::Int}},

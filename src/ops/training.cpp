@@ -121,7 +121,12 @@ std::vector<ValueType> infer_training(const InferContext& ctx) {
   return out;
 }
 
+// Optimizer updates, per output element, on the npu's vector unit; cost reports do not count them.
+const OpCost kOptimizerCost =
+    op_cost::vector_only(OpCost::Basis::Outputs, {{"mul", 3}, {"add", 3}, {"div", 1}, {"exp", 1}});
+
 WAFER_REGISTER_OP(adagrad, {.name = "Adagrad",
+                            .cost = kOptimizerCost,
                             .domain = kTrainingDomain,
                             .since = 1,
                             .attrs = {{"decay_factor", AttrType::Float},
@@ -130,6 +135,7 @@ WAFER_REGISTER_OP(adagrad, {.name = "Adagrad",
                             .infer = infer_training,
                             .kernel = adagrad});
 WAFER_REGISTER_OP(adam, {.name = "Adam",
+                         .cost = kOptimizerCost,
                          .domain = kTrainingDomain,
                          .since = 1,
                          .attrs = {{"alpha", AttrType::Float},
@@ -140,6 +146,7 @@ WAFER_REGISTER_OP(adam, {.name = "Adam",
                          .infer = infer_training,
                          .kernel = adam});
 WAFER_REGISTER_OP(momentum, {.name = "Momentum",
+                             .cost = kOptimizerCost,
                              .domain = kTrainingDomain,
                              .since = 1,
                              .attrs = {{"alpha", AttrType::Float, true},

@@ -26,32 +26,34 @@ KernelFn unary_kernel(std::vector<DType> allowed, F f) {
   };
 }
 
-#define WAFER_FLOAT_UNARY(id, NAME, SINCE, EXPR)       \
+#define WAFER_FLOAT_UNARY(id, NAME, COST, SINCE, EXPR) \
   WAFER_REGISTER_OP(id, {.name = NAME,                 \
+                         .cost = COST,                 \
                          .since = SINCE,               \
                          .infer = infer_same_as_input, \
                          .kernel = unary_kernel<true>(kFloatTypes, [](auto x) { return EXPR; })});
 
-WAFER_FLOAT_UNARY(sqrt, "Sqrt", 6, std::sqrt(x))
-WAFER_FLOAT_UNARY(exp, "Exp", 6, std::exp(x))
-WAFER_FLOAT_UNARY(log, "Log", 6, std::log(x))
-WAFER_FLOAT_UNARY(reciprocal, "Reciprocal", 6, decltype(x)(1) / x)
-WAFER_FLOAT_UNARY(sin, "Sin", 7, std::sin(x))
-WAFER_FLOAT_UNARY(cos, "Cos", 7, std::cos(x))
-WAFER_FLOAT_UNARY(tan, "Tan", 7, std::tan(x))
-WAFER_FLOAT_UNARY(asin, "Asin", 7, std::asin(x))
-WAFER_FLOAT_UNARY(acos, "Acos", 7, std::acos(x))
-WAFER_FLOAT_UNARY(atan, "Atan", 7, std::atan(x))
-WAFER_FLOAT_UNARY(sinh, "Sinh", 9, std::sinh(x))
-WAFER_FLOAT_UNARY(cosh, "Cosh", 9, std::cosh(x))
-WAFER_FLOAT_UNARY(tanh, "Tanh", 6, std::tanh(x))
-WAFER_FLOAT_UNARY(asinh, "Asinh", 9, std::asinh(x))
-WAFER_FLOAT_UNARY(acosh, "Acosh", 9, std::acosh(x))
-WAFER_FLOAT_UNARY(atanh, "Atanh", 9, std::atanh(x))
-WAFER_FLOAT_UNARY(floor, "Floor", 6, std::floor(x))
-WAFER_FLOAT_UNARY(ceil, "Ceil", 6, std::ceil(x))
+WAFER_FLOAT_UNARY(sqrt, "Sqrt", op_cost::elementwise({{"exp", 1}}, /*epilogue=*/true), 6, std::sqrt(x))
+WAFER_FLOAT_UNARY(exp, "Exp", op_cost::elementwise({{"exp", 1}}, /*epilogue=*/true), 6, std::exp(x))
+WAFER_FLOAT_UNARY(log, "Log", op_cost::elementwise({{"exp", 1}}), 6, std::log(x))
+WAFER_FLOAT_UNARY(reciprocal, "Reciprocal", op_cost::elementwise({{"div", 1}}), 6, decltype(x)(1) / x)
+WAFER_FLOAT_UNARY(sin, "Sin", op_cost::elementwise({{"exp", 1}}), 7, std::sin(x))
+WAFER_FLOAT_UNARY(cos, "Cos", op_cost::elementwise({{"exp", 1}}), 7, std::cos(x))
+WAFER_FLOAT_UNARY(tan, "Tan", op_cost::elementwise({{"exp", 1}}), 7, std::tan(x))
+WAFER_FLOAT_UNARY(asin, "Asin", op_cost::elementwise({{"exp", 1}}), 7, std::asin(x))
+WAFER_FLOAT_UNARY(acos, "Acos", op_cost::elementwise({{"exp", 1}}), 7, std::acos(x))
+WAFER_FLOAT_UNARY(atan, "Atan", op_cost::elementwise({{"exp", 1}}), 7, std::atan(x))
+WAFER_FLOAT_UNARY(sinh, "Sinh", op_cost::elementwise({{"exp", 1}}), 9, std::sinh(x))
+WAFER_FLOAT_UNARY(cosh, "Cosh", op_cost::elementwise({{"exp", 1}}), 9, std::cosh(x))
+WAFER_FLOAT_UNARY(tanh, "Tanh", op_cost::elementwise({{"exp", 1}, {"add", 2}, {"div", 1}}, /*epilogue=*/true), 6,
+                  std::tanh(x))
+WAFER_FLOAT_UNARY(asinh, "Asinh", op_cost::elementwise({{"exp", 1}}), 9, std::asinh(x))
+WAFER_FLOAT_UNARY(acosh, "Acosh", op_cost::elementwise({{"exp", 1}}), 9, std::acosh(x))
+WAFER_FLOAT_UNARY(atanh, "Atanh", op_cost::elementwise({{"exp", 1}}), 9, std::atanh(x))
+WAFER_FLOAT_UNARY(floor, "Floor", op_cost::elementwise({{"add", 1}}), 6, std::floor(x))
+WAFER_FLOAT_UNARY(ceil, "Ceil", op_cost::elementwise({{"add", 1}}), 6, std::ceil(x))
 // nearbyint uses the default rounding mode, round-half-to-even (numpy.round).
-WAFER_FLOAT_UNARY(round, "Round", 11, std::nearbyint(x))
+WAFER_FLOAT_UNARY(round, "Round", op_cost::elementwise({{"add", 1}}), 11, std::nearbyint(x))
 #undef WAFER_FLOAT_UNARY
 
 // Integers negate with two's complement wrap (-INT_MIN == INT_MIN, as numpy).
@@ -84,19 +86,23 @@ C sign(C x) {
 }
 
 WAFER_REGISTER_OP(neg, {.name = "Neg",
+                        .cost = op_cost::elementwise({{"add", 1}}, /*epilogue=*/true),
                         .since = 6,
                         .infer = infer_same_as_input,
                         .kernel = unary_kernel<false>(kSignedNumericTypes, [](auto x) { return negate(x); })});
 WAFER_REGISTER_OP(abs, {.name = "Abs",
+                        .cost = op_cost::elementwise({{"add", 1}}, /*epilogue=*/true),
                         .since = 6,
                         .infer = infer_same_as_input,
                         .kernel = unary_kernel<false>(kNumericTypes, [](auto x) { return absolute(x); })});
 WAFER_REGISTER_OP(sign, {.name = "Sign",
+                         .cost = op_cost::elementwise({{"add", 1}}),
                          .since = 9,
                          .infer = infer_same_as_input,
                          .kernel = unary_kernel<false>(kNumericTypes, [](auto x) { return sign(x); })});
 // Erf accepts integer types too; the result (in (-1, 1)) truncates to 0 there.
 WAFER_REGISTER_OP(erf, {.name = "Erf",
+                        .cost = op_cost::elementwise({{"exp", 1}}, /*epilogue=*/true),
                         .since = 9,
                         .infer = infer_same_as_input,
                         .kernel = unary_kernel<false>(kNumericTypes,
@@ -130,8 +136,13 @@ std::vector<ValueType> infer_bool_like_input(const InferContext& ctx) {
   return {typed(DType::Bool, ctx.in(0).shape)};
 }
 
-WAFER_REGISTER_OP(isnan, {.name = "IsNaN", .since = 9, .infer = infer_bool_like_input, .kernel = is_nan});
+WAFER_REGISTER_OP(isnan, {.name = "IsNaN",
+                          .cost = op_cost::elementwise({{"add", 1}}),
+                          .since = 9,
+                          .infer = infer_bool_like_input,
+                          .kernel = is_nan});
 WAFER_REGISTER_OP(isinf, {.name = "IsInf",
+                          .cost = op_cost::elementwise({{"add", 1}}),
                           .since = 10,
                           .attrs = {{"detect_negative", AttrType::Int}, {"detect_positive", AttrType::Int}},
                           .infer = infer_bool_like_input,
@@ -142,7 +153,11 @@ std::vector<Tensor> logical_not(const KernelContext& ctx) {
   require_dtype(ctx.node, x.dtype(), {DType::Bool});
   return {map_unary<bool>(x, [](bool v) { return !v; })};
 }
-WAFER_REGISTER_OP(not_op, {.name = "Not", .since = 1, .infer = infer_same_as_input, .kernel = logical_not});
+WAFER_REGISTER_OP(not_op, {.name = "Not",
+                           .cost = op_cost::elementwise({{"add", 1}}),
+                           .since = 1,
+                           .infer = infer_same_as_input,
+                           .kernel = logical_not});
 
 }  // namespace
 }  // namespace wafer

@@ -60,10 +60,34 @@ std::vector<Tensor> variadic_kernel(const KernelContext& ctx) {
   });
 }
 
-WAFER_REGISTER_OP(max, {.name = "Max", .since = 6, .infer = infer_broadcast, .kernel = variadic_kernel<Fold::Max>});
-WAFER_REGISTER_OP(min, {.name = "Min", .since = 6, .infer = infer_broadcast, .kernel = variadic_kernel<Fold::Min>});
-WAFER_REGISTER_OP(sum, {.name = "Sum", .since = 6, .infer = infer_broadcast, .kernel = variadic_kernel<Fold::Sum>});
-WAFER_REGISTER_OP(mean, {.name = "Mean", .since = 6, .infer = infer_broadcast, .kernel = variadic_kernel<Fold::Mean>});
+// One FLOP per output element for each input after the first; on the npu, `vector` per output element.
+OpCost variadic_cost(VectorClasses vector, bool epilogue = false) {
+  return {.vector = std::move(vector), .epilogue = epilogue, .count = [](const Graph& g, const Node& n) {
+            auto out = n.outputs.empty() ? std::nullopt : known_elements(g, n.outputs[0]);
+            return flops_only(out, std::max(1, n.num_present_inputs() - 1));
+          }};
+}
+
+WAFER_REGISTER_OP(max, {.name = "Max",
+                        .cost = variadic_cost({{"max", 1}}, /*epilogue=*/true),
+                        .since = 6,
+                        .infer = infer_broadcast,
+                        .kernel = variadic_kernel<Fold::Max>});
+WAFER_REGISTER_OP(min, {.name = "Min",
+                        .cost = variadic_cost({{"max", 1}}, /*epilogue=*/true),
+                        .since = 6,
+                        .infer = infer_broadcast,
+                        .kernel = variadic_kernel<Fold::Min>});
+WAFER_REGISTER_OP(sum, {.name = "Sum",
+                        .cost = variadic_cost({{"add", 1}}),
+                        .since = 6,
+                        .infer = infer_broadcast,
+                        .kernel = variadic_kernel<Fold::Sum>});
+WAFER_REGISTER_OP(mean, {.name = "Mean",
+                         .cost = variadic_cost({{"add", 1}, {"div", 1}}),
+                         .since = 6,
+                         .infer = infer_broadcast,
+                         .kernel = variadic_kernel<Fold::Mean>});
 
 }  // namespace
 }  // namespace wafer
