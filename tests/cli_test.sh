@@ -347,7 +347,16 @@ if cmake --install "$build_dir" --prefix "$prefix" >install.log 2>&1; then
   expect 0 "" -- hw installed-only
   [ -f "$prefix/share/wafer/hw/systems/dgx-h100.yaml" ] || fail "cmake --install put no systems in share/wafer/hw/systems"
   expect 0 "" -- hw dgx-h100
+  [ -f "$prefix/share/wafer/models/llm/llama-3.1-8b.json" ] || fail "cmake --install put no LLM configs in share/wafer/models/llm"
+  cp "$prefix/share/wafer/models/llm/llama-3.1-8b.json" "$prefix/share/wafer/models/llm/installed-only-llm.json"
+  expect 0 "" -- sim installed-only-llm --hw h100 --prompt-len 8 --gen-len 2 --layers 1
+  grep -q "^installed-only-llm on h100" out.txt || fail "installed LLM config by name: $(head -1 out.txt)"
   wafer=$built
+  expect 2 "nor a shipped LLM config" -- sim installed-only-llm --hw h100 --prompt-len 8 --gen-len 2 --layers 1
+  expect 0 "" -- sim llama-3.1-8b --hw h100 --prompt-len 8 --gen-len 2 --layers 1  # the source tree's configs
+  mkdir -p extra_models
+  cp "$src/models/llm/llama-3.1-8b.json" extra_models/from-env-llm.json
+  WAFER_MODEL_PATH=$work/extra_models expect 0 "" -- sim from-env-llm --hw h100 --prompt-len 8 --gen-len 2 --layers 1
   expect 2 "unknown hardware preset 'installed-only'" -- hw installed-only  # the build tree's binary: not there
   mkdir -p extra_hw
   cp "$src/hw/edge-npu.yaml" extra_hw/from-env.yaml

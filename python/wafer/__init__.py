@@ -9,14 +9,22 @@ are raised as wafer.WaferError with the CLI's message. See docs/PYTHON.md.
 import os as _os
 from pathlib import Path as _Path
 
-# Installed as PREFIX/lib/python3.X/dist-packages/wafer: the presets are in PREFIX/share/wafer/hw,
-# which the installed CLI finds beside itself. The module's process is python3, so say where they are.
+# Installed as PREFIX/lib/python3.X/dist-packages/wafer: the presets are in PREFIX/share/wafer/hw and the
+# LLM configs in PREFIX/share/wafer/models/llm, which the installed CLI finds beside itself. The module's
+# process is python3, so say where they are.
 _here = _Path(__file__).resolve().parents
-_installed_hw = _here[4] / "share" / "wafer" / "hw" if len(_here) > 4 else None
-if _installed_hw is not None and _installed_hw.is_dir():
-    _paths = [p for p in _os.environ.get("WAFER_HW_PATH", "").split(":") if p]
-    if str(_installed_hw) not in _paths:
-        _os.environ["WAFER_HW_PATH"] = ":".join(_paths + [str(_installed_hw)])
+
+
+def _add_installed(env_var, subdir):
+    installed = _here[4] / "share" / "wafer" / subdir if len(_here) > 4 else None
+    if installed is not None and installed.is_dir():
+        paths = [p for p in _os.environ.get(env_var, "").split(":") if p]
+        if str(installed) not in paths:
+            _os.environ[env_var] = ":".join(paths + [str(installed)])
+
+
+_add_installed("WAFER_HW_PATH", "hw")
+_add_installed("WAFER_MODEL_PATH", "models/llm")
 
 from ._wafer import (  # noqa: E402  (the search path above must be set first)
     WaferError,

@@ -6,6 +6,7 @@
 #include "api/generate_sut.h"
 #include "api/llm_sim.h"
 #include "core/error.h"
+#include "frontend/llm/llm_config.h"
 #include "harness/llm_dataset.h"
 #include "harness/llm_device_sut.h"
 #include "harness/loadgen.h"
@@ -15,7 +16,7 @@ namespace wafer::api {
 using namespace wafer::harness;
 
 bool is_llm_bench(const BenchOptions& o) {
-  return std::filesystem::path(o.model).extension() == ".json" || !o.dataset.empty() || o.prompt_len || o.gen_len;
+  return llm::is_llm_config_path(o.model) || !o.dataset.empty() || o.prompt_len || o.gen_len;
 }
 
 namespace {

@@ -42,6 +42,14 @@ struct Source {
   int64_t layers = 0;                                   // past_key_values.{i}.key inputs (ONNX)
 };
 
+// A shipped config by its name, a config file by its stem, an ONNX decoder as other models are named.
+std::string llm_display_name(const std::string& model, bool from_config) {
+  if (from_config && !llm::find_llm_config(model).empty()) return model;
+  if (from_config && std::filesystem::path(model).extension() == ".json")
+    return std::filesystem::path(model).stem().string();
+  return model_display_name(model);
+}
+
 Source load_source(const LlmSimOptions& o) {
   Source s;
   if (llm::is_llm_config_path(o.model)) {
@@ -55,6 +63,12 @@ Source load_source(const LlmSimOptions& o) {
   s.from_config = false;
   namespace fs = std::filesystem;
   std::string path = o.model;
+  if (path.find('/') == std::string::npos && !fs::exists(path) && fs::path(path).extension() != ".onnx") {
+    std::string names;
+    for (const auto& n : llm::shipped_llm_configs()) names += (names.empty() ? "" : ", ") + n;
+    fail("'", path, "': no such model file, nor a shipped LLM config of that name (configs: ", names,
+         "; set WAFER_MODEL_PATH to add folders)");
+  }
   if (fs::is_directory(path)) path = (fs::path(path) / "model.onnx").string();
   s.onnx = import_onnx_file(path);
   const Graph& g = *s.onnx.graph;
@@ -294,9 +308,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
 
   LlmSimReport r;
-  r.model = model_display_name(o.model);
-  if (src.from_config && std::filesystem::path(o.model).extension() == ".json")
-    r.model = std::filesystem::path(o.model).stem().string();
+  r.model = llm_display_name(o.model, src.from_config);
   r.hw_name = hw.name;
   r.tp = o.tp;
   if (system) r.system_name = system->name;
@@ -432,9 +444,7 @@ LlmStepSimulator::LlmStepSimulator(const LlmSimOptions& o) : impl_(std::make_uni
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return m.hw.supports(t); });
   m.eb = dtype_size(dt);
   m.co.precision = o.precision;
-  model = model_display_name(o.model);
-  if (m.src.from_config && std::filesystem::path(o.model).extension() == ".json")
-    model = std::filesystem::path(o.model).stem().string();
+  model = llm_display_name(o.model, m.src.from_config);
   hw_name = m.hw.name;
   if (m.src.from_config) {
     weights_bytes = uint64_t(m.src.config.parameter_count()) * m.eb;

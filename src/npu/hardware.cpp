@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/data_path.h"
 #include "core/error.h"
 #include "npu/yaml_fields.h"
 
@@ -216,24 +217,7 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
 }
 
 std::vector<std::string> hardware_search_path() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("WAFER_HW_PATH")) {
-    std::string list = env;
-    for (size_t at = 0; at <= list.size();) {
-      size_t end = std::min(list.find(':', at), list.size());
-      if (end > at) dirs.push_back(list.substr(at, end - at));
-      at = end + 1;
-    }
-  }
-  // Installed: PREFIX/bin/wafer finds PREFIX/share/wafer/hw (cmake --install).
-  std::error_code ec;
-  fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path installed = exe.parent_path().parent_path() / "share" / "wafer" / "hw";
-    if (fs::is_directory(installed, ec)) dirs.push_back(installed.string());
-  }
-  dirs.push_back((fs::path(WAFER_SOURCE_DIR) / "hw").string());  // the build tree's source checkout
-  return dirs;
+  return data_search_path("WAFER_HW_PATH", "hw");
 }
 
 std::vector<std::string> hardware_presets() {

@@ -4,8 +4,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <sstream>
 
+#include "core/data_path.h"
 #include "core/error.h"
 
 namespace wafer::llm {
@@ -149,9 +151,43 @@ LlmConfig parse_llm_config(const std::string& text, const std::string& file) {
   return c;
 }
 
+std::vector<std::string> llm_config_search_path() {
+  return data_search_path("WAFER_MODEL_PATH", "models/llm");
+}
+
+namespace {
+bool is_bare_name(const std::string& s) {
+  namespace fs = std::filesystem;
+  return !s.empty() && s.find('/') == std::string::npos && !fs::exists(s);
+}
+}  // namespace
+
+std::string find_llm_config(const std::string& name) {
+  namespace fs = std::filesystem;
+  if (!is_bare_name(name)) return "";
+  for (const auto& dir : llm_config_search_path()) {
+    fs::path p = fs::path(dir) / (name + ".json");
+    std::error_code ec;
+    if (fs::is_regular_file(p, ec)) return p.string();
+  }
+  return "";
+}
+
+std::vector<std::string> shipped_llm_configs() {
+  namespace fs = std::filesystem;
+  std::set<std::string> names;
+  for (const auto& dir : llm_config_search_path()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (entry.path().extension() == ".json") names.insert(entry.path().stem().string());
+  }
+  return {names.begin(), names.end()};
+}
+
 LlmConfig load_llm_config(const std::string& path) {
   namespace fs = std::filesystem;
   std::string file = path;
+  if (std::string shipped = find_llm_config(path); !shipped.empty()) file = shipped;
   if (fs::is_directory(file)) file = (fs::path(file) / "config.json").string();
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, ": cannot open architecture config");
@@ -169,7 +205,7 @@ bool is_llm_config_path(const std::string& path) {
   namespace fs = std::filesystem;
   fs::path p(path);
   if (fs::is_directory(p)) return fs::exists(p / "config.json") && !fs::exists(p / "model.onnx");
-  return p.extension() == ".json";
+  return p.extension() == ".json" || !find_llm_config(path).empty();
 }
 
 int64_t LlmConfig::layer_parameter_count() const {

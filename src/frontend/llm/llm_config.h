@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wafer::llm {
 
@@ -42,12 +43,21 @@ struct LlmConfig {
   int64_t kv_bytes_per_token(int64_t elem_bytes) const;
 };
 
-// Reads a config.json; every missing, mistyped or absurd field is an Error naming the file and field.
+// Reads a config.json, or a shipped config by name (`llama-3.1-8b`: NAME.json in llm_config_search_path());
+// every missing, mistyped or absurd field is an Error naming the file and field.
 LlmConfig load_llm_config(const std::string& path);
 LlmConfig parse_llm_config(const std::string& json_text, const std::string& name_for_errors);
 
-// Whether a path names an architecture config rather than a model file: a .json file, or a folder
-// with config.json and no model.onnx.
+// Whether a path names an architecture config rather than a model file: a .json file, a folder
+// with config.json and no model.onnx, or the name of a shipped config.
 bool is_llm_config_path(const std::string& path);
+
+// Folders that hold shipped configs (models/llm/): WAFER_MODEL_PATH, then PREFIX/share/wafer/models/llm
+// beside an installed binary, then the source tree's models/llm (core/data_path.h).
+std::vector<std::string> llm_config_search_path();
+// The file of a shipped config named `name` (no folder), or "" when there is none.
+std::string find_llm_config(const std::string& name);
+// Names of the shipped configs in llm_config_search_path(), sorted.
+std::vector<std::string> shipped_llm_configs();
 
 }  // namespace wafer::llm
