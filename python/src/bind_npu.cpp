@@ -1,5 +1,6 @@
-// wafer.simulate, wafer.sweep, wafer.hardware, wafer.presets: api::simulate and api::sweep over a
+// wafer.compile, wafer.simulate, wafer.sweep, wafer.hardware, wafer.presets: api::simulate and api::sweep over a
 // preset, a YAML file or a description given as a dict.
+#include "api/compile.h"
 #include "api/hardware.h"
 #include "api/llm_sim.h"
 #include "api/sweep.h"
@@ -44,6 +45,21 @@ py::dict simulate(const py::object& model, const py::object& hw, int batch, cons
   {
     py::gil_scoped_release unlocked;
     j = report::sim_json(api::simulate(o, false).result);
+  }
+  return to_python(j);
+}
+
+py::dict compile(const py::object& model, const py::object& hw, int batch, const std::string& precision,
+                 const py::object& shapes, const py::object& overrides, const py::object& output) {
+  api::CompileOptions o;
+  o.m = model_args(model, batch, precision, shapes);
+  o.hw = hardware_source(hw);
+  o.sets = field_specs(overrides, false);
+  if (!output.is_none()) o.output = path_string(output);
+  nlohmann::json j;
+  {
+    py::gil_scoped_release unlocked;
+    j = api::compile_json(api::compile(o));
   }
   return to_python(j);
 }
@@ -113,6 +129,12 @@ void bind_npu(py::module_& m) {
         py::arg("overrides") = py::none(),
         "Compile a model for an NPU and simulate it: the dict `wafer sim --json` prints. hw: a preset name, a "
         "YAML file, or a description as a dict (the YAML's fields); overrides: {FIELD: value} as --set.");
+  m.def("compile", &compile, py::arg("model"), py::arg("hw"), py::arg("batch") = d.batch,
+        py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
+        py::arg("overrides") = py::none(), py::arg("output") = py::none(),
+        "Compile a model for an NPU without simulating it: the dict `wafer compile --json` prints (layers by unit, "
+        "instructions, matmul tiles, weight bytes resident and streamed). output: a file to write the program to "
+        "(JSON, with OUTPUT.txt in readable form).");
   const api::LlmSimOptions l;
   m.def("simulate_llm", &simulate_llm, py::arg("model"), py::arg("hw"), py::arg("prompt_len") = l.prompt_len,
         py::arg("gen_len") = l.gen_len, py::arg("batch") = l.batch, py::arg("precision") = precision_name(l.precision),

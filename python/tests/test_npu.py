@@ -21,6 +21,21 @@ def test_simulate_matches_cli(run_cli):
     assert tpu["latency_s"] != edge["latency_s"]
 
 
+def test_compile_matches_cli(run_cli, tmp_path):
+    got = wafer.compile(RESNET20, hw="h100", batch=4, output=tmp_path / "prog.json")
+    want = run_cli("compile", RESNET20, "--hw", "h100", "--batch", "4", "--json").json()
+    for d in (got, want):
+        d.pop("compile_ms")  # a wall time
+    assert got == want
+    assert got["batch"] == 4 and got["matrix_layers"] == 22  # resnet20's 21 convolutions and its Gemm
+    assert got["layers"] == got["matrix_layers"] + got["vector_layers"] + got["free_views"]
+    program = json.loads((tmp_path / "prog.json").read_text())
+    assert len(program["layers"]) == got["layers"]
+    assert (tmp_path / "prog.json.txt").read_text().strip()
+    with pytest.raises(wafer.WaferError, match="unknown hardware preset 'nope'"):
+        wafer.compile(RESNET20, hw="nope")
+
+
 def test_precision_and_overrides_match_cli(run_cli):
     got = wafer.simulate(RESNET20, hw="h100", precision="fp32", overrides={"cores.matrix.rows": 8})
     want = run_cli("sim", RESNET20, "--hw", "h100", "--precision", "fp32", "--set", "cores.matrix.rows=8",

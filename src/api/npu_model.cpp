@@ -7,7 +7,7 @@
 
 namespace wafer::api {
 
-npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) {
+Model load_npu_source(const NpuModelArgs& args, npu::NpuCompileOptions& options, std::string* path_read) {
   namespace fs = std::filesystem;
   std::string path = args.model;
   if (fs::is_directory(path)) path = (fs::path(path) / "model.onnx").string();
@@ -18,6 +18,12 @@ npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOpt
   options.batch = args.batch;
   options.symbols = symbols;
   options.precision = args.precision;
+  if (path_read) *path_read = path;
+  return model;
+}
+
+npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options) {
+  Model model = load_npu_source(args, options);
   // The one optimization of the model per batch it may run at (npu::prepare_batches): every design a
   // sweep evaluates lowers these graphs.
   return npu::prepare_batches(*model.graph, options);

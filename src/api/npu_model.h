@@ -18,6 +18,10 @@ struct NpuModelArgs {
   std::vector<std::string> shapes;
 };
 
+// Imports the model and binds the --shape symbols, unoptimized; fills `options` (batch, symbols, precision)
+// and, when given, the path of the .onnx file read.
+Model load_npu_source(const NpuModelArgs& args, npu::NpuCompileOptions& options, std::string* path_read = nullptr);
+
 // Returns the model optimized at its batch and the batch's halvings (npu::prepare_batches, so the compiler
 // may run a batch as sub-batches); fills `options` (batch, symbols, precision).
 npu::PreparedBatches load_npu_model(const NpuModelArgs& args, npu::NpuCompileOptions& options);

@@ -1,0 +1,52 @@
+#include "api/compile.h"
+
+#include <chrono>
+#include <fstream>
+
+#include "core/error.h"
+#include "frontend/onnx/importer.h"
+
+namespace wafer::api {
+
+CompileRun compile(const CompileOptions& o) {
+  CompileRun run;
+  npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
+  npu::NpuCompileOptions opts;
+  Model model = load_npu_source(o.m, opts, &run.model_path);
+  auto t0 = std::chrono::steady_clock::now();
+  run.program = npu::compile_for_npu(*model.graph, hw, opts);
+  run.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  if (run.program.model.empty()) run.program.model = model_display_name(o.m.model);
+  run.hw_name = hw.name;
+  if (!o.output.empty()) {
+    std::ofstream json(o.output), text(o.output + ".txt");
+    check(bool(json) && bool(text), o.output, ": cannot write the program");
+    json << run.program.to_json().dump(1) << "\n";
+    text << run.program.to_text();
+  }
+  return run;
+}
+
+nlohmann::json compile_json(const CompileRun& run) {
+  const npu::Program& p = run.program;
+  int64_t matrix = 0, vector = 0, views = 0, tiles = 0;
+  for (const auto& l : p.layers) (l.unit == "matrix" ? matrix : l.unit == "vector" ? vector : views)++;
+  for (const auto& in : p.instrs) tiles += in.kind == npu::OpKind::MatMul;
+  return {{"model", p.model},
+          {"model_path", run.model_path},
+          {"hw", run.hw_name},
+          {"precision", dtype_name(p.precision)},
+          {"batch", p.batch},
+          {"compile_ms", run.compile_ms},
+          {"layers", int64_t(p.layers.size())},
+          {"matrix_layers", matrix},
+          {"vector_layers", vector},
+          {"free_views", views},
+          {"instructions", int64_t(p.instrs.size())},
+          {"matmul_tiles", tiles},
+          {"weight_bytes", p.weight_bytes_total},
+          {"resident_weight_bytes", p.resident_weight_bytes},
+          {"streamed_weight_bytes", p.weight_bytes_total - p.resident_weight_bytes}};
+}
+
+}  // namespace wafer::api
