@@ -335,6 +335,10 @@ expect 2 "it fits with --hw dgx-h100 --tp 2" -- sim "$src/models/llm/llama-3.1-7
 expect 2 "needs a system of chips" -- sim "$src/models/llm/llama-3.1-8b.json" --hw h100 --tp 2 --prompt-len 16 --gen-len 4
 expect 0 "" -- sim "$src/models/llm/llama-3.1-8b.json" --hw dgx-h100 --tp 2 --prompt-len 16 --gen-len 4 --layers 1
 grep -q "tensor parallel over 2 chips" out.txt || fail "wafer sim --tp 2: no tensor-parallel line: $(cat out.txt)"
+expect 0 "" -- sim llama-3.1-8b --hw h100 --prompt-len 64 --gen-len 8 --layers 1 --out llm_report
+grep -q 'id="latency-throughput"' llm_report/report.html || fail "wafer sim --out (LLM): no latency-throughput plot"
+/usr/bin/python3 -c "import json,sys; c=json.load(open('llm_report/llm.json'))['curve']; sys.exit(not (len(c) >= 3 and c[0]['batch'] == 1))" ||
+  fail "wafer sim --out (LLM): llm.json has no curve"
 
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 
+#include "api/llm_report.h"
 #include "api/llm_sim.h"
 #include "backends/backend.h"
 #include "core/error.h"
@@ -286,4 +287,35 @@ TEST(LlmSim, BatchIsLimitedByNamedCapacity) {
   std::string e = error_of([&] { api::simulate_llm(o); });
   EXPECT_THAT(e, HasSubstr("does not fit on one h100"));
   EXPECT_THAT(e, HasSubstr("of HBM3 (off-chip)"));
+}
+
+// The latency-throughput curve: each point is simulate_llm at that batch, batches double up to the
+// capacity limit and stop there; the page carries the phases, the op breakdown and the plot.
+TEST(LlmReport, CurveFollowsTheBatchToTheCapacityLimit) {
+  api::LlmSimOptions o = tiny_sim("h100", 1, 64, 64);
+  o.sets = {"offchip.capacity=16 MiB"};
+  const api::LlmSimReport one = api::simulate_llm(o);
+  ASSERT_GT(one.max_batch, 4);
+  auto curve = api::llm_latency_throughput(o, one.max_batch + 8);  // past what fits: the curve stops
+  ASSERT_GE(curve.size(), 3u);
+  EXPECT_EQ(curve[0].batch, 1);
+  EXPECT_DOUBLE_EQ(curve[0].tpot_s, one.tpot_s);
+  EXPECT_LE(curve.back().batch, one.max_batch);
+  for (size_t i = 1; i < curve.size(); ++i) {
+    EXPECT_GT(curve[i].batch, curve[i - 1].batch);
+    EXPECT_GE(curve[i].tpot_s, curve[i - 1].tpot_s * 0.999) << "batch " << curve[i].batch;  // more work per step
+    EXPECT_DOUBLE_EQ(curve[i].decode_tokens_per_s, double(curve[i].batch) / curve[i].tpot_s);
+  }
+  o.batch = curve[2].batch;
+  const api::LlmSimReport r = api::simulate_llm(o);
+  EXPECT_DOUBLE_EQ(curve[2].ttft_s, r.ttft_s);
+  const std::string html = api::llm_sim_html(r, curve);
+  EXPECT_THAT(html, HasSubstr("<svg id=\"latency-throughput\""));
+  size_t points = 0;
+  for (size_t at = html.find("class=\"point\""); at != std::string::npos; at = html.find("class=\"point\"", at + 1))
+    ++points;
+  EXPECT_EQ(points, curve.size());
+  EXPECT_THAT(html, HasSubstr("<td>prefill</td>"));
+  EXPECT_THAT(html, HasSubstr("<td>MatMul</td>"));  // where the time goes: the GEMMs, by op type
+  EXPECT_EQ(html.find("<script"), std::string::npos);
 }

@@ -134,6 +134,12 @@ void accumulate(npu::SimResult& total, const npu::SimResult& part, int64_t times
   total.onchip_bytes += part.onchip_bytes * uint64_t(times);
   total.energy_j += part.energy_j * n;
   for (const auto& [k, v] : part.energy_breakdown_j) total.energy_breakdown_j[k] += v * n;
+  // The segment's layers, each spanning its cycles times the repeats (where the phase's time goes by op).
+  for (npu::LayerStats l : part.layers) {
+    const uint64_t span = l.end_cycle > l.start_cycle ? l.end_cycle - l.start_cycle : 0;
+    l.start_cycle = 0, l.end_cycle = span * uint64_t(times);
+    total.layers.push_back(std::move(l));
+  }
 }
 
 npu::SimResult evaluate(const Graph& built, bool optimize, const npu::HardwareDesc& hw,

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "api/llm_report.h"
 #include "api/llm_sim.h"
 #include "api/simulate.h"
 #include "commands.h"
@@ -40,7 +41,9 @@ void add_sim_command(CLI::App& app) {
   sub->add_flag("--all", o->all, "Every layer in the table, in program order");
   sub->add_flag("--json", o->json, "Print the result as JSON instead of the table");
   sub->add_option("--trace", o->trace, "Write a Chrome trace (open in ui.perfetto.dev) to this file");
-  sub->add_option("--out", o->out, "Write report.html, sim.json, layers.csv and trace.json into this folder");
+  sub->add_option("--out", o->out,
+                  "Write report.html, sim.json, layers.csv and trace.json into this folder (LLM mode: report.html with "
+                  "the phases and the latency-throughput curve, llm.json)");
   // LLM inference (docs/LLM.md): prefill and decode simulated separately, memory checked per level.
   sub->add_option("--prompt-len", o->prompt_len, "LLM mode: prompt tokens per sequence (prefill)");
   sub->add_option("--gen-len", o->gen_len, "LLM mode: tokens generated per sequence (decode)");
@@ -49,8 +52,8 @@ void add_sim_command(CLI::App& app) {
       ->capture_default_str();
   set_action(sub, [o]() {
     if (o->prompt_len >= 0 || o->gen_len >= 0 || o->layers >= 0 || llm::is_llm_config_path(o->m.model)) {
-      check(o->trace.empty() && o->out.empty() && o->m.shapes.empty() && !o->all,
-            "--trace, --out, --shape and --all are not available in LLM mode (--prompt-len/--gen-len)");
+      check(o->trace.empty() && o->m.shapes.empty() && !o->all,
+            "--trace, --shape and --all are not available in LLM mode (--prompt-len/--gen-len)");
       api::LlmSimOptions l;
       l.model = o->m.model;
       l.hw = o->hw;
@@ -62,11 +65,21 @@ void add_sim_command(CLI::App& app) {
       l.layers = o->layers;
       l.tp = o->tp;
       api::LlmSimReport r = api::simulate_llm(l);
+      if (!o->out.empty()) {
+        // The page's latency-throughput curve: the same request at batch 1, 2, 4, ... up to what fits.
+        auto curve = api::llm_latency_throughput(l, std::min<int64_t>(std::max(r.max_batch, l.batch), 1024));
+        std::filesystem::path dir(o->out);
+        report::write_text_file((dir / "report.html").string(), api::llm_sim_html(r, curve));
+        nlohmann::json j = api::llm_sim_json(r);
+        j["curve"] = api::llm_curve_json(curve);
+        report::write_text_file((dir / "llm.json").string(), j.dump(2) + "\n");
+      }
       if (o->json)
         std::cout << api::llm_sim_json(r).dump(2) << "\n";
       else
         std::cout << api::llm_sim_table(r) << "wall time: prefill " << r.prefill.wall_ms << " ms, decode "
-                  << r.decode.wall_ms << " ms\n";
+                  << r.decode.wall_ms << " ms\n"
+                  << (o->out.empty() ? "" : "reports written to " + o->out + " (report.html, llm.json)\n");
       return 0;
     }
     check(o->tp == 1, "--tp is for the LLM mode of wafer sim (--prompt-len/--gen-len or a config.json)");
