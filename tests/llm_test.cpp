@@ -319,3 +319,31 @@ TEST(LlmReport, CurveFollowsTheBatchToTheCapacityLimit) {
   EXPECT_THAT(html, HasSubstr("<td>MatMul</td>"));  // where the time goes: the GEMMs, by op type
   EXPECT_EQ(html.find("<script"), std::string::npos);
 }
+
+// The KV append of a decode step writes only the new token's keys and values: past and present share
+// the cache's buffer (Plan::append_in_place), so the Concat layers move B x kv_heads x head_dim x 2 bytes
+// per token and layer, not the whole cache.
+TEST(LlmSim, KvAppendMovesOnlyTheNewEntries) {
+  llm::LlmConfig c = llm::parse_llm_config(kTinyLlama, "tiny");
+  llm::DecoderShape s;
+  s.batch = 2, s.seq = 1, s.past = 500;
+  Model m = llm::build_decoder(c, s);
+  npu::NpuCompileOptions co;
+  co.batch = 2;
+  co.precision = Precision::bf16;
+  npu::HardwareDesc hw = npu::load_hardware("h100");
+  npu::SimResult r = npu::evaluate_design(*npu::prepare_for_npu(*m.graph, co), hw, co, false);
+  int appends = 0;
+  for (const auto& l : r.layers) {
+    if (l.op_type != "Concat" || l.name.find("Concat_k") == std::string::npos) continue;
+    ++appends;
+    auto it = l.bytes.find(npu::MemLevel::OffChip);
+    ASSERT_NE(it, l.bytes.end()) << l.name;
+    const uint64_t new_entries = 2 * 2 * 1 * 64 * 2;  // batch x kv_heads x 1 token x head_dim x bf16
+    // The new keys are read (from wherever the projection left them) and written into the cache: never the
+    // 500 cached tokens.
+    EXPECT_LE(it->second, 2 * new_entries) << l.name;
+    EXPECT_GE(it->second, new_entries) << l.name;
+  }
+  EXPECT_EQ(appends, 2);  // one per layer
+}

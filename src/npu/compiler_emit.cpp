@@ -372,12 +372,20 @@ void emit_vector_layer(Lowering& l, size_t li) {
   const Node& node = *p.node;
   const int layer = int(li);
   const int fc = l.first_core[li], nc = l.num_cores[li];
+  // A cache append writes into the past's buffer, wherever that lives; other outputs go where they fit.
+  auto where = [&](const std::string& out) {
+    if (!p.append_in_place) return output_info(l, li, out);
+    ValInfo o = output_info(l, li, out);
+    o.level = l.info(node.inputs[0]).level;
+    return o;
+  };
   std::vector<int> finals;
   for (int ci = 0; ci < nc; ++ci) {
     const int core = fc + ci;
     std::vector<int> deps;
-    for (const auto& in : node.inputs) {
-      if (in.empty()) continue;
+    for (size_t ii = 0; ii < node.inputs.size(); ++ii) {
+      const std::string& in = node.inputs[ii];
+      if (in.empty() || (p.append_in_place && ii == 0)) continue;  // the past stays where it is
       uint64_t bytes = l.value_bytes(in);
       if (bytes == 0) continue;
       if (l.g.is_initializer(in)) {
@@ -402,10 +410,11 @@ void emit_vector_layer(Lowering& l, size_t li) {
     }
     for (const auto& out : node.outputs) {
       if (out.empty()) continue;
-      ValInfo o = output_info(l, li, out);
-      if (o.level != MemLevel::Scratchpad && l.value_bytes(out) > 0) {
+      ValInfo o = where(out);
+      const uint64_t out_bytes = l.value_bytes(out) - (p.append_in_place ? l.value_bytes(node.inputs[0]) : 0);
+      if (o.level != MemLevel::Scratchpad && out_bytes > 0) {
         Instr s{OpKind::Store, layer, core};
-        s.src = MemLevel::Scratchpad, s.dst = o.level, s.bytes = uint64_t(cdiv(int64_t(l.value_bytes(out)), nc));
+        s.src = MemLevel::Scratchpad, s.dst = o.level, s.bytes = uint64_t(cdiv(int64_t(out_bytes), nc));
         s.what = "output";
         s.deps = {last};
         finals.push_back(l.em.emit(std::move(s)));
@@ -419,7 +428,7 @@ void emit_vector_layer(Lowering& l, size_t li) {
   int ready = l.em.emit(std::move(bar));
   for (const auto& out : node.outputs) {
     if (out.empty()) continue;
-    ValInfo o = output_info(l, li, out);
+    ValInfo o = where(out);
     o.ready = ready;
     l.vals[out] = o;
   }

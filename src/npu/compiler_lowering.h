@@ -53,6 +53,10 @@ struct Plan {
   TileChoice tiles;
   TileProblem problem;  // what the tiles were chosen for
   std::string weight;   // initializer name of the weights (matrix layers)
+  // A cache append (Concat of a graph input, the past, with new entries into a graph output, the present):
+  // past and present share one preallocated buffer, as serving engines keep a KV cache (ONNX Runtime
+  // GenAI's past_present_share_buffer), so only the appended entries are moved and written.
+  bool append_in_place = false;
 };
 
 struct Lowering {

@@ -1,5 +1,6 @@
 // The npu compiler's first jobs: what each node is (matrix layer, vector work or free) and which
 // element-wise nodes run as a matrix layer's epilogue.
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
@@ -8,6 +9,29 @@
 #include "npu/compiler_lowering.h"
 
 namespace wafer::npu::lowering {
+
+namespace {
+
+bool is_graph_input(const Graph& g, const std::string& v) {
+  return std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end();
+}
+bool is_graph_output(const Graph& g, const std::string& v) {
+  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
+}
+
+// A decoder's KV-cache append (Plan::append_in_place): its work is the appended elements only.
+void mark_cache_append(const Lowering& l, Plan& p) {
+  const Node& n = *p.node;
+  if (n.op_type != "Concat" || n.inputs.size() < 2 || n.outputs.size() != 1 || !is_graph_input(l.g, n.inputs[0]) ||
+      !is_graph_output(l.g, n.outputs[0]))
+    return;
+  const int64_t past = known_numel(l.g, n.inputs[0]), present = known_numel(l.g, n.outputs[0]);
+  if (past < 0 || present < past) return;
+  p.append_in_place = true;
+  p.work = {{"move", present - past}};
+}
+
+}  // namespace
 
 // Classifies every node; collects all that cannot be costed and reports them together.
 void classify_nodes(Lowering& l) {
@@ -30,6 +54,7 @@ void classify_nodes(Lowering& l) {
             fail("npu compile: ", node.label(), ": hardware ", l.hw.name, " has no vector cost for op class '",
                  vw.op_class, "'");
         p.work = *w;
+        mark_cache_append(l, p);
       }
     } catch (const UnsupportedError& e) {
       unsupported.push_back(e.what());
