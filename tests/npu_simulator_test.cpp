@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "frontend/onnx/importer.h"
 #include "npu/compiler.h"
+#include "npu/compiler_tiling.h"
 #include "npu/evaluate.h"
 #include "npu/simulator.h"
 
@@ -338,6 +339,49 @@ TEST(NpuSimulator, OffchipInputReadOnceThroughRowPanels) {
   const double once = double(m * k + k * n + m * n);  // input, weights, output: one byte each
   EXPECT_GE(double(r.offchip_bytes), once);
   EXPECT_LE(double(r.offchip_bytes), 1.05 * once);
+}
+
+// Neither operand of an LLM-prefill-sized GEMM fits the global buffer's staging quarter (64 MiB input,
+// 32 MiB weights in bf16), so a wave's tiles go through K as a block (compiler_tiling.h, wave_block): each
+// K slice of the block's rows and columns is read from HBM once per wave. Without it, every tile read its
+// operands from HBM (4.2 GiB here, 26x the operands).
+TEST(NpuSimulator, WaveBlocksShareOperandsThroughTheGlobalBuffer) {
+  HardwareDesc hw = load_hardware("h100");
+  const int64_t m = 8192, k = 4096, n = 4096;
+  auto g = gemm_graph(m, k, n);
+  NpuCompileOptions o;
+  o.precision = Precision::bf16;
+  Program p = compile_for_npu(*g, hw, o);
+  const Layer& l = p.layers[0];
+  const int64_t mt = m / l.tile_m, nt = n / l.tile_n;
+  ASSERT_GT(k / l.tile_k, 1);
+  SimResult r = simulate(p, hw);
+  const double once = 2.0 * double(m * k + k * n + m * n);
+  // The waves read the input nt / cols times and the weights mt / rows times; a wave that straddles two
+  // strips reads a few more rows, so the bound allows 25 % over the formula.
+  const int64_t wave = int64_t(l.cores.size());
+  const WaveBlock b = wave_block(mt, nt, l.tile_m, l.tile_n, wave, true, true);
+  const double formula =
+      2.0 * (double(m * k) * double(nt) / double(b.cols) + double(k * n) * double(mt) / double(b.rows) + double(m * n));
+  EXPECT_GE(double(r.offchip_bytes), once);
+  EXPECT_LE(double(r.offchip_bytes), 1.25 * formula);
+  EXPECT_LT(double(r.offchip_bytes), 4 * once);
+  // The block is near square in tiles for square tiles, and covers the wave.
+  EXPECT_GE(b.rows * b.cols, std::min<int64_t>(wave, mt * nt));
+  EXPECT_LE(std::abs(b.rows - b.cols), 2);
+}
+
+TEST(NpuCompiler, WaveBlockReadsTheFewestBytesPerTile) {
+  // 132 tiles of 128 x 128: 11 x 12 (23 panels for 132 tiles) beats a row of 132 or 2 x 66.
+  WaveBlock b = wave_block(64, 32, 128, 128, 132, true, true);
+  EXPECT_EQ(b.rows * b.cols, 132);
+  EXPECT_EQ(b.rows + b.cols, 23);
+  // Only the weights off-chip: as few weight columns as cover the wave (132 tiles over at most 64 rows: 3).
+  WaveBlock w = wave_block(64, 32, 128, 128, 132, false, true);
+  EXPECT_EQ(w.cols, 3);
+  // Only the input off-chip: as few input rows (132 tiles over 32 columns: 5).
+  WaveBlock a = wave_block(64, 32, 128, 128, 132, true, false);
+  EXPECT_EQ(a.rows, 5);
 }
 
 // A batch whose activations do not fit on chip runs as sub-batches when that is faster (npu/evaluate.h), so

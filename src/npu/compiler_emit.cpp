@@ -163,6 +163,34 @@ class MatrixLayerEmission {
     row_panels_ = a_.level == MemLevel::OffChip && nt_ > 1 && stage_limit_ > 0 &&
                   (!const_w_ || L_.weight_home != MemLevel::OffChip || weight_staged_ >= 0) &&
                   2 * uint64_t(cdiv(nc_, nt_) + 1) * panel_bytes_ <= stage_limit_;
+    // Otherwise, when both grid dims and K have several tiles and an operand is re-read from off-chip, the
+    // tiles of a wave form a block (wave_block, compiler_tiling.h) and go through K together: each K slice of
+    // the block's input rows and weight columns is staged from off-chip once per wave and served to its tiles
+    // from the global buffer. Needs the slices of `stages` K steps to fit the staging quarter.
+    a_off_ = a_.level == MemLevel::OffChip;
+    w_off_ = const_w_ ? weight_src_ == MemLevel::OffChip : b_.level == MemLevel::OffChip;
+    if (!row_panels_ && stage_limit_ > 0 && l_.hw.offchip && kt_ > 1 && mt_ > 1 && nt_ > 1 && (a_off_ || w_off_)) {
+      const WaveBlock b = wave_block(mt_, nt_, tm_, tn_, nc_, a_off_, w_off_);
+      const uint64_t slices =
+          uint64_t(std::max(2, p_.tiles.stages)) * uint64_t(b.rows * tm_ + b.cols * tn_) * uint64_t(tk_) * l_.eb;
+      if (slices <= stage_limit_) block_rows_ = b.rows;
+    }
+  }
+
+  // Under wave blocking: the K slice `ki` of the wave's input rows and weight columns, staged once for the
+  // wave by its first tile (its replicas do not repeat it).
+  int stage_wave_slice(int core, int64_t ki, const std::vector<int>& after) {
+    const int64_t k0 = ki * tk_, k1 = std::min(gv_.k, k0 + tk_);
+    const double in_bytes = a_off_ ? double(wave_rows_ * tm_ * (k1 - k0)) * double(l_.eb) / gv_.input_reuse : 0;
+    const uint64_t w_bytes = w_off_ ? uint64_t(wave_cols_ * tn_ * (k1 - k0)) * l_.eb : 0;
+    Instr in{OpKind::Load, layer_, core};
+    in.src = MemLevel::OffChip, in.dst = MemLevel::GlobalBuffer, in.what = "input";
+    in.bytes = uint64_t(std::ceil(in_bytes)) + w_bytes;
+    in.deps = after;
+    Emitter::add_dep(in.deps, a_.ready);
+    Emitter::add_dep(in.deps, b_.ready);
+    prog_.instrs.push_back(std::move(in));
+    return int(prog_.instrs.size()) - 1;
   }
 
   // After a dropped wave every index kept into the loop moves back.
@@ -172,6 +200,7 @@ class MatrixLayerEmission {
       cs.w_instr = waves_->shift(cs.w_instr, dropped);
     }
     row_stage_ = waves_->shift(row_stage_, dropped);
+    for (int& s : wave_slice_) s = waves_->shift(s, dropped);
     std::erase_if(finals_, [&](int f) { return f >= int(prog_.instrs.size()); });
   }
 
@@ -200,13 +229,15 @@ class MatrixLayerEmission {
     const int64_t total = gv_.groups * mt_ * nt_;
     for (int64_t t = 0; t < total; ++t) {
       const int64_t grp = t / (mt_ * nt_), rem = t % (mt_ * nt_);
-      const int64_t mi = row_panels_ ? rem / nt_ : rem % mt_, ni = row_panels_ ? rem % nt_ : rem / mt_;
+      int64_t mi = row_panels_ ? rem / nt_ : rem % mt_, ni = row_panels_ ? rem % nt_ : rem / mt_;
+      if (block_rows_ > 0) tile_in_blocks(rem, mi, ni);
       const int ci = int(t % nc_);
       const int core = fc_ + ci;
       const bool wave_end = ci == nc_ - 1 || t + 1 == total;
       const int64_t wave_tiles = std::min<int64_t>(nc_, total - t);  // at the wave's first tile
       if (ci == 0) {
         waves_->begin_wave();
+        if (block_rows_ > 0) begin_wave_block(t, wave_tiles);
         if (representative_) {
           em_.replicas = int(wave_tiles);
           // The representative stages the panels of every row that starts in its wave.
@@ -223,6 +254,26 @@ class MatrixLayerEmission {
       emit_tile(grp, mi, ni, ci, stages);
       if (wave_end) end_wave();
     }
+  }
+
+  // Under wave blocking, tiles go down strips of block_rows_ rows column by column, so a wave of nc_ tiles
+  // covers about block_rows_ rows x nc_ / block_rows_ columns.
+  void tile_in_blocks(int64_t rem, int64_t& mi, int64_t& ni) const {
+    const int64_t strip = rem / (block_rows_ * nt_), r = rem % (block_rows_ * nt_);
+    const int64_t h = std::min(block_rows_, mt_ - strip * block_rows_);
+    mi = strip * block_rows_ + r % h, ni = r / h;
+  }
+
+  // The distinct rows and columns of the wave starting at tile t, whose K slices it stages.
+  void begin_wave_block(int64_t t, int64_t wave_tiles) {
+    std::set<int64_t> rows, cols;
+    for (int64_t u = t; u < t + wave_tiles; ++u) {
+      int64_t mi = 0, ni = 0, rem = u % (mt_ * nt_);
+      tile_in_blocks(rem, mi, ni);
+      rows.insert(u / (mt_ * nt_) * mt_ + mi), cols.insert(u / (mt_ * nt_) * nt_ + ni);
+    }
+    wave_rows_ = int64_t(rows.size()), wave_cols_ = int64_t(cols.size());
+    wave_slice_.assign(size_t(kt_), -1);
   }
 
   // One output tile on core fc + ci: its K steps, its epilogue, its store.
@@ -254,11 +305,21 @@ class MatrixLayerEmission {
     std::vector<int> slot_dep;
     Emitter::add_dep(slot_dep, cs.slot_user[slot]);  // a ring of `stages` buffers: wait for tile i-stages
     const double in_tile = double((m1 - m0) * (k1 - k0)) * double(eb) / gv_.input_reuse;  // implicit GEMM
-    int in_i = em_.fetch(a_tile, core, uint64_t(std::ceil(in_tile)), layer_, "input", slot_dep);
+    ValInfo a_from = a_tile;
+    int slice = -1;
+    if (block_rows_ > 0) {
+      int& staged = wave_slice_[size_t(ki)];
+      if (staged < 0) staged = stage_wave_slice(core, ki, slot_dep);
+      slice = staged;
+      if (a_off_) a_from.level = MemLevel::GlobalBuffer, a_from.ready = slice;
+    }
+    int in_i = em_.fetch(a_from, core, uint64_t(std::ceil(in_tile)), layer_, "input", slot_dep);
     int w_i = -1;
     const uint64_t wbytes = uint64_t((k1 - k0) * (n1 - n0)) * eb;
     if (!const_w_) {
-      w_i = em_.fetch(b_, core, wbytes, layer_, "input", slot_dep);
+      ValInfo b_from = b_;
+      if (slice >= 0 && w_off_) b_from.level = MemLevel::GlobalBuffer, b_from.ready = slice;
+      w_i = em_.fetch(b_from, core, wbytes, layer_, "input", slot_dep);
     } else if (L_.weight_home == MemLevel::Scratchpad) {
       w_i = l_.resident_load[li_].empty() ? -1 : l_.resident_load[li_][size_t(ci)];
     } else {
@@ -269,10 +330,11 @@ class MatrixLayerEmission {
         w_i = cs.w_instr;
       } else {
         Instr in{OpKind::Load, layer_, core};
-        in.src = weight_src_;
+        in.src = slice >= 0 && w_off_ ? MemLevel::GlobalBuffer : weight_src_;
         in.dst = MemLevel::Scratchpad, in.bytes = wbytes, in.what = "weights", in.deps = slot_dep;
         if (L_.weight_home == MemLevel::GlobalBuffer) Emitter::add_dep(in.deps, l_.resident_load[li_].at(0));
         Emitter::add_dep(in.deps, weight_staged_);
+        Emitter::add_dep(in.deps, slice);
         w_i = em_.emit(std::move(in));
         cs.w_key = key, cs.w_instr = w_i;
       }
@@ -362,6 +424,12 @@ class MatrixLayerEmission {
   uint64_t panel_bytes_ = 0;
   bool row_panels_ = false;
   int row_stage_ = -1;  // the Load that staged the current row's panel
+  // Wave blocking (stage_operands): strip height in tiles (0: off), the operands it stages, and per wave the
+  // distinct rows and columns and the Load of each K slice.
+  int64_t block_rows_ = 0;
+  bool a_off_ = false, w_off_ = false;
+  int64_t wave_rows_ = 0, wave_cols_ = 0;
+  std::vector<int> wave_slice_;
   std::vector<CoreState> st_;
   std::vector<int> finals_;
 };

@@ -56,6 +56,20 @@ uint64_t core_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64
   return matmul_tile_cycles(hw, dtype, tm, tk, cdiv(tn, std::min(units, tn)));
 }
 
+WaveBlock wave_block(int64_t mt, int64_t nt, int64_t tm, int64_t tn, int64_t wave, bool input_offchip,
+                     bool weights_offchip) {
+  WaveBlock best;
+  double best_bytes = -1;
+  // At least as many rows as it takes the grid's columns to hold the wave: the block covers the whole wave.
+  for (int64_t rows = std::min(mt, cdiv(wave, nt)); rows <= std::min(mt, wave); ++rows) {
+    const int64_t cols = std::min(nt, cdiv(wave, rows));
+    const double per_tile =
+        (double(rows * tm) * input_offchip + double(cols * tn) * weights_offchip) / double(std::min(rows * cols, wave));
+    if (best_bytes < 0 || per_tile < best_bytes * (1 - 1e-12)) best = {rows, cols}, best_bytes = per_tile;
+  }
+  return best;
+}
+
 namespace {
 
 // b, 2b, 4b, ... capped at d (always includes d itself).
@@ -124,6 +138,24 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
             };
             double dma = traffic(in_once, double(nt), in_bw, p.input_offchip, row_panels) +
                          traffic(w_once, w_reads, p.weight_bytes_per_cycle, true);
+            // Otherwise, with K in several slices and both grid dims > 1, a wave's tiles run as a block
+            // (wave_block) through K together: the block's K slices come from off-chip once per wave.
+            const bool w_off = p.weights_streamed && p.weights_offchip;
+            if (!row_panels && p.stage_bytes_per_cycle > 0 && kt > 1 && mt > 1 && nt > 1 &&
+                (p.input_offchip || w_off)) {
+              const WaveBlock b = wave_block(mt, nt, tm, tn, cores, p.input_offchip, w_off);
+              const uint64_t slices = uint64_t(stages) * uint64_t(b.rows * tm + b.cols * tn) * uint64_t(tk) * eb;
+              if (slices <= p.stage_bytes) {
+                const double l2_bw = std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+                auto blocked = [&](double once, double reads, double share, double bw) {
+                  return reads * once / share / bw + reads * once * (1 - 1 / share) / l2_bw;
+                };
+                dma = (p.input_offchip ? blocked(in_once, double(nt), double(b.cols), in_bw)
+                                       : traffic(in_once, double(nt), in_bw, false)) +
+                      (w_off ? blocked(w_once, double(mt), double(b.rows), p.weight_bytes_per_cycle)
+                             : traffic(w_once, w_reads, p.weight_bytes_per_cycle, true));
+              }
+            }
             // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
             // flight while the units compute, so the latency is hidden once the pipeline is deep enough.
             double latency_bound = (per_core_tiles * p.dma_latency_cycles + dma) / double(stages - 1);

@@ -23,6 +23,18 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
 // between an SM's tensor cores, or a TPU core splits one over its MXUs).
 uint64_t core_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int64_t tk, int64_t tn);
 
+// A wave of output tiles grouped as a block of `rows` x `cols` tiles (CUTLASS's threadblock swizzle), so the
+// tiles running at once share input row panels and weight column panels: each K slice of the block's rows
+// and columns comes from off-chip once and is served to the wave's tiles from the global buffer (a GPU's L2).
+struct WaveBlock {
+  int64_t rows = 1, cols = 1;
+};
+
+// The block of a `wave`-tile wave over an mt x nt tile grid (tiles tm x tn) that reads the fewest off-chip
+// bytes per tile, counting the input when it is off-chip and the weights when they stream from there.
+WaveBlock wave_block(int64_t mt, int64_t nt, int64_t tm, int64_t tn, int64_t wave, bool input_offchip,
+                     bool weights_offchip);
+
 struct TileChoice {
   int64_t tm = 0, tk = 0, tn = 0;
   int cores = 1;
@@ -46,6 +58,7 @@ struct TileProblem {
   uint64_t stage_bytes = 0;
   double stage_bytes_per_cycle = 0;
   bool input_offchip = false;
+  bool weights_offchip = true;  // streamed weights come from off-chip (not from a resident global buffer copy)
   int max_cores = 1;
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
 };
