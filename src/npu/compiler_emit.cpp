@@ -226,9 +226,11 @@ class MatrixLayerEmission {
     const int stages = std::max(2, p_.tiles.stages);
     st_.assign(size_t(nc_), {});
     for (auto& cs : st_) cs.slot_user.assign(size_t(stages), -1);
-    const int64_t total = gv_.groups * mt_ * nt_;
+    // Split-K: each output tile is ks_ consecutive tiles, one per K share, on as many cores.
+    const int64_t total = gv_.groups * mt_ * nt_ * ks_;
     for (int64_t t = 0; t < total; ++t) {
-      const int64_t grp = t / (mt_ * nt_), rem = t % (mt_ * nt_);
+      const int64_t split = t % ks_, out = t / ks_;
+      const int64_t grp = out / (mt_ * nt_), rem = out % (mt_ * nt_);
       int64_t mi = row_panels_ ? rem / nt_ : rem % mt_, ni = row_panels_ ? rem % nt_ : rem / mt_;
       if (block_rows_ > 0) tile_in_blocks(rem, mi, ni);
       const int ci = int(t % nc_);
@@ -251,7 +253,7 @@ class MatrixLayerEmission {
         continue;
       }
       if (row_panels_ && !representative_ && ni == 0) stage_rows(core, 1);
-      emit_tile(grp, mi, ni, ci, stages);
+      emit_tile(grp, mi, ni, ci, stages, split, t, wave_tiles);
       if (wave_end) end_wave();
     }
   }
@@ -276,23 +278,68 @@ class MatrixLayerEmission {
     wave_slice_.assign(size_t(kt_), -1);
   }
 
-  // One output tile on core fc + ci: its K steps, its epilogue, its store.
-  void emit_tile(int64_t grp, int64_t mi, int64_t ni, int ci, int stages) {
-    const int core = fc_ + ci;
+  // One output tile's K share `split` on core fc + ci: its K steps; then, for the tile's last share, the
+  // partial sums added up (split-K), its epilogue and its store. `t` is the tile's index in the loop.
+  void emit_tile(int64_t grp, int64_t mi, int64_t ni, int ci, int stages, int64_t split, int64_t t,
+                 int64_t wave_tiles) {
+    int core = fc_ + ci;
     ValInfo a_tile = a_;
     if (row_panels_) a_tile.level = MemLevel::GlobalBuffer, a_tile.ready = row_stage_;
     const int64_t m0 = mi * tm_, m1 = std::min(gv_.m, m0 + tm_), n0 = ni * tn_, n1 = std::min(gv_.n, n0 + tn_);
+    const int64_t per_share = cdiv(kt_, ks_);
     int prev_mm = -1;
-    for (int64_t ki = 0; ki < kt_; ++ki) {
+    for (int64_t ki = split * per_share; ki < std::min(kt_, (split + 1) * per_share); ++ki) {
       const int64_t k0 = ki * tk_, k1 = std::min(gv_.k, k0 + tk_);
       prev_mm = emit_k_step(a_tile, grp, ni, ki, ci, stages, m0, m1, k0, k1, n0, n1, prev_mm);
     }
     const int64_t tile_elems = (m1 - m0) * (n1 - n0);
+    if (ks_ > 1) {
+      if (representative_) {
+        prev_mm = reduce_tree(core, tile_elems, prev_mm, wave_tiles);
+      } else {
+        share_last_[size_t(split)] = {core, prev_mm};
+        if (split + 1 < ks_) return;
+        core = fc_ + int((t - split) % nc_);  // the tile's first share adds the others up
+        prev_mm = reduce_shares(core, tile_elems);
+      }
+    }
     const int last = emit_tile_epilogue(core, tile_elems, prev_mm);
     Instr s{OpKind::Store, layer_, core};
     s.src = MemLevel::Accumulator, s.dst = o_.level == MemLevel::Scratchpad ? MemLevel::Scratchpad : o_.level;
     s.bytes = uint64_t(tile_elems) * l_.eb, s.what = "output", s.deps = {last};
     finals_.push_back(em_.emit(std::move(s)));
+  }
+
+  // A partial-sum tile (fp32) from core `from` added into the one on `core`.
+  int add_partial(int from, int core, int64_t tile_elems, std::vector<int> deps) {
+    Instr x{OpKind::Transfer, layer_, from};
+    x.peer_core = core, x.src = x.dst = MemLevel::Scratchpad, x.bytes = uint64_t(tile_elems) * 4, x.what = "psum";
+    x.deps = std::move(deps);
+    const int moved = em_.emit(std::move(x));
+    Instr v{OpKind::Vector, layer_, core};
+    v.elements = tile_elems, v.op_class = "add", v.deps = {moved};
+    return em_.emit(std::move(v));
+  }
+
+  // Timing programs: the representative's share meets the others in a tree, log2(ks) levels of a hop and an
+  // add; level l has half the transfers of the level before (replicas scaled to match).
+  int reduce_tree(int core, int64_t tile_elems, int last, int64_t wave_tiles) {
+    const int saved = em_.replicas;
+    for (int64_t level = 0; (int64_t(1) << level) < ks_; ++level) {
+      em_.replicas = int(std::max<int64_t>(1, wave_tiles >> (level + 1)));
+      const int peer = fc_ + int((core - fc_ + (int64_t(1) << level)) % nc_);
+      last = add_partial(peer, core, tile_elems, {last});
+    }
+    em_.replicas = saved;
+    return last;
+  }
+
+  // Functional programs: every share's partial sum goes to the first share's core.
+  int reduce_shares(int core, int64_t tile_elems) {
+    int last = share_last_[0].second;
+    for (int64_t s = 1; s < ks_; ++s)
+      last = add_partial(share_last_[size_t(s)].first, core, tile_elems, {last, share_last_[size_t(s)].second});
+    return last;
   }
 
   // One K step of a tile: its operands into a ring buffer slot, then the MatMul. Returns the MatMul.
@@ -427,6 +474,8 @@ class MatrixLayerEmission {
   // Wave blocking (stage_operands): strip height in tiles (0: off), the operands it stages, and per wave the
   // distinct rows and columns and the Load of each K slice.
   int64_t block_rows_ = 0;
+  const int64_t ks_ = std::max<int64_t>(1, L_.k_split);
+  std::vector<std::pair<int, int>> share_last_ = std::vector<std::pair<int, int>>(size_t(ks_));  // (core, MatMul)
   bool a_off_ = false, w_off_ = false;
   int64_t wave_rows_ = 0, wave_cols_ = 0;
   std::vector<int> wave_slice_;
@@ -456,6 +505,9 @@ void emit_vector_layer(Lowering& l, size_t li) {
       if (in.empty() || (p.append_in_place && ii == 0)) continue;  // the past stays where it is
       uint64_t bytes = l.value_bytes(in);
       if (bytes == 0) continue;
+      // A lookup (an embedding's Gather) reads the rows it gathers, not its whole table.
+      if (ii == 0 && node.op_type == "Gather" && l.g.is_initializer(in))
+        bytes = std::min(bytes, l.value_bytes(node.outputs.at(0)));
       if (l.g.is_initializer(in)) {
         if (ci == 0)
           deps.push_back(l.em.fetch(ValInfo{l.stream_level, fc, 1, -1, -1}, core, bytes, layer, "weights", {}));

@@ -76,6 +76,12 @@ void choose_matrix_tiles(Lowering& l) {
     tp.weights_streamed = !p.weight.empty();
     if (!hw.offchip && !p.weight.empty()) {  // all weights live on the layer's cores: tiles leave room for them
       tp.weights_on_cores = l.g.initializer(p.weight)->numel() * l.eb;
+      tp.noc_bytes_per_cycle =
+          hw.noc.bytes_per_cycle_per_link > 0 ? hw.noc.bytes_per_cycle_per_link : hw.scratchpad.bytes_per_cycle;
+      tp.noc_hop_cycles = hw.noc.hop_latency_cycles;
+      auto add = hw.vector.cycles_per_element.find("add");
+      tp.vector_adds_per_cycle =
+          double(std::max(1, hw.vector.lanes)) / (add != hw.vector.cycles_per_element.end() ? add->second : 1.0);
       p.tiles = choose_tiles(hw, l.tdt, tp, hw.scratchpad.size_bytes);
       continue;
     }
@@ -191,6 +197,7 @@ void describe_layers(Lowering& l) {
       layer.gemm_m = p.gemm->m, layer.gemm_k = p.gemm->k, layer.gemm_n = p.gemm->n, layer.groups = p.gemm->groups;
       layer.macs = layer.gemm_m * layer.gemm_k * layer.gemm_n * layer.groups;
       layer.tile_m = p.tiles.tm, layer.tile_k = p.tiles.tk, layer.tile_n = p.tiles.tn;
+      layer.k_split = p.tiles.k_split;
       if (!p.weight.empty()) {
         layer.weight_bytes = l.g.initializer(p.weight)->numel() * l.eb;
         layer.weight_home = l.weight_home[i];

@@ -72,6 +72,15 @@ WaveBlock wave_block(int64_t mt, int64_t nt, int64_t tm, int64_t tn, int64_t wav
 
 namespace {
 
+// Split-K factors: 1, and where weights must stay on the cores, 2, 4, ... up to kt itself.
+std::vector<int64_t> k_splits(int64_t kt, bool allowed) {
+  std::vector<int64_t> s = {1};
+  if (!allowed) return s;
+  for (int64_t v = 2; v < kt; v *= 2) s.push_back(v);
+  if (kt > 1) s.push_back(kt);
+  return s;
+}
+
 // b, 2b, 4b, ... capped at d (always includes d itself).
 std::vector<int64_t> candidates(int64_t d, int64_t b) {
   std::vector<int64_t> c;
@@ -107,64 +116,72 @@ TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& 
     for (int64_t tm : candidates(p.m, bm))
       for (int64_t tk : candidates(p.k, bk))
         for (int64_t tn : candidates(p.n, bn))
-          for (int stages : {2, 3, 4}) {
-            uint64_t in = uint64_t(tm * tk) * eb, w = uint64_t(tk * tn) * eb, out = uint64_t(tm * tn) * 4;
-            uint64_t spad = uint64_t(stages) * (in + w), accu = 2 * out;
-            if (accu > acc) spad += accu, accu = 0;
-            if (spad > scratchpad_budget) continue;
-            int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
-            int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
-            int cores = int(std::min<int64_t>(p.max_cores, out_tiles));
-            if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
-            double per_core_tiles = std::ceil(double(tiles) / cores);
-            const double tile_cycles = double(core_tile_cycles(hw, dtype, tm, tk, tn));
-            double compute = per_core_tiles * tile_cycles;
-            // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
-            const double in_once = double(p.groups) * double(p.m * p.k) * double(eb) / p.input_reuse;
-            const double w_once = double(p.groups) * double(p.k * p.n) * double(eb);
-            const double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
-            const double in_bw = std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle);
-            // Reads past the first come from the global buffer where the operand is staged there.
-            // An input too big to stage whole is staged by row panels (compiler.cpp) when two waves' panels fit
-            // and the weights do not stream from off-chip.
-            const double panel = double(tm * p.k) * double(eb) / p.input_reuse;
-            const bool row_panels = nt > 1 && (!p.weights_streamed || w_once <= double(p.stage_bytes)) &&
-                                    2.0 * double(cdiv(cores, nt) + 1) * panel <= double(p.stage_bytes);
-            auto traffic = [&](double once, double reads, double bw, bool offchip, bool panels = false) {
-              if (reads > 1 && offchip && p.stage_bytes_per_cycle > 0 && (panels || once <= double(p.stage_bytes)))
-                return once / bw +
-                       (reads - 1) * once / std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
-              return reads * once / bw;
-            };
-            double dma = traffic(in_once, double(nt), in_bw, p.input_offchip, row_panels) +
-                         traffic(w_once, w_reads, p.weight_bytes_per_cycle, true);
-            // Otherwise, with K in several slices and both grid dims > 1, a wave's tiles run as a block
-            // (wave_block) through K together: the block's K slices come from off-chip once per wave.
-            const bool w_off = p.weights_streamed && p.weights_offchip;
-            if (!row_panels && p.stage_bytes_per_cycle > 0 && kt > 1 && mt > 1 && nt > 1 &&
-                (p.input_offchip || w_off)) {
-              const WaveBlock b = wave_block(mt, nt, tm, tn, cores, p.input_offchip, w_off);
-              const uint64_t slices = uint64_t(stages) * uint64_t(b.rows * tm + b.cols * tn) * uint64_t(tk) * eb;
-              if (slices <= p.stage_bytes) {
-                const double l2_bw = std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
-                auto blocked = [&](double once, double reads, double share, double bw) {
-                  return reads * once / share / bw + reads * once * (1 - 1 / share) / l2_bw;
-                };
-                dma = (p.input_offchip ? blocked(in_once, double(nt), double(b.cols), in_bw)
-                                       : traffic(in_once, double(nt), in_bw, false)) +
-                      (w_off ? blocked(w_once, double(mt), double(b.rows), p.weight_bytes_per_cycle)
-                             : traffic(w_once, w_reads, p.weight_bytes_per_cycle, true));
+          for (int64_t ks : k_splits(cdiv(p.k, tk), p.weights_on_cores > 0))
+            for (int stages : {2, 3, 4}) {
+              uint64_t in = uint64_t(tm * tk) * eb, w = uint64_t(tk * tn) * eb, out = uint64_t(tm * tn) * 4;
+              uint64_t spad = uint64_t(stages) * (in + w), accu = 2 * out;
+              if (accu > acc) spad += accu, accu = 0;
+              if (spad > scratchpad_budget) continue;
+              int64_t mt = cdiv(p.m, tm), kt = cdiv(p.k, tk), nt = cdiv(p.n, tn);
+              int64_t out_tiles = p.groups * mt * nt, tiles = out_tiles * kt;
+              int cores = int(std::min<int64_t>(p.max_cores, out_tiles * ks));
+              if (ks > 1 && cores < out_tiles * ks) continue;  // split only as far as there are cores for it
+              if (spad + (p.weights_on_cores + uint64_t(cores) - 1) / uint64_t(cores) > scratchpad_budget) continue;
+              double per_core_tiles = std::ceil(double(tiles) / cores);
+              const double tile_cycles = double(core_tile_cycles(hw, dtype, tm, tk, tn));
+              double compute = per_core_tiles * tile_cycles;
+              // Split-K: the partial sums of each output tile meet in a tree, a hop and an add per level.
+              if (ks > 1) {
+                const double level = p.noc_hop_cycles + double(tm * tn * 4) / std::max(1e-9, p.noc_bytes_per_cycle) +
+                                     double(tm * tn) / std::max(1e-9, p.vector_adds_per_cycle);
+                compute += std::ceil(std::log2(double(ks))) * level;
+              }
+              // Inputs are re-read once per column tile; streamed weights once per row tile (unless K fits one tile).
+              const double in_once = double(p.groups) * double(p.m * p.k) * double(eb) / p.input_reuse;
+              const double w_once = double(p.groups) * double(p.k * p.n) * double(eb);
+              const double w_reads = p.weights_streamed ? (kt == 1 ? 1.0 : double(mt)) : 0.0;
+              const double in_bw = std::min(p.input_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+              // Reads past the first come from the global buffer where the operand is staged there.
+              // An input too big to stage whole is staged by row panels (compiler.cpp) when two waves' panels fit
+              // and the weights do not stream from off-chip.
+              const double panel = double(tm * p.k) * double(eb) / p.input_reuse;
+              const bool row_panels = nt > 1 && (!p.weights_streamed || w_once <= double(p.stage_bytes)) &&
+                                      2.0 * double(cdiv(cores, nt) + 1) * panel <= double(p.stage_bytes);
+              auto traffic = [&](double once, double reads, double bw, bool offchip, bool panels = false) {
+                if (reads > 1 && offchip && p.stage_bytes_per_cycle > 0 && (panels || once <= double(p.stage_bytes)))
+                  return once / bw +
+                         (reads - 1) * once / std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+                return reads * once / bw;
+              };
+              double dma = traffic(in_once, double(nt), in_bw, p.input_offchip, row_panels) +
+                           traffic(w_once, w_reads, p.weight_bytes_per_cycle, true);
+              // Otherwise, with K in several slices and both grid dims > 1, a wave's tiles run as a block
+              // (wave_block) through K together: the block's K slices come from off-chip once per wave.
+              const bool w_off = p.weights_streamed && p.weights_offchip;
+              if (!row_panels && p.stage_bytes_per_cycle > 0 && kt > 1 && mt > 1 && nt > 1 &&
+                  (p.input_offchip || w_off)) {
+                const WaveBlock b = wave_block(mt, nt, tm, tn, cores, p.input_offchip, w_off);
+                const uint64_t slices = uint64_t(stages) * uint64_t(b.rows * tm + b.cols * tn) * uint64_t(tk) * eb;
+                if (slices <= p.stage_bytes) {
+                  const double l2_bw = std::min(p.stage_bytes_per_cycle, cores * p.core_bytes_per_cycle);
+                  auto blocked = [&](double once, double reads, double share, double bw) {
+                    return reads * once / share / bw + reads * once * (1 - 1 / share) / l2_bw;
+                  };
+                  dma = (p.input_offchip ? blocked(in_once, double(nt), double(b.cols), in_bw)
+                                         : traffic(in_once, double(nt), in_bw, false)) +
+                        (w_off ? blocked(w_once, double(mt), double(b.rows), p.weight_bytes_per_cycle)
+                               : traffic(w_once, w_reads, p.weight_bytes_per_cycle, true));
+                }
+              }
+              // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
+              // flight while the units compute, so the latency is hidden once the pipeline is deep enough.
+              double latency_bound = (per_core_tiles * p.dma_latency_cycles + dma) / double(stages - 1);
+              double est = std::max({compute, dma, latency_bound}) + p.dma_latency_cycles + tile_cycles;
+              if (!found || est < best.est_cycles * (1 - 1e-9)) {
+                best = {tm, tk, tn, cores, stages, ks, est, spad + accu};
+                found = true;
               }
             }
-            // A tile's load takes the latency plus its transfer; with `stages` buffers, stages-1 loads are in
-            // flight while the units compute, so the latency is hidden once the pipeline is deep enough.
-            double latency_bound = (per_core_tiles * p.dma_latency_cycles + dma) / double(stages - 1);
-            double est = std::max({compute, dma, latency_bound}) + p.dma_latency_cycles + tile_cycles;
-            if (!found || est < best.est_cycles * (1 - 1e-9)) {
-              best = {tm, tk, tn, cores, stages, est, spad + accu};
-              found = true;
-            }
-          }
   }
   if (!found) {
     int64_t tm = std::min(p.m, bm), tk = std::min(p.k, bk), tn = std::min(p.n, bn);

@@ -38,7 +38,8 @@ WaveBlock wave_block(int64_t mt, int64_t nt, int64_t tm, int64_t tn, int64_t wav
 struct TileChoice {
   int64_t tm = 0, tk = 0, tn = 0;
   int cores = 1;
-  int stages = 2;  // operand buffers per core: loads run up to stages-1 tiles ahead of the matrix units
+  int stages = 2;       // operand buffers per core: loads run up to stages-1 tiles ahead of the matrix units
+  int64_t k_split = 1;  // cores sharing each output tile's K (Layer::k_split)
   double est_cycles = 0;
   uint64_t working_set_bytes = 0;  // per core, scratchpad + accumulator
 };
@@ -61,6 +62,9 @@ struct TileProblem {
   bool weights_offchip = true;  // streamed weights come from off-chip (not from a resident global buffer copy)
   int max_cores = 1;
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
+  // Split-K (only with weights_on_cores): each level of the partial-sum tree moves a tile of fp32 sums one
+  // hop over the NoC and adds it with the vector unit.
+  double noc_bytes_per_cycle = 0, noc_hop_cycles = 0, vector_adds_per_cycle = 1;
 };
 
 // Smallest-estimated-cycles tiling (tile sizes and pipeline depth, 2-4 stages

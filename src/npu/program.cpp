@@ -162,6 +162,7 @@ nlohmann::json Program::to_json() const {
                   {"tile_m", l.tile_m},
                   {"tile_k", l.tile_k},
                   {"tile_n", l.tile_n}});
+    if (l.k_split != 1) j["layers"].back()["k_split"] = l.k_split;
   }
   auto& is = j["instrs"] = nlohmann::json::array();
   for (const Instr& in : instrs) {
@@ -232,6 +233,7 @@ Program Program::from_json(const nlohmann::json& j) {
     l.tile_m = field_or<int64_t>(o, "tile_m", 0, w);
     l.tile_k = field_or<int64_t>(o, "tile_k", 0, w);
     l.tile_n = field_or<int64_t>(o, "tile_n", 0, w);
+    l.k_split = field_or<int64_t>(o, "k_split", 1, w);
     p.layers.push_back(std::move(l));
   }
   for (size_t i = 0; i < j["instrs"].size(); ++i) {
@@ -298,9 +300,9 @@ void Program::validate(int hw_cores) const {
     const Layer& l = layers[size_t(li)];
     for (int c : l.cores) check(c >= 0 && c < hw_cores, "program: layer ", l.name, ": core ", c, " out of range");
     if (l.unit == "matrix")
-      check(
-          l.gemm_m > 0 && l.gemm_k > 0 && l.gemm_n > 0 && l.groups > 0 && l.tile_m > 0 && l.tile_k > 0 && l.tile_n > 0,
-          "program: layer ", l.name, ": empty GEMM view or tile");
+      check(l.gemm_m > 0 && l.gemm_k > 0 && l.gemm_n > 0 && l.groups > 0 && l.tile_m > 0 && l.tile_k > 0 &&
+                l.tile_n > 0 && l.k_split >= 1,
+            "program: layer ", l.name, ": empty GEMM view or tile");
     else
       check(l.unit == "vector" || l.unit == "none" || l.unit == "epilogue", "program: layer ", l.name,
             ": unknown unit '", l.unit, "'");

@@ -36,6 +36,9 @@ struct Layer {
   // (Conv: M = N*OH*OW, K = C/g*KH*KW, N = OC/g). Tile sizes chosen by the cost model.
   int64_t gemm_m = 0, gemm_k = 0, gemm_n = 0, groups = 1;
   int64_t tile_m = 0, tile_k = 0, tile_n = 0;
+  // Split-K: cores sharing each output tile's reduction, each holding its slice of the weights; their partial
+  // sums are added up over the NoC (designs without off-chip memory, whose weights must stay on the cores).
+  int64_t k_split = 1;
 };
 
 enum class OpKind { Load, Store, Transfer, MatMul, Vector, Barrier };
