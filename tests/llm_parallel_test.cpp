@@ -208,3 +208,26 @@ TEST(LlmParallel, OneChipGroupOnATorusCostsNothing) {
   o.tp = 4, o.prompt_len = 128, o.gen_len = 16;
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("does not fit"));
 }
+
+TEST(LlmParallel, ExpertParallelChipReadsOnlyItsExperts) {
+  // Mixtral's first 2 layers, batch 8 (16 expert slots a token step: every expert is active). At --ep 2 a chip
+  // holds 4 of the 8 experts and takes their tokens from both chips: the same expert rows (8 x 2 x 2 / 8 = 4
+  // per expert, 16 in all) as one chip with all 8 experts (2 rows each), but half the expert weights read.
+  api::LlmSimOptions o;
+  o.model = model("mixtral-8x7b");
+  o.hw.preset_or_path = "dgx-h100";
+  o.layers = 2, o.batch = 8, o.prompt_len = 16, o.gen_len = 3;
+  const api::LlmSimReport one = api::simulate_llm(o);
+  o.ep = 2;
+  const api::LlmSimReport two = api::simulate_llm(o);
+  // Per layer 4 experts of 3 x 4,096 x 14,336 and 4 router columns of 4,096, in bf16, over 2 layers.
+  const uint64_t expert = 3ull * 4096 * 14336;
+  EXPECT_EQ(one.decode_bytes_per_step - two.decode_bytes_per_step, (4 * expert + 4 * 4096) * 2 * 2);
+  // MACs: only the router's 8 tokens x 4,096 x 4 columns fewer per layer.
+  EXPECT_EQ(one.decode.sim.macs - two.decode.sim.macs, 2ull * 8 * 4096 * 4);
+  // Capacity counts the whole router on every chip (each routes its own tokens to all experts); the simulated
+  // graph's router has the chip's 4 columns (above), 32 KB a layer less: negligible.
+  EXPECT_EQ(two.weights_bytes, one.weights_bytes - 4 * expert * 2 * 2);
+  // Attention runs data-parallel over the 2 chips: twice the total tokens/s of one chip at the same TPOT.
+  EXPECT_NEAR(two.decode_tokens_per_s, 2 * 8 / two.tpot_s, 1e-9 * two.decode_tokens_per_s);
+}

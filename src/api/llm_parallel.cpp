@@ -67,6 +67,14 @@ ChipShare chip_share(const llm::LlmConfig& full, const ParallelSplit& s, int64_t
   return share;
 }
 
+llm::LlmConfig shard_for_ep(const llm::LlmConfig& c, int64_t ep) {
+  if (ep <= 1 || !c.moe()) return c;
+  check(c.experts % ep == 0, "--ep ", ep, " does not divide the ", c.experts, " experts of ", c.source);
+  llm::LlmConfig s = c;
+  s.experts = c.experts / ep;
+  return s;
+}
+
 double pipeline_bubble(int64_t pp, int64_t m) {
   check(pp >= 1 && m >= 1, "pipeline of ", pp, " stages and ", m, " micro-batches: need at least 1 of each");
   return double(pp - 1) / double(m + pp - 1);

@@ -38,6 +38,11 @@ struct ChipShare {
 };
 ChipShare chip_share(const llm::LlmConfig& full, const ParallelSplit& s, int64_t elem_bytes);
 
+// One chip's experts under expert parallelism: experts / ep per MoE layer (ep = 1: c unchanged). With the
+// same batch and top-k, the builder's balanced routing then gives each local expert tokens x top-k x ep /
+// experts rows: the tokens of all ep chips that the all-to-all brings it.
+llm::LlmConfig shard_for_ep(const llm::LlmConfig& c, int64_t ep);
+
 // Fraction of a pipeline's time its stages sit idle: (pp - 1) / (m + pp - 1) for m micro-batches.
 double pipeline_bubble(int64_t pp, int64_t micro_batches);
 

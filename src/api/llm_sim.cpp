@@ -323,7 +323,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
         " needs an LLM architecture (config.json): an exported ONNX decoder cannot be split");
   const llm::LlmConfig full = src.config;  // the whole model; src.config becomes one chip's share
   if (src.from_config) check_split(split, full, system ? &*system : nullptr);
-  if (src.from_config) src.config = shard_for_tp(full, o.tp);
+  if (src.from_config) src.config = shard_for_ep(shard_for_tp(full, o.tp), o.ep);
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   const uint64_t eb = dtype_size(dt);
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
@@ -469,8 +469,10 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
       src.from_config ? uint64_t(src.config.kv_bytes_per_token(int64_t(eb))) : r.kv_bytes_per_token;
   r.decode_bytes_per_step = decode_weight_elems * eb + kv_all_layers * uint64_t(r.decode_context + 1) * uint64_t(B);
   r.bandwidth_floor_s = r.memory_bytes_per_s > 0 ? double(r.decode_bytes_per_step) / r.memory_bytes_per_s : 0;
-  auto util = [](const npu::SimResult& s) {
-    return s.peak_macs_per_s > 0 && s.latency_s > 0 ? double(s.macs) / (s.peak_macs_per_s * s.latency_s) : 0;
+  // Per chip: the simulated chip's MACs are every layer's, which the pp stages share.
+  auto util = [&](const npu::SimResult& s) {
+    return s.peak_macs_per_s > 0 && s.latency_s > 0 ? double(s.macs) / double(o.pp) / (s.peak_macs_per_s * s.latency_s)
+                                                    : 0;
   };
   r.prefill_utilization = util(r.prefill.sim);
   r.decode_utilization = util(r.decode.sim);
