@@ -334,7 +334,15 @@ expect 2 "is a system of chips" -- sim models/add_relu.onnx --hw dgx-h100
 expect 2 "it fits with --hw dgx-h100 --tp 2" -- sim "$src/models/llm/llama-3.1-70b.json" --hw h100 --prompt-len 128 --gen-len 8
 expect 2 "needs a system of chips" -- sim "$src/models/llm/llama-3.1-8b.json" --hw h100 --tp 2 --prompt-len 16 --gen-len 4
 expect 0 "" -- sim "$src/models/llm/llama-3.1-8b.json" --hw dgx-h100 --tp 2 --prompt-len 16 --gen-len 4 --layers 1
-grep -q "tensor parallel over 2 chips" out.txt || fail "wafer sim --tp 2: no tensor-parallel line: $(cat out.txt)"
+grep -q "2 chips = tp 2 x pp 1 x dp 1 x ep 1" out.txt || fail "wafer sim --tp 2: no split line: $(cat out.txt)"
+# pipeline / data / expert parallelism and the search (docs/SYSTEMS.md, "Parallelism")
+expect 2 "4 x 4 x 1 x 1 = 16 chips, more than the 8 chips of dgx-h100" -- sim llama-3.1-8b --hw dgx-h100 --tp 4 --pp 4 --prompt-len 16 --gen-len 4
+expect 2 "is a dense model" -- sim llama-3.1-8b --hw dgx-h100 --ep 2 --prompt-len 16 --gen-len 4
+expect 0 "" -- sim llama-3.1-8b --hw dgx-h100 --tp 2 --pp 2 --dp 2 --prompt-len 16 --gen-len 4 --layers 2 --batch 2 --json
+$py -c 'import json; j = json.load(open("out.txt")); assert j["pp"] == 2 and j["dp"] == 2 and j["chips"] == 8 and abs(j["pipeline_bubble"] - 1/3) < 1e-12 and 0 < j["comm_fraction"] < 1, j' ||
+  fail "wafer sim --tp 2 --pp 2 --dp 2 --json"
+expect 0 "" -- sim llama-3.1-8b --hw dgx-h100 --parallel auto --prompt-len 16 --gen-len 4 --layers 2
+grep -q "ranked by total tokens/s" out.txt || fail "wafer sim --parallel auto: no ranking: $(cat out.txt)"
 expect 0 "" -- sim llama-3.1-8b --hw h100 --prompt-len 64 --gen-len 8 --layers 1 --out llm_report
 grep -q 'id="latency-throughput"' llm_report/report.html || fail "wafer sim --out (LLM): no latency-throughput plot"
 /usr/bin/python3 -c "import json,sys; c=json.load(open('llm_report/llm.json'))['curve']; sys.exit(not (len(c) >= 3 and c[0]['batch'] == 1))" ||

@@ -92,7 +92,7 @@ TEST(LlmTensorParallel, BadSplitsAreErrors) {
   EXPECT_THAT(error_of([] { api::simulate_llm(tiny("h100", 2)); }),
               HasSubstr("--tp 2 needs a system of chips for --hw (e.g. dgx-h100"));
   EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 16)); }),
-              HasSubstr("--tp 16 is more than the 8 chips of dgx-h100"));
+              HasSubstr("tp x pp x dp x ep = 16 x 1 x 1 x 1 = 16 chips, more than the 8 chips of dgx-h100"));
   EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 3)); }),
               HasSubstr("num_attention_heads (4) is not divisible by --tp 3"));
   EXPECT_THAT(error_of([] { api::simulate_llm(tiny("dgx-h100", 0)); }), HasSubstr("--tp must be at least 1, got 0"));
@@ -116,18 +116,20 @@ TEST(LlmTensorParallel, DoesNotFitNamesTheSplitThatFits) {
   api::LlmSimReport r = api::simulate_llm(o);
   EXPECT_LT(r.weights_bytes, 80ull << 30);
   EXPECT_GT(r.decode.comm_s, 0);
-  // Llama-3.1-405B (812 GB): 128 heads allow no split between 8 and 16, and 16 is more than a DGX has.
+  // Llama-3.1-405B (812 GB): the fewest chips that hold it are 10, --tp 2 over 5 pipeline stages of 26 of its
+  // 126 layers (26 x 3.2 B / 2 + the 1 B embedding share = 42.6 B parameters, 85.2 GB of the 85.9); 9 chips
+  // (--pp 9, 14 layers whole: 90 GB) do not. Either is more than a DGX has.
   o.model = model("llama-3.1-405b");
   o.tp = 1;
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }),
-              HasSubstr("; it needs --tp 16, more than the 8 chips of dgx-h100"));
+              HasSubstr("; it needs --tp 2 --pp 5, more than the 8 chips of dgx-h100"));
   o.tp = 8;  // 812 GB / 8 = 101.5 GB per chip: twice an H100's 85.9 GB, so 16 chips in all
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("does not fit on one h100 at --tp 8"));
   EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("need at least 16 such chips in all"));
   o.tp = 1;
-  // Llama-3.1-70B on 32 GiB TPU v4 chips: --tp 8 would fit, but a 4x4x4 torus all-reduces over 4, 16 or 64
-  // chips (its leading dims), so the advice on tpu-v4-slice is --tp 16.
+  // Llama-3.1-70B on 32 GiB TPU v4 chips: a 4x4x4 torus all-reduces over 4, 16 or 64 chips (its leading
+  // dims), and 141 GB / 4 does not fit 34.4 GB; 5 pipeline stages of 16 layers (28 GB each) do.
   o.model = model("llama-3.1-70b");
   o.hw.preset_or_path = "tpu-v4-slice";
-  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("; it fits with --tp 16 on tpu-v4-slice"));
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("; it fits with --pp 5 on tpu-v4-slice"));
 }

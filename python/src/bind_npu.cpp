@@ -65,13 +65,15 @@ py::dict compile(const py::object& model, const py::object& hw, int batch, const
 }
 
 py::dict simulate_llm(const py::object& model, const py::object& hw, int64_t prompt_len, int64_t gen_len, int64_t batch,
-                      const std::string& precision, const py::object& overrides, int64_t layers, int64_t tp) {
+                      const std::string& precision, const py::object& overrides, int64_t layers, int64_t tp, int64_t pp,
+                      int64_t dp, int64_t ep) {
   api::LlmSimOptions o;
   o.model = path_string(model);
   o.hw = hardware_source(hw);
   o.sets = field_specs(overrides, false);
   o.precision = precision_arg(precision);
   o.prompt_len = prompt_len, o.gen_len = gen_len, o.batch = batch, o.layers = layers, o.tp = tp;
+  o.pp = pp, o.dp = dp, o.ep = ep;
   nlohmann::json j;
   {
     py::gil_scoped_release unlocked;
@@ -138,11 +140,13 @@ void bind_npu(py::module_& m) {
   const api::LlmSimOptions l;
   m.def("simulate_llm", &simulate_llm, py::arg("model"), py::arg("hw"), py::arg("prompt_len") = l.prompt_len,
         py::arg("gen_len") = l.gen_len, py::arg("batch") = l.batch, py::arg("precision") = precision_name(l.precision),
-        py::arg("overrides") = py::none(), py::arg("layers") = l.layers, py::arg("tp") = l.tp,
+        py::arg("overrides") = py::none(), py::arg("layers") = l.layers, py::arg("tp") = l.tp, py::arg("pp") = l.pp,
+        py::arg("dp") = l.dp, py::arg("ep") = l.ep,
         "LLM inference on an NPU (docs/LLM.md): the dict `wafer sim MODEL --prompt-len P --gen-len G --json` "
         "prints (ttft_s, tpot_s, tokens_per_s, weights_bytes, kv_cache_bytes, ...). model: a Hugging Face "
         "config.json or an ONNX decoder with past_key_values inputs; a model that does not fit raises WaferError. "
-        "hw may name a system of chips with tp > 1 (tensor parallelism, docs/SYSTEMS.md).");
+        "hw may name a system of chips with tp, pp, dp, ep > 1 (tensor, pipeline, data, expert parallelism; "
+        "docs/SYSTEMS.md).");
   m.def("sweep", &sweep, py::arg("model"), py::arg("hw"), py::arg("grid"), py::arg("batch") = d.batch,
         py::arg("precision") = precision_name(d.precision), py::arg("shapes") = py::none(),
         py::arg("jobs") = api::SweepOptions{}.jobs,

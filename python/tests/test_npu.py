@@ -127,3 +127,15 @@ def test_simulate_llm_matches_cli(run_cli, tmp_path):
     assert got["tp"] == 2 and got["system"] == "dgx-h100"
     assert got["kv_cache_bytes"] == 2 * 2 * 1 * 64 * 20 * 2 * 2
     assert got["decode"]["comm_s"] > 0
+    # Pipeline and data parallelism (docs/SYSTEMS.md): the CLI's report; 2 stages hold 1 layer each, so the
+    # KV cache per chip is half of tp 1's; 2 replicas double the total tokens/s of one.
+    got = wafer.simulate_llm(config, hw="dgx-h100", prompt_len=16, gen_len=4, batch=2, pp=2, dp=2)
+    want = run_cli("sim", config, "--hw", "dgx-h100", "--pp", "2", "--dp", "2", "--prompt-len", "16", "--gen-len",
+                   "4", "--batch", "2", "--json").json()
+    assert got == want
+    assert (got["pp"], got["dp"], got["chips"]) == (2, 2, 4)
+    assert got["kv_cache_bytes"] == 2 * 1 * 2 * 64 * 20 * 2 * 2
+    assert got["pipeline_bubble"] == pytest.approx(1 / 3)
+    assert 0 < got["comm_fraction"] < 1
+    with pytest.raises(wafer.WaferError, match="more than the 8 chips"):
+        wafer.simulate_llm(config, hw="dgx-h100", tp=2, pp=2, dp=4)

@@ -140,6 +140,13 @@ std::string llm_sim_html(const LlmSimReport& r, const std::vector<LlmCurvePoint>
   row("prompt, generated tokens", std::to_string(r.prompt_len) + ", " + std::to_string(r.gen_len));
   row("parameters, layers", num(double(r.parameters) / 1e9) + " B, " + std::to_string(r.layers));
   if (r.tp > 1) row("tensor parallel", std::to_string(r.tp) + " chips (" + esc(r.collective) + " all-reduce)");
+  if (r.pp > 1)
+    row("pipeline parallel", std::to_string(r.pp) + " stages, " + std::to_string(r.micro_batches) +
+                                 " prefill micro-batches (bubble " + num(100 * r.pipeline_bubble) + " %)");
+  if (r.dp > 1 || r.ep > 1)
+    row("replicas (dp x ep)", std::to_string(r.dp) + " x " + std::to_string(r.ep) +
+                                  (r.ep > 1 ? " (experts over " + std::to_string(r.ep) + " chips)" : ""));
+  if (r.chips > 1) row("communication", num(100 * r.comm_fraction) + " % of the request");
   row("TTFT", num(r.ttft_s * 1e3) + " ms");
   row("TPOT", num(r.tpot_s * 1e3) + " ms (decode floor " + num(r.bandwidth_floor_s * 1e3) + " ms)");
   row("tokens/s", num(r.tokens_per_s_per_user) + " per user, " + num(r.decode_tokens_per_s) + " in decode, " +

@@ -8,7 +8,9 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "api/llm_parallel.h"
 #include "api/llm_tensor_parallel.h"
 #include "api/model_loading.h"
 #include "api/npu_model.h"
@@ -231,24 +233,25 @@ uint64_t peak_op_elems(const Graph& g) {
   return peak;
 }
 
-// Bytes one chip needs at tensor parallelism tp: its share of the weights and KV cache, and the largest
+// Bytes one chip needs at a split: its share of the weights and KV cache (llm_parallel.h), and the largest
 // working set of one op of its prefill (every layer is the same, so one layer's graph has it).
-uint64_t chip_need_bytes(const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t prompt, int64_t context,
-                         uint64_t eb) {
-  llm::LlmConfig one = shard_for_tp(full, tp);
-  const uint64_t weights = uint64_t(one.parameter_count()) * eb;
-  const uint64_t kv = uint64_t(one.kv_bytes_per_token(int64_t(eb))) * uint64_t(context) * uint64_t(batch);
+uint64_t chip_need_bytes(const llm::LlmConfig& full, const ParallelSplit& split, int64_t batch, int64_t prompt,
+                         int64_t context, uint64_t eb) {
+  const ChipShare share = chip_share(full, split, int64_t(eb));
+  const uint64_t weights = share.weight_params * eb;
+  const uint64_t kv = share.kv_bytes_per_token * uint64_t(context) * uint64_t(batch);
+  llm::LlmConfig one = shard_for_tp(full, split.tp);
   one.layers = 1;
   llm::DecoderShape shape;
   shape.batch = batch, shape.seq = prompt, shape.past = 0, shape.last_logits_only = true;
   return weights + kv + peak_op_elems(*llm::build_decoder(one, shape).graph) * eb;
 }
 
-// The smallest tensor-parallel split above `tp` at which one chip's share fits `cap`, said as advice for
-// the `does not fit` error: on the system given, or on a preset system of this chip. Empty when none up
-// to 1,024 chips fits or the model is not a config.
-std::string fitting_split(const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t prompt, int64_t context,
-                          uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
+// The split with the fewest chips (tensor parallel first, then pipeline stages; tp x pp above the chips
+// the request was given) at which one chip's share fits `cap`, said as advice for the `does not fit` error:
+// on the system given, or on a preset system of this chip. Empty when none up to 1,024 chips fits.
+std::string fitting_split(const llm::LlmConfig& full, const ParallelSplit& given, int64_t batch, int64_t prompt,
+                          int64_t context, uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
                           const std::optional<npu::SystemDesc>& system) {
   // Whether a system's topology can all-reduce over t chips (a whole ring, leading dims of a torus).
   auto group_ok = [](const npu::SystemDesc& s, int64_t t) {
@@ -260,25 +263,33 @@ std::string fitting_split(const llm::LlmConfig& full, int64_t tp, int64_t batch,
       return false;
     }
   };
-  for (int64_t t = tp + 1; t <= 1024; ++t) {
-    if (!tp_divides(full, t) || (system && !group_ok(*system, t)) ||
-        chip_need_bytes(full, t, batch, prompt, context, eb) > cap)
-      continue;
-    const std::string flag = "--tp " + std::to_string(t);
-    if (system) {
-      if (t <= system->count) return "; it fits with " + flag + " on " + system->name;
-      return "; it needs " + flag + ", more than the " + std::to_string(system->count) + " chips of " + system->name;
-    }
-    for (const auto& name : npu::system_presets()) {
-      try {
-        npu::SystemDesc s = npu::load_system(name);
-        if (s.chip.name == chip.name && s.count >= t && group_ok(s, t))
-          return "; it fits with --hw " + name + " " + flag;
-      } catch (const Error&) {
+  const int64_t given_chips = given.tp * given.pp * given.ep;
+  for (int64_t n = given_chips + 1; n <= 1024; ++n)
+    for (int64_t tp = n; tp >= 1; --tp) {
+      if (n % tp != 0) continue;
+      ParallelSplit sp{tp, n / tp / given.ep, 1, given.ep};
+      if (sp.tp * sp.pp * sp.ep != n || sp.pp > full.layers || !tp_divides(full, tp) ||
+          (system && !group_ok(*system, tp)) || chip_need_bytes(full, sp, batch, prompt, context, eb) > cap)
+        continue;
+      const std::string flag = sp.flags();
+      if (system) {
+        if (n * given.dp <= system->count) return "; it fits with " + flag + " on " + system->name;
+        if (n <= system->count)
+          return "; it fits with " + flag + " on " + system->name + " (with fewer replicas than --dp " +
+                 std::to_string(given.dp) + ")";
+        // Past this system's chips a pipeline over more such chips is the answer, said as such below.
+        return "; it needs " + flag + ", more than the " + std::to_string(system->count) + " chips of " + system->name;
       }
+      for (const auto& name : npu::system_presets()) {
+        try {
+          npu::SystemDesc s = npu::load_system(name);
+          if (s.chip.name == chip.name && s.count >= n && group_ok(s, tp))
+            return "; it fits with --hw " + name + " " + flag;
+        } catch (const Error&) {
+        }
+      }
+      return "; it fits with " + flag + " on a system of " + std::to_string(n) + " such chips (docs/SYSTEMS.md)";
     }
-    return "; it fits with " + flag + " on a system of " + std::to_string(t) + " such chips (docs/SYSTEMS.md)";
-  }
   return "";
 }
 
@@ -295,20 +306,24 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   } else {
     hw = o.hw.load(parse_set_options(o.sets));
   }
-  check(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
-  if (o.tp > 1) {
-    check(system.has_value(), "--tp ", o.tp,
+  const ParallelSplit split{o.tp, o.pp, o.dp, o.ep};
+  for (auto [name, v] : {std::pair{"--tp", o.tp}, {"--pp", o.pp}, {"--dp", o.dp}, {"--ep", o.ep}})
+    check(v >= 1, name, " must be at least 1, got ", v);
+  if (split.chips() > 1) {
+    check(system.has_value(), split.flags(),
           " needs a system of chips for --hw (e.g. dgx-h100: wafer hw --list), not the chip ", hw.name);
-    check(o.tp <= system->count, "--tp ", o.tp, " is more than the ", system->count, " chips of ", system->name);
+    check(split.chips() <= system->count, "tp x pp x dp x ep = ", o.tp, " x ", o.pp, " x ", o.dp, " x ", o.ep, " = ",
+          split.chips(), " chips, more than the ", system->count, " chips of ", system->name);
   }
   check(o.batch >= 1, "--batch must be at least 1, got ", o.batch);
   check(o.prompt_len >= 1, "--prompt-len must be at least 1, got ", o.prompt_len);
   check(o.gen_len >= 1, "--gen-len must be at least 1, got ", o.gen_len);
   Source src = load_source(o);
-  check(o.tp == 1 || src.from_config, "--tp ", o.tp,
+  check((o.tp == 1 && o.pp == 1 && o.ep == 1) || src.from_config, split.flags(),
         " needs an LLM architecture (config.json): an exported ONNX decoder cannot be split");
   const llm::LlmConfig full = src.config;  // the whole model; src.config becomes one chip's share
-  if (src.from_config) src.config = shard_for_tp(full, o.tp);
+  if (src.from_config) check_split(split, full, system ? &*system : nullptr);
+  if (src.from_config) src.config = shard_for_ep(shard_for_tp(full, o.tp), o.ep);
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   const uint64_t eb = dtype_size(dt);
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
@@ -316,8 +331,8 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   LlmSimReport r;
   r.model = llm_display_name(o.model, src.from_config);
   r.hw_name = hw.name;
-  r.tp = o.tp;
-  if (system) r.system_name = system->name;
+  r.tp = o.tp, r.pp = o.pp, r.dp = o.dp, r.ep = o.ep, r.chips = split.chips();
+  if (system) r.system_name = system->name, r.comm_overlap = system->comm_engines;
   r.precision = dt;
   r.batch = B, r.prompt_len = P, r.gen_len = G;
   if (src.from_config) {
@@ -326,7 +341,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
           " exceeds the model's max_position_embeddings (", c.max_positions, ")");
     r.layers = c.layers;
     r.parameters = full.parameter_count();
-    r.kv_bytes_per_token = uint64_t(c.kv_bytes_per_token(int64_t(eb)));
+    r.kv_bytes_per_token = chip_share(full, split, int64_t(eb)).kv_bytes_per_token;
     // The prefill's largest tensors (MLP or vocabulary rows, attention scores) must have an element
     // count that int64 holds: past that the request is a mistake, not a deployment.
     const double rows = double(B) * double(P);
@@ -342,7 +357,8 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   // The KV cache grows with batch x context: past an exabyte the request is a mistake (and would overflow).
   check(double(r.kv_bytes_per_token) * double(context) * double(B) < 1e18, "--batch ", B, " x context ", context,
         " makes a KV cache of ", double(r.kv_bytes_per_token) * double(context) * double(B), " bytes");
-  r.weights_bytes = uint64_t(src.from_config ? src.config.parameter_count() : r.parameters) * eb;  // one chip's
+  r.weights_bytes = (src.from_config ? chip_share(full, split, int64_t(eb)).weight_params : uint64_t(r.parameters)) *
+                    eb;  // one chip's
   r.kv_cache_bytes = r.kv_bytes_per_token * uint64_t(context) * uint64_t(B);
 
   npu::NpuCompileOptions co;
@@ -377,15 +393,17 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.max_batch = cap > r.weights_bytes ? int64_t(double(cap - r.weights_bytes) / per_seq) : 0;
   if (need > cap) {
     // Chips in all: one chip's share needs this many chips' capacity, times the chips already sharing.
-    const uint64_t chips = std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap) * uint64_t(o.tp);
-    const std::string split =
-        src.from_config ? fitting_split(full, o.tp, B, P, context, eb, cap, hw, system) : std::string();
-    fail(r.model, " does not fit on one ", hw.name, o.tp > 1 ? " at --tp " + std::to_string(o.tp) : "", ": it needs ",
+    const int64_t sharing = o.tp * o.pp * o.ep;
+    const uint64_t chips =
+        std::max<uint64_t>(2, (r.weights_bytes + r.kv_cache_bytes + cap - 1) / cap) * uint64_t(sharing);
+    const std::string advice =
+        src.from_config ? fitting_split(full, split, B, P, context, eb, cap, hw, system) : std::string();
+    fail(r.model, " does not fit on one ", hw.name, sharing > 1 ? " at " + split.flags() : "", ": it needs ",
          gb(double(need)), " (weights ", gb(double(r.weights_bytes)), " + KV cache ", gb(double(r.kv_cache_bytes)),
          " at batch ", B, " and context ", context, " + activations ", gb(double(r.activation_bytes)), "), ",
          gb(double(need - cap)), " more than the ", gb(double(cap)), " of ", level,
-         "; its weights and KV cache need at least ", chips, " such chips", o.tp > 1 ? " in all" : "",
-         r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "", split);
+         "; its weights and KV cache need at least ", chips, " such chips", sharing > 1 ? " in all" : "",
+         r.max_batch >= 1 ? " (or a batch of at most " + std::to_string(r.max_batch) + " on one)" : "", advice);
   }
 
   // Timing. Prefill: seq = P, past = 0. Decode: one token per sequence at the middle step's context
@@ -401,32 +419,60 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
       src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
       r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
 
-  // Tensor parallelism: every chip runs the simulated share, so energy counts all of them; the
-  // collectives of each phase are added to its time (not overlapped) and their link energy to its energy.
+  // The split's communication and stages around the simulated chip (llm_parallel.h, docs/SYSTEMS.md):
+  // tensor-parallel all-reduces and expert all-to-alls on the critical path, pipeline stages one after
+  // another, dp x ep replicas of the batch.
+  r.micro_batches = o.pp > 1 ? (o.micro_batches > 0 ? o.micro_batches : B) : 1;
+  check(r.micro_batches >= 1 && r.micro_batches <= B, "--micro-batches ", o.micro_batches,
+        " must be between 1 and the batch (", B, ")");
+  r.pipeline_bubble = pipeline_bubble(o.pp, r.micro_batches);
   if (system) {
-    for (auto [phase, tokens] : {std::pair{&r.prefill, B * P}, {&r.decode, B}}) {
+    const int64_t stage_layers = (full.layers + o.pp - 1) / o.pp;
+    for (auto [phase, tokens, m] : {std::tuple{&r.prefill, B * P, r.micro_batches}, {&r.decode, B, int64_t(1)}}) {
       TpComm comm = tp_phase_comm(*system, full, o.tp, B, tokens, int64_t(eb));
-      phase->comm_s = comm.time_s, phase->comm_energy_j = comm.energy_j;
-      phase->sim.latency_s += comm.time_s;
-      phase->sim.energy_j = phase->sim.energy_j * double(o.tp) + comm.energy_j;
+      EpComm ep = ep_phase_comm(*system, full, o.ep, tokens, int64_t(eb));
       if (!comm.algorithm.empty()) r.collective = comm.algorithm;
+      // One pass of every layer on one chip; with pp stages each micro-batch spends stage_layers / layers
+      // of it in a stage, and the pipeline takes m + pp - 1 stage slots.
+      const double compute = phase->sim.latency_s;
+      const double scale = double(m + o.pp - 1) * double(stage_layers) / (double(full.layers) * double(m));
+      const double send_bytes = double(tokens) / double(m) * double(full.hidden) * double(eb);
+      const double send = o.pp > 1 ? npu::point_to_point(*system, send_bytes).time_s : 0;
+      // Sends overlap the next micro-batch where the chip moves data while it computes, except the first
+      // micro-batch's way down the pipeline; a decode step's token waits for every send.
+      // Without overlap every stage's period is its compute and then its send: (m + pp - 2) sends.
+      const double exposed_sends = o.pp == 1 ? 0 : double(system->comm_engines ? o.pp - 1 : m + o.pp - 2) * send;
+      phase->compute_s = compute * scale;
+      phase->tp_comm_s = comm.time_s * scale, phase->ep_comm_s = ep.time_s * scale, phase->pp_send_s = exposed_sends;
+      phase->comm_s = phase->tp_comm_s + phase->ep_comm_s + phase->pp_send_s;
+      phase->sim.latency_s = phase->compute_s + phase->comm_s;
+      phase->comm_energy_j =
+          comm.energy_j + ep.energy_j + double(o.pp - 1) * double(m) * send_bytes * system->links.pj_per_byte * 1e-12;
+      phase->sim.energy_j = phase->sim.energy_j * double(o.tp) + phase->comm_energy_j;
     }
+  } else {
+    r.prefill.compute_s = r.prefill.sim.latency_s, r.decode.compute_s = r.decode.sim.latency_s;
   }
+  const double replicas = double(o.dp * o.ep);  // expert parallelism runs attention data-parallel
   r.ttft_s = r.prefill.sim.latency_s;
   r.tpot_s = r.decode.sim.latency_s;
   r.tokens_per_s_per_user = r.tpot_s > 0 ? 1.0 / r.tpot_s : 0;
-  r.decode_tokens_per_s = r.tpot_s > 0 ? double(B) / r.tpot_s : 0;
+  r.decode_tokens_per_s = r.tpot_s > 0 ? replicas * double(B) / r.tpot_s : 0;
   const double request_s = r.ttft_s + double(G - 1) * r.tpot_s;
-  r.tokens_per_s = request_s > 0 ? double(B * G) / request_s : 0;
+  r.tokens_per_s = request_s > 0 ? replicas * double(B * G) / request_s : 0;
+  r.comm_fraction = request_s > 0 ? (r.prefill.comm_s + double(G - 1) * r.decode.comm_s) / request_s : 0;
 
   // The decode floor: every weight the step uses (for mixture-of-experts, the active experts: the
   // decode graph holds only those; of the embedding, the rows gathered) and the whole KV cache read
-  // once, the new K and V written once.
-  r.decode_bytes_per_step =
-      decode_weight_elems * eb + r.kv_bytes_per_token * uint64_t(r.decode_context + 1) * uint64_t(B);
+  // once, the new K and V written once; of every layer (the stages of a pipeline one after another).
+  const uint64_t kv_all_layers =
+      src.from_config ? uint64_t(src.config.kv_bytes_per_token(int64_t(eb))) : r.kv_bytes_per_token;
+  r.decode_bytes_per_step = decode_weight_elems * eb + kv_all_layers * uint64_t(r.decode_context + 1) * uint64_t(B);
   r.bandwidth_floor_s = r.memory_bytes_per_s > 0 ? double(r.decode_bytes_per_step) / r.memory_bytes_per_s : 0;
-  auto util = [](const npu::SimResult& s) {
-    return s.peak_macs_per_s > 0 && s.latency_s > 0 ? double(s.macs) / (s.peak_macs_per_s * s.latency_s) : 0;
+  // Per chip: the simulated chip's MACs are every layer's, which the pp stages share.
+  auto util = [&](const npu::SimResult& s) {
+    return s.peak_macs_per_s > 0 && s.latency_s > 0 ? double(s.macs) / double(o.pp) / (s.peak_macs_per_s * s.latency_s)
+                                                    : 0;
   };
   r.prefill_utilization = util(r.prefill.sim);
   r.decode_utilization = util(r.decode.sim);
@@ -500,6 +546,14 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
   j["system"] = r.system_name;
   j["tp"] = r.tp;
   j["collective"] = r.collective;
+  j["pp"] = r.pp;
+  j["dp"] = r.dp;
+  j["ep"] = r.ep;
+  j["chips"] = r.chips;
+  j["micro_batches"] = r.micro_batches;
+  j["pipeline_bubble"] = r.pipeline_bubble;
+  j["comm_overlap"] = r.comm_overlap;
+  j["comm_fraction"] = r.comm_fraction;
   j["precision"] = dtype_name(r.precision);
   j["batch"] = r.batch;
   j["prompt_len"] = r.prompt_len;
@@ -531,10 +585,17 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
     j["memory"].push_back(
         {{"level", m.name}, {"capacity_bytes", m.capacity_bytes}, {"used_bytes", m.used_bytes}, {"holds", m.holds}});
   auto phase = [](const LlmPhase& p) {
-    return nlohmann::json{
-        {"latency_s", p.sim.latency_s},    {"macs", p.sim.macs}, {"offchip_bytes", p.sim.offchip_bytes},
-        {"energy_j", p.sim.energy_j},      {"comm_s", p.comm_s}, {"comm_energy_j", p.comm_energy_j},
-        {"simulated_segments", p.segments}};
+    return nlohmann::json{{"latency_s", p.sim.latency_s},
+                          {"macs", p.sim.macs},
+                          {"offchip_bytes", p.sim.offchip_bytes},
+                          {"energy_j", p.sim.energy_j},
+                          {"comm_s", p.comm_s},
+                          {"comm_energy_j", p.comm_energy_j},
+                          {"compute_s", p.compute_s},
+                          {"tp_comm_s", p.tp_comm_s},
+                          {"ep_comm_s", p.ep_comm_s},
+                          {"pp_send_s", p.pp_send_s},
+                          {"simulated_segments", p.segments}};
   };
   j["prefill"] = phase(r.prefill);
   j["decode"] = phase(r.decode);
@@ -548,12 +609,19 @@ std::string llm_sim_table(const LlmSimReport& r) {
     << " B parameters, " << r.layers << (r.layers == 1 ? " layer" : " layers") << "; batch " << r.batch << ", prompt "
     << r.prompt_len << " tokens, generate " << r.gen_len << "\n";
   if (!r.system_name.empty()) {
-    o << "  system " << r.system_name << ": tensor parallel over " << r.tp << (r.tp == 1 ? " chip" : " chips");
-    if (r.tp > 1)
-      o << ", " << r.collective << " all-reduces: " << r.prefill.comm_s * 1e3 << " ms of TTFT ("
-        << 100 * r.prefill.comm_s / r.ttft_s << " %), " << r.decode.comm_s * 1e3 << " ms of TPOT ("
-        << 100 * r.decode.comm_s / r.tpot_s << " %), not overlapped; memory figures are per chip";
+    o << "  system " << r.system_name << ": " << r.chips << (r.chips == 1 ? " chip" : " chips") << " = tp " << r.tp
+      << " x pp " << r.pp << " x dp " << r.dp << " x ep " << r.ep;
+    if (r.tp > 1) o << "; " << r.collective << " all-reduces on the critical path";
+    if (r.pp > 1)
+      o << "; " << r.pp << " stages, " << r.micro_batches << " prefill micro-batches (bubble "
+        << 100 * r.pipeline_bubble << " %), sends " << (r.comm_overlap ? "overlapped" : "not overlapped");
+    if (r.ep > 1) o << "; experts over " << r.ep << " chips (all-to-all)";
+    if (r.chips > 1) o << "; memory figures are per chip";
     o << "\n";
+    if (r.chips > 1)
+      o << "  communication         " << r.prefill.comm_s * 1e3 << " ms of TTFT (" << 100 * r.prefill.comm_s / r.ttft_s
+        << " %), " << r.decode.comm_s * 1e3 << " ms of TPOT (" << 100 * r.decode.comm_s / r.tpot_s << " %); "
+        << 100 * r.comm_fraction << " % of the request (comm_fraction)\n";
   }
   o << "  TTFT (prefill)        " << r.ttft_s * 1e3 << " ms   matrix utilization " << r.prefill_utilization * 100
     << " %\n";

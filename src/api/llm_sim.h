@@ -22,6 +22,10 @@ struct LlmSimOptions {
   // Megatron-style tensor parallelism over this many chips of the system: attention heads, KV heads,
   // MLP columns and the vocabulary split N ways; two all-reduces per decoder layer (docs/SYSTEMS.md).
   int64_t tp = 1;
+  // Pipeline, data and expert parallelism over the system (api/llm_parallel.h, docs/SYSTEMS.md): decoder
+  // layers in pp stages, dp replicas (--batch is per replica), MoE experts over ep chips.
+  int64_t pp = 1, dp = 1, ep = 1;
+  int64_t micro_batches = 0;  // prefill micro-batches of a pipeline; 0: one per sequence (the batch)
   Precision precision = Precision::automatic;
   int64_t prompt_len = 128;
   int64_t gen_len = 128;
@@ -42,10 +46,12 @@ struct LlmMemoryLevel {
 
 struct LlmPhase {
   npu::SimResult sim;  // one chip's simulation; latency and energy include the communication below
-  double comm_s = 0;   // tensor-parallel collectives, added to the phase (not overlapped with compute)
+  double comm_s = 0;   // communication on the critical path: all-reduces, all-to-alls, exposed pipeline sends
   double comm_energy_j = 0;
-  double wall_ms = 0;  // build + compile + simulate
-  int segments = 0;    // programs simulated for the phase
+  double tp_comm_s = 0, ep_comm_s = 0, pp_send_s = 0;  // the parts (pp_send_s: exposed sends)
+  double compute_s = 0;                                // latency minus comm_s
+  double wall_ms = 0;                                  // build + compile + simulate
+  int segments = 0;                                    // programs simulated for the phase
 };
 
 struct LlmSimReport {
@@ -53,6 +59,11 @@ struct LlmSimReport {
   std::string system_name;  // the system --hw named, or empty for one chip
   int64_t tp = 1;           // chips the model is split over; memory figures below are per chip
   std::string collective;   // algorithm of the all-reduces (tp > 1)
+  int64_t pp = 1, dp = 1, ep = 1, micro_batches = 1;  // micro_batches: of the prefill pipeline
+  double pipeline_bubble = 0;  // (pp - 1) / (micro_batches + pp - 1): idle share of the prefill pipeline
+  bool comm_overlap = false;   // the system's comm_engines: pipeline sends hide behind compute
+  double comm_fraction = 0;    // of the whole request's time, communication on the critical path
+  int64_t chips = 1;           // tp x pp x dp x ep
   DType precision = DType::BFloat16;
   int64_t batch = 1, prompt_len = 0, gen_len = 0, layers = 0;
   int64_t decode_context = 0;  // tokens in the cache at the decode step simulated (the middle one)
@@ -63,9 +74,9 @@ struct LlmSimReport {
   std::vector<LlmMemoryLevel> memory;
   LlmPhase prefill, decode;
   double ttft_s = 0, tpot_s = 0;
-  double tokens_per_s = 0;             // all users, generated tokens over the whole request (prefill included)
+  double tokens_per_s = 0;             // all users of all replicas, generated tokens over the whole request
   double tokens_per_s_per_user = 0;    // 1 / TPOT
-  double decode_tokens_per_s = 0;      // batch / TPOT
+  double decode_tokens_per_s = 0;      // batch / TPOT x replicas (dp x ep)
   uint64_t decode_bytes_per_step = 0;  // weights + KV cache read per decode step
   double memory_bytes_per_s = 0;       // bandwidth of the level holding weights and KV
   double bandwidth_floor_s = 0;        // decode_bytes_per_step / memory_bytes_per_s
@@ -78,6 +89,17 @@ struct LlmSimReport {
 // Throws an Error saying `does not fit` (level, excess, chips needed, and the --tp that would fit)
 // when one chip's weights + KV cache + activations exceed the level that must hold them.
 LlmSimReport simulate_llm(const LlmSimOptions& options);
+
+// `--parallel auto`: every split of the system's chips (tp x pp x dp x ep = its count) that runs and
+// fits, simulated and ranked by total tokens/s; splits whose TPOT exceeds max_tpot_s (0: no bound) rank
+// after those within it. options' tp/pp/dp/ep are ignored.
+struct LlmParallelChoice {
+  LlmSimReport report;
+  std::string why;  // memory per chip, comm fraction, bubble
+  bool within_bound = true;
+};
+std::vector<LlmParallelChoice> search_llm_parallel(const LlmSimOptions& options, double max_tpot_s = 0);
+std::string llm_parallel_table(const std::vector<LlmParallelChoice>& choices, size_t top = 5);
 
 // Single steps of a serving engine, timed by the same path as simulate_llm (the model and the
 // hardware are loaded once): a prefill of `tokens` prompt tokens for `batch` sequences with an empty

@@ -136,6 +136,10 @@ CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, d
             s.topology == Topology::Ring ? "spans the whole ring (" + std::to_string(s.count) + " chips)"
                                          : "spans its leading dimensions (products of the dims)",
             ", not ", group, " chips");
+      if (group == 1) {  // no dims to cross (and no traffic to take the busiest of)
+        consider(CollectiveAlgorithm::Ring, 0, 0);
+        break;
+      }
       // Each dim's links: per_chip / (2 x all dims) per direction of travel, both directions used
       // (two counter-rotating rings each carry half the data).
       const double B_dim = B / double(s.dims.size());
@@ -177,6 +181,19 @@ CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, d
   best.bus_bytes_per_s = best.alg_bytes_per_s * (c == Collective::AllReduce ? 2 * frac : frac);
   best.energy_j = best.link_bytes * s.links.pj_per_byte * 1e-12;
   return best;
+}
+
+CollectiveCost point_to_point(const SystemDesc& s, double n) {
+  check(n >= 0 && std::isfinite(n), s.name, ": a send of ", n, " bytes");
+  const int directions = s.topology == Topology::Ring ? 2 : s.topology == Topology::Torus ? 2 * int(s.dims.size()) : 1;
+  const double B = s.chip_bytes_per_s() / directions;
+  CollectiveCost c;
+  c.algorithm = CollectiveAlgorithm::Direct;
+  c.time_s = n > 0 ? s.links.latency_s + n / B : 0;
+  c.alg_bytes_per_s = c.bus_bytes_per_s = c.time_s > 0 ? n / c.time_s : 0;
+  c.link_bytes = n;
+  c.energy_j = n * s.links.pj_per_byte * 1e-12;
+  return c;
 }
 
 }  // namespace wafer::npu

@@ -48,4 +48,9 @@ struct CollectiveCost {
 CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, double n_bytes,
                                  std::optional<CollectiveAlgorithm> algorithm = std::nullopt);
 
+// One chip sends `n_bytes` to the next (pipeline stages sit on neighbouring chips): alpha + n / B, with
+// B the links that join the two: all the chip's links through a switch or wafer fabric, one direction's
+// share on a ring (per_chip / 2) or a torus (per_chip / (2 x dims)). link_bytes = n (one hop).
+CollectiveCost point_to_point(const SystemDesc& s, double n_bytes);
+
 }  // namespace wafer::npu

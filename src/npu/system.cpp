@@ -141,6 +141,14 @@ SystemDesc parse_system(const std::string& yaml_text, const std::string& name,
       top.mark("host");
     }
 
+    if (top.has("comm_engines")) {
+      const std::string v = top.string("comm_engines");
+      if (v != "true" && v != "false") fail("comm_engines: expected true or false, got '", v, "'");
+      s.comm_engines = v == "true";
+    } else {
+      top.mark("comm_engines");
+    }
+
     s.chip_ref = top.string("chip");
     top.finish();
   } catch (const YAML::Exception& ex) {
@@ -204,6 +212,7 @@ std::string system_summary(const SystemDesc& s) {
   out << "\n  links: " << s.links.per_chip << " per chip x " << s.links.bandwidth_bytes_per_s / 1e9
       << " GB/s per direction = " << s.chip_bytes_per_s() / 1e9 << " GB/s per chip per direction; latency "
       << s.links.latency_s * 1e6 << " us; " << s.links.pj_per_byte << " pJ/byte\n";
+  out << "  pipeline sends " << (s.comm_engines ? "overlap compute (comm_engines)" : "wait for compute") << "\n";
   if (s.host)
     out << "  host: " << s.host->bandwidth_bytes_per_s / 1e9 << " GB/s per chip, latency " << s.host->latency_s * 1e6
         << " us\n";

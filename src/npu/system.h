@@ -45,6 +45,10 @@ struct SystemDesc {
   std::vector<int> dims;  // torus: sizes per dimension (product = count); others: {count}
   LinkSpec links;
   std::optional<HostLink> host;
+  // Whether each chip has engines that move data between chips while its cores compute (copy/DMA
+  // engines): then a pipeline stage's send overlaps its next micro-batch (docs/SYSTEMS.md). false:
+  // sends wait for compute and compute for sends.
+  bool comm_engines = false;
 
   // Bandwidth one chip can send into the network, all its links together, per direction.
   double chip_bytes_per_s() const { return links.per_chip * links.bandwidth_bytes_per_s; }

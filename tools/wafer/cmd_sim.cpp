@@ -22,7 +22,9 @@ void add_sim_command(CLI::App& app) {
     int top = 15;
     bool json = false, all = false;
     int64_t prompt_len = -1, gen_len = -1, layers = -1;  // -1: not given
-    int64_t tp = 1;
+    int64_t tp = 1, pp = 1, dp = 1, ep = 1, micro_batches = 0;
+    std::string parallel;
+    double max_tpot_ms = 0;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model,
@@ -50,6 +52,15 @@ void add_sim_command(CLI::App& app) {
   sub->add_option("--layers", o->layers, "LLM mode, config models: simulate only the first N decoder layers");
   sub->add_option("--tp", o->tp, "LLM mode: tensor parallelism over N chips of the --hw system (docs/SYSTEMS.md)")
       ->capture_default_str();
+  sub->add_option("--pp", o->pp, "LLM mode: pipeline parallelism, decoder layers in N stages (docs/SYSTEMS.md)")
+      ->capture_default_str();
+  sub->add_option("--dp", o->dp, "LLM mode: data parallelism, N replicas each running --batch")->capture_default_str();
+  sub->add_option("--ep", o->ep, "LLM mode, mixture-of-experts: experts spread over N chips (all-to-all)")
+      ->capture_default_str();
+  sub->add_option("--micro-batches", o->micro_batches, "LLM mode with --pp: prefill micro-batches (default: --batch)");
+  sub->add_option("--parallel", o->parallel,
+                  "LLM mode: 'auto' simulates every split of the --hw system's chips and lists the best");
+  sub->add_option("--max-tpot-ms", o->max_tpot_ms, "With --parallel auto: rank splits within this TPOT first");
   set_action(sub, [o]() {
     if (o->prompt_len >= 0 || o->gen_len >= 0 || o->layers >= 0 || llm::is_llm_config_path(o->m.model)) {
       check(o->trace.empty() && o->m.shapes.empty() && !o->all,
@@ -63,7 +74,26 @@ void add_sim_command(CLI::App& app) {
       l.prompt_len = o->prompt_len >= 0 ? o->prompt_len : 128;
       l.gen_len = o->gen_len >= 0 ? o->gen_len : 128;
       l.layers = o->layers;
-      l.tp = o->tp;
+      l.tp = o->tp, l.pp = o->pp, l.dp = o->dp, l.ep = o->ep, l.micro_batches = o->micro_batches;
+      if (!o->parallel.empty()) {
+        check(o->parallel == "auto", "--parallel: expected 'auto', got '", o->parallel, "'");
+        check(o->out.empty(), "--out is not available with --parallel auto");
+        auto choices = api::search_llm_parallel(l, o->max_tpot_ms * 1e-3);
+        if (o->json) {
+          nlohmann::json j = nlohmann::json::array();
+          for (const auto& c : choices) {
+            nlohmann::json e = api::llm_sim_json(c.report);
+            e["why"] = c.why;
+            e["within_tpot_bound"] = c.within_bound;
+            j.push_back(e);
+          }
+          std::cout << j.dump(2) << "\n";
+        } else {
+          std::cout << api::llm_parallel_table(choices) << "best:\n" << api::llm_sim_table(choices.front().report);
+        }
+        return 0;
+      }
+      check(o->max_tpot_ms == 0, "--max-tpot-ms is for --parallel auto");
       api::LlmSimReport r = api::simulate_llm(l);
       if (!o->out.empty()) {
         // The page's latency-throughput curve: the same request at batch 1, 2, 4, ... up to what fits.
@@ -82,7 +112,9 @@ void add_sim_command(CLI::App& app) {
                   << (o->out.empty() ? "" : "reports written to " + o->out + " (report.html, llm.json)\n");
       return 0;
     }
-    check(o->tp == 1, "--tp is for the LLM mode of wafer sim (--prompt-len/--gen-len or a config.json)");
+    check(o->tp == 1 && o->pp == 1 && o->dp == 1 && o->ep == 1 && o->parallel.empty(),
+          "--tp, --pp, --dp, --ep and --parallel are for the LLM mode of wafer sim (--prompt-len/--gen-len or a "
+          "config.json)");
     bool want_trace = !o->trace.empty() || !o->out.empty();
     api::SimRun run = api::simulate(*o, want_trace);
     const npu::SimResult& r = run.result;

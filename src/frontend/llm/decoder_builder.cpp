@@ -240,8 +240,16 @@ struct Dec {
     for (int64_t e = 0; e < active; ++e) {
       const std::string ep = pre + ".experts." + std::to_string(e);
       // Dispatch: the expert's rows gathered from the tokens (a Slice moves as many bytes as the Gather would).
+      // An expert-parallel chip's share (fewer experts than top-k, api/llm_parallel.h) takes more rows than
+      // its own tokens, the others' arriving by all-to-all: the tokens repeated stand for them.
+      std::string src = flat;
+      if (rows > tokens) {
+        const int64_t copies = (rows + tokens - 1) / tokens;
+        src = b.op("Concat", "/" + ep + "/dispatch_rows", std::vector<std::string>(size_t(copies), flat),
+                   {copies * tokens, H}, {{"axis", int_attr(0)}});
+      }
       std::string xe =
-          b.op("Slice", "/" + ep + "/dispatch", {flat, b.ints({0}), b.ints({rows}), b.ints({0})}, {rows, H});
+          b.op("Slice", "/" + ep + "/dispatch", {src, b.ints({0}), b.ints({rows}), b.ints({0})}, {rows, H});
       outs.push_back(mlp(xe, ep, {rows, H}));
     }
     std::string all = outs.size() == 1

@@ -1,0 +1,233 @@
+// Pipeline, data and expert parallelism in the LLM simulation (api/llm_parallel.h): the bubble against
+// (pp - 1) / (m + pp - 1), data parallelism scaling total throughput exactly, the tensor-parallel
+// all-reduces and the expert all-to-alls against the alpha-beta formulas by hand, the split checks, the
+// `does not fit` advice and the --parallel auto search.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "api/llm_parallel.h"
+#include "api/llm_sim.h"
+#include "api/llm_tensor_parallel.h"
+#include "core/error.h"
+#include "frontend/llm/llm_config.h"
+#include "npu/collectives.h"
+#include "npu/system.h"
+
+using namespace wafer;
+using ::testing::HasSubstr;
+
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Llama-shaped, 4 layers: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512, vocabulary 1,000.
+std::string tiny_file() {
+  static const std::string path = [] {
+    std::string p = ::testing::TempDir() + "/wafer_pp_tiny_llama.json";
+    std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 4,
+      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512, "vocab_size": 1000,
+      "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
+    return p;
+  }();
+  return path;
+}
+
+api::LlmSimOptions tiny(int64_t tp, int64_t pp, int64_t dp, int64_t batch = 4) {
+  api::LlmSimOptions o;
+  o.model = tiny_file();
+  o.hw.preset_or_path = "dgx-h100";
+  o.tp = tp, o.pp = pp, o.dp = dp;
+  o.batch = batch, o.prompt_len = 32, o.gen_len = 9;
+  return o;
+}
+
+std::string model(const std::string& name) {
+  return std::string(WAFER_SOURCE_DIR) + "/models/llm/" + name + ".json";
+}
+
+// Two H100s joined in a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte.
+npu::SystemDesc two_chip_ring() {
+  return npu::parse_system(R"(kind: system
+name: ring-2
+sources: ["test"]
+chip: h100
+count: 2
+topology: ring
+links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}
+)",
+                           "ring-2.yaml");
+}
+
+}  // namespace
+
+TEST(LlmParallel, BubbleIsTheGpipeFormula) {
+  EXPECT_DOUBLE_EQ(api::pipeline_bubble(1, 8), 0.0);
+  EXPECT_DOUBLE_EQ(api::pipeline_bubble(4, 12), 3.0 / 15.0);
+  EXPECT_DOUBLE_EQ(api::pipeline_bubble(8, 1), 7.0 / 8.0);
+  EXPECT_THROW(api::pipeline_bubble(2, 0), Error);
+}
+
+TEST(LlmParallel, PipelinePrefillPaysTheBubble) {
+  api::LlmSimReport one = api::simulate_llm(tiny(1, 1, 1));
+  api::LlmSimReport two = api::simulate_llm(tiny(1, 2, 1));  // 4 layers in 2 stages, 4 micro-batches
+  EXPECT_EQ(two.pp, 2);
+  EXPECT_EQ(two.micro_batches, 4);
+  EXPECT_DOUBLE_EQ(two.pipeline_bubble, 1.0 / 5.0);
+  // Each stage does half the layers; the pipeline's compute is the ideal half stretched by the bubble:
+  // compute x (1 - bubble) x pp = the one-chip compute.
+  EXPECT_NEAR(two.prefill.compute_s * (1 - two.pipeline_bubble) * 2, one.prefill.compute_s,
+              1e-9 * one.prefill.compute_s);
+  // A decode step passes both stages one after the other: its compute is the one chip's.
+  EXPECT_NEAR(two.decode.compute_s, one.decode.compute_s, 1e-9 * one.decode.compute_s);
+  // dgx-h100 has copy engines: only the first micro-batch's send down the pipeline shows; each is one
+  // micro-batch's activations (1 x 32 tokens x 256 x 2 bytes) at 450 GB/s after 2 us.
+  EXPECT_TRUE(two.comm_overlap);
+  const double send = 2e-6 + 32.0 * 256 * 2 / 450e9;
+  EXPECT_NEAR(two.prefill.pp_send_s, send, 1e-12);
+  EXPECT_NEAR(two.decode.pp_send_s, 2e-6 + 4.0 * 256 * 2 / 450e9, 1e-12);
+  EXPECT_GT(two.comm_fraction, 0);
+  EXPECT_LT(two.comm_fraction, 1);
+  // One chip holds two of the four layers' KV cache.
+  EXPECT_EQ(two.kv_bytes_per_token * 2, one.kv_bytes_per_token);
+}
+
+TEST(LlmParallel, DataParallelScalesTotalThroughputExactly) {
+  api::LlmSimReport one = api::simulate_llm(tiny(2, 1, 1));
+  api::LlmSimReport four = api::simulate_llm(tiny(2, 1, 4));
+  EXPECT_EQ(four.chips, 8);
+  EXPECT_DOUBLE_EQ(four.tokens_per_s, 4 * one.tokens_per_s);
+  EXPECT_DOUBLE_EQ(four.decode_tokens_per_s, 4 * one.decode_tokens_per_s);
+  EXPECT_DOUBLE_EQ(four.tokens_per_s_per_user, one.tokens_per_s_per_user);
+  EXPECT_DOUBLE_EQ(four.ttft_s, one.ttft_s);
+  // Each replica holds the whole model (at its tp shard): capacity is per replica.
+  EXPECT_EQ(four.weights_bytes, one.weights_bytes);
+  EXPECT_EQ(four.kv_cache_bytes, one.kv_cache_bytes);
+}
+
+TEST(LlmParallel, TensorParallelOnATwoChipRingIsTheAlphaBetaFormula) {
+  const npu::SystemDesc ring = two_chip_ring();
+  llm::LlmConfig c = llm::load_llm_config(tiny_file());
+  // Prefill of 2 x 32 tokens: 2 x 4 + 1 all-reduces of 64 x 256 x 2 = 32,768 bytes; a ring of 2 does
+  // 2 (p-1) alpha + 2 (p-1)/p n / B = 2 us + n / 100 GB/s each (both directions of the ring carry half);
+  // the logits' all-gather of 2 x 1,000 x 2 = 4,000 bytes is alpha + n / 2 / B.
+  api::TpComm t = api::tp_phase_comm(ring, c, 2, 2, 64, 2);
+  const double ar = 2e-6 + 32768.0 / 100e9, ag = 1e-6 + 2000.0 / 100e9;
+  EXPECT_NEAR(t.time_s, 9 * ar + ag, 1e-15);
+  EXPECT_EQ(t.algorithm, "ring");
+  // Bytes over the links: each all-reduce sends 2 (p-1)/p n from each of 2 chips = 2n, the all-gather n/2
+  // from each: energy at 10 pJ/byte.
+  EXPECT_NEAR(t.energy_j, (9 * 2 * 32768.0 + 4000.0) * 10e-12, 1e-18);
+}
+
+TEST(LlmParallel, ExpertAllToAllForMixtralByHand) {
+  const npu::SystemDesc dgx = npu::load_system("dgx-h100");
+  llm::LlmConfig c = llm::load_llm_config(model("mixtral-8x7b"));
+  ASSERT_EQ(c.experts, 8);
+  ASSERT_EQ(c.experts_per_token, 2);
+  // A decode step of 8 sequences: each chip sends 8 tokens x top-2 x 4,096 x 2 bytes = 131,072 bytes, twice
+  // (dispatch and combine) per layer, 32 layers; 2 chips through NVSwitch: alpha + (p-1)/p n / 450 GB/s.
+  api::EpComm e = api::ep_phase_comm(dgx, c, 2, 8, 2);
+  EXPECT_DOUBLE_EQ(e.bytes_per_all_to_all, 131072.0);
+  EXPECT_NEAR(e.time_s, 64 * (2e-6 + 65536.0 / 450e9), 1e-12);
+  // One chip holds half of each layer's experts: 4 x 3 x 4,096 x 14,336 parameters fewer per layer.
+  api::ChipShare whole = api::chip_share(c, {1, 1, 1, 1}, 2), half = api::chip_share(c, {1, 1, 1, 2}, 2);
+  EXPECT_EQ(whole.weight_params, uint64_t(c.parameter_count()));
+  EXPECT_EQ(whole.weight_params - half.weight_params, 32ull * 4 * 3 * 4096 * 14336);
+  EXPECT_EQ(half.kv_bytes_per_token, whole.kv_bytes_per_token);  // attention is data-parallel over ep
+}
+
+TEST(LlmParallel, InvalidSplitsSayWhy) {
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny(4, 4, 1)); }),
+              HasSubstr("16 chips, more than the 8 chips of dgx-h100"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny(2, 2, 4)); }), HasSubstr("more than the 8 chips"));
+  EXPECT_THAT(error_of([] { api::simulate_llm(tiny(1, 8, 1)); }), HasSubstr("--pp 8 is more stages than the 4"));
+  EXPECT_THAT(error_of([] {
+                api::LlmSimOptions o = tiny(1, 1, 1);
+                o.ep = 2;
+                api::simulate_llm(o);
+              }),
+              HasSubstr("dense model"));
+  EXPECT_THAT(error_of([] {
+                api::LlmSimOptions o = tiny(1, 2, 1);
+                o.hw.preset_or_path = "h100";
+                api::simulate_llm(o);
+              }),
+              HasSubstr("needs a system of chips"));
+}
+
+TEST(LlmParallel, DoesNotFitNamesASplitThatFits) {
+  api::LlmSimOptions o;
+  o.model = model("llama-3.1-70b");
+  o.hw.preset_or_path = "dgx-h100";
+  o.prompt_len = 128, o.gen_len = 16;
+  const std::string e = error_of([&] { api::simulate_llm(o); });
+  EXPECT_THAT(e, HasSubstr("does not fit"));
+  EXPECT_THAT(e, HasSubstr("it fits with --tp 2 on dgx-h100"));
+}
+
+TEST(LlmParallel, AutoPicksOnlySplitsThatFitAndBeatsTp8) {
+  api::LlmSimOptions o;
+  o.model = model("llama-3.1-70b");
+  o.hw.preset_or_path = "dgx-h100";
+  o.prompt_len = 128, o.gen_len = 32, o.batch = 8;
+  std::vector<api::LlmParallelChoice> choices = api::search_llm_parallel(o);
+  ASSERT_FALSE(choices.empty());
+  for (const auto& c : choices) {
+    EXPECT_LE(c.report.chips, 8);
+    EXPECT_GT(c.report.tp * c.report.pp * c.report.ep, 1) << "70B in bf16 does not fit one H100";
+    for (const auto& m : c.report.memory) EXPECT_LE(m.used_bytes, m.capacity_bytes) << m.name;
+  }
+  o.tp = 8;
+  api::LlmSimReport tp8 = api::simulate_llm(o);
+  EXPECT_GE(choices.front().report.tokens_per_s, tp8.tokens_per_s * (1 - 1e-12));
+  // Ranked by total tokens/s.
+  for (size_t i = 1; i < choices.size(); ++i) {
+    if (choices[i].within_bound == choices[i - 1].within_bound) {
+      EXPECT_GE(choices[i - 1].report.tokens_per_s, choices[i].report.tokens_per_s);
+    }
+  }
+}
+
+TEST(LlmParallel, OneChipGroupOnATorusCostsNothing) {
+  // The does-not-fit advice and --parallel auto ask for tp = 1 groups; a torus has no dim to cross then.
+  const npu::SystemDesc trn2 = npu::load_system("trn2-server");
+  for (auto c : {npu::Collective::AllReduce, npu::Collective::AllGather, npu::Collective::AllToAll})
+    EXPECT_EQ(npu::system_collective(trn2, c, 1, 1e6).time_s, 0.0);
+  api::LlmSimOptions o;
+  o.model = model("llama-3.1-405b");
+  o.hw.preset_or_path = "trn2-server";
+  o.tp = 4, o.prompt_len = 128, o.gen_len = 16;
+  EXPECT_THAT(error_of([&] { api::simulate_llm(o); }), HasSubstr("does not fit"));
+}
+
+TEST(LlmParallel, ExpertParallelChipReadsOnlyItsExperts) {
+  // Mixtral's first 2 layers, batch 8 (16 expert slots a token step: every expert is active). At --ep 2 a chip
+  // holds 4 of the 8 experts and takes their tokens from both chips: the same expert rows (8 x 2 x 2 / 8 = 4
+  // per expert, 16 in all) as one chip with all 8 experts (2 rows each), but half the expert weights read.
+  api::LlmSimOptions o;
+  o.model = model("mixtral-8x7b");
+  o.hw.preset_or_path = "dgx-h100";
+  o.layers = 2, o.batch = 8, o.prompt_len = 16, o.gen_len = 3;
+  const api::LlmSimReport one = api::simulate_llm(o);
+  o.ep = 2;
+  const api::LlmSimReport two = api::simulate_llm(o);
+  // Per layer 4 experts of 3 x 4,096 x 14,336 and 4 router columns of 4,096, in bf16, over 2 layers.
+  const uint64_t expert = 3ull * 4096 * 14336;
+  EXPECT_EQ(one.decode_bytes_per_step - two.decode_bytes_per_step, (4 * expert + 4 * 4096) * 2 * 2);
+  // MACs: only the router's 8 tokens x 4,096 x 4 columns fewer per layer.
+  EXPECT_EQ(one.decode.sim.macs - two.decode.sim.macs, 2ull * 8 * 4096 * 4);
+  // Capacity counts the whole router on every chip (each routes its own tokens to all experts); the simulated
+  // graph's router has the chip's 4 columns (above), 32 KB a layer less: negligible.
+  EXPECT_EQ(two.weights_bytes, one.weights_bytes - 4 * expert * 2 * 2);
+  // Attention runs data-parallel over the 2 chips: twice the total tokens/s of one chip at the same TPOT.
+  EXPECT_NEAR(two.decode_tokens_per_s, 2 * 8 / two.tpot_s, 1e-9 * two.decode_tokens_per_s);
+}
