@@ -11,7 +11,7 @@ nlohmann::json cost_json(const npu::DeploymentCost& d, const std::string& perf_u
   nlohmann::json j;
   j["process"] = c.process;
   j["die_area_mm2"] = c.die_area_mm2;
-  j["die_area_source"] = c.die_area_measured ? "measured" : "area model";
+  j["die_area_source"] = c.die_area_measured ? "cost.die_area_mm2" : "area model";
   j["dies_per_package"] = c.dies;
   j["dies_per_wafer"] = c.dies_per_wafer;
   j["yield"] = c.yield;
@@ -41,7 +41,7 @@ std::string cost_text(const npu::DeploymentCost& d, const std::string& perf_unit
   };
   std::ostringstream o;
   o << "  silicon     " << c.process << ": die " << f("%.0f", c.die_area_mm2) << " mm2 ("
-    << (c.die_area_measured ? "measured" : "area model estimate") << ")";
+    << (c.die_area_measured ? "cost.die_area_mm2" : "area model estimate") << ")";
   if (c.dies > 1) o << " x " << c.dies << " dies";
   o << ", " << f("%.0f", c.dies_per_wafer) << " per wafer, yield " << f("%.3g", c.yield * 100) << " %, $"
     << f("%.0f", c.cost_per_good_die_usd) << " per good die\n";
