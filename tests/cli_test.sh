@@ -347,6 +347,21 @@ expect 0 "" -- sim llama-3.1-8b --hw h100 --prompt-len 64 --gen-len 8 --layers 1
 grep -q 'id="latency-throughput"' llm_report/report.html || fail "wafer sim --out (LLM): no latency-throughput plot"
 /usr/bin/python3 -c "import json,sys; c=json.load(open('llm_report/llm.json'))['curve']; sys.exit(not (len(c) >= 3 and c[0]['batch'] == 1))" ||
   fail "wafer sim --out (LLM): llm.json has no curve"
+# Cost (docs/COST.md): the keys of the LLM report, $/M tokens from the capex and power it reports, and a bad cost field.
+expect 0 "" -- sim llama-3.1-8b --hw dgx-h100 --tp 2 --prompt-len 16 --gen-len 4 --layers 1 --json
+/usr/bin/python3 - out.txt <<'PY' || fail "wafer sim --json (LLM): cost keys missing or inconsistent: $(head -c 400 out.txt)"
+import json, math, sys
+j = json.load(open(sys.argv[1]))
+c = j["cost"]
+assert c["chips"] == 2 and c["system_cost_usd"] == 2 * 25000 + 20000 * 2 / 8, c
+a = j["cost_assumptions"]
+usd_s = c["system_cost_usd"] / (a["lifetime_years"] * 365.25 * 86400) + c["power_w"] / 1000 * a["usd_per_kwh"] / 3600
+assert math.isclose(j["usd_per_million_tokens"], usd_s / j["tokens_per_s"] * 1e6, rel_tol=1e-9), j
+assert math.isclose(j["tokens_per_joule"], 1 / j["energy_per_token_j"], rel_tol=1e-12)
+for k in ("die_area_mm2", "yield", "cost_per_good_die_usd", "power_w", "perf_per_w", "perf_per_usd"):
+    assert c[k] > 0, k
+PY
+expect 2 "cost.clustering_alpha: must be at least" -- sim llama-3.1-8b --hw h100 --set cost.clustering_alpha=0 --prompt-len 8 --gen-len 2 --layers 1
 
 # ---- cmake --install: the installed binary finds its presets beside itself; WAFER_HW_PATH adds folders ----
 build_dir=$(dirname "$wafer")

@@ -8,9 +8,9 @@
 
 #include "core/error.h"
 #include "npu/energy.h"
-#include "npu/sweep.h"
 #include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
+#include "npu/sweep.h"
 
 using namespace wafer;
 using namespace wafer::npu;
@@ -200,7 +200,7 @@ TEST(NpuSweep, InvalidPointsAreReportedNotFatal) {
   std::getline(in, header);
   EXPECT_EQ(header,
             "index,cores.matrix.rows,valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,"
-            "pareto,error");
+            "power_w,perf_per_w,cost_usd,perf_per_usd,pareto,error");
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   EXPECT_GE(rows, 5);  // error messages may quote newlines

@@ -22,6 +22,7 @@
 #include "npu/compiler.h"
 #include "npu/compiler_ops.h"
 #include "npu/evaluate.h"
+#include "npu/report/report.h"
 #include "npu/system.h"
 
 namespace wafer::api {
@@ -479,6 +480,16 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.prefill_energy_per_token_j = r.prefill.sim.energy_j / double(B * P);
   r.decode_energy_per_token_j = r.decode.sim.energy_j / double(B);
   r.energy_per_token_j = (r.prefill.sim.energy_j + double(G - 1) * r.decode.sim.energy_j) / double(B * G);
+  r.tokens_per_joule = r.energy_per_token_j > 0 ? 1 / r.energy_per_token_j : 0;
+  if (auto chip = npu::chip_cost(hw)) {
+    // The chips the model runs on; a system's network cost is shared over its chips in proportion.
+    const int chips = int(split.chips());
+    const double network = system ? system->network_usd * double(chips) / double(system->count) : 0;
+    const double power = r.energy_per_token_j * r.tokens_per_s;  // every replica's chips
+    if (system && system->network_assumed) chip->assumed.push_back(system->name + ": cost.network_usd");
+    r.cost = npu::deployment_cost(*chip, chips, network, power, r.tokens_per_s);
+    r.usd_per_million_tokens = npu::usd_per_million_tokens(r.cost->system_cost_usd, power, r.tokens_per_s);
+  }
   return r;
 }
 
@@ -574,6 +585,13 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
   j["prefill_energy_per_token_j"] = r.prefill_energy_per_token_j;
   j["decode_energy_per_token_j"] = r.decode_energy_per_token_j;
   j["energy_per_token_j"] = r.energy_per_token_j;
+  j["tokens_per_joule"] = r.tokens_per_joule;
+  if (r.cost) {
+    j["cost"] = report::cost_json(*r.cost, "tokens/s");
+    j["usd_per_million_tokens"] = r.usd_per_million_tokens;
+    j["cost_assumptions"] = {{"lifetime_years", npu::kCostAssumptions.lifetime_years},
+                             {"usd_per_kwh", npu::kCostAssumptions.usd_per_kwh}};
+  }
   j["weights_bytes"] = r.weights_bytes;
   j["kv_cache_bytes"] = r.kv_cache_bytes;
   j["kv_bytes_per_token"] = r.kv_bytes_per_token;
@@ -634,7 +652,11 @@ std::string llm_sim_table(const LlmSimReport& r) {
     << r.tokens_per_s << " over the whole request (prefill included)\n";
   o << "  energy                " << r.prefill_energy_per_token_j * 1e3 << " mJ per prompt token, "
     << r.decode_energy_per_token_j * 1e3 << " mJ per generated token, " << r.energy_per_token_j * 1e3
-    << " mJ per generated token over the request\n";
+    << " mJ per generated token over the request (" << r.tokens_per_joule << " tokens/J)\n";
+  if (r.cost)
+    o << report::cost_text(*r.cost, "tokens/s") << "  $/M tokens            " << r.usd_per_million_tokens
+      << " (capex over " << npu::kCostAssumptions.lifetime_years << " years at full use + energy at $"
+      << npu::kCostAssumptions.usd_per_kwh << "/kWh, both assumed)\n";
   o << "memory: weights " << gb(double(r.weights_bytes)) << ", KV cache " << gb(double(r.kv_cache_bytes)) << " ("
     << double(r.kv_bytes_per_token) / 1e6 << " MB per token x " << r.prompt_len + r.gen_len << " x " << r.batch
     << ", in " << r.kv_level << "), activations " << gb(double(r.activation_bytes)) << "; at most " << r.max_batch

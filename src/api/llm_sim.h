@@ -12,6 +12,7 @@
 
 #include "api/simulate.h"
 #include "core/precision.h"
+#include "npu/cost_model.h"
 
 namespace wafer::api {
 
@@ -84,6 +85,9 @@ struct LlmSimReport {
   double prefill_energy_per_token_j = 0;                   // per prompt token
   double decode_energy_per_token_j = 0;                    // per generated token (one decode step / batch)
   double energy_per_token_j = 0;                           // whole request / generated tokens
+  double tokens_per_joule = 0;                             // 1 / energy_per_token_j
+  std::optional<npu::DeploymentCost> cost;  // the chips' cost section, when the description has one (docs/COST.md)
+  double usd_per_million_tokens = 0;        // capex over the lifetime + energy (npu::kCostAssumptions)
 };
 
 // Throws an Error saying `does not fit` (level, excess, chips needed, and the --tp that would fit)

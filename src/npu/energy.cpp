@@ -84,6 +84,7 @@ void account_energy(SimResult& result, const HardwareDesc& hw) {
   total += static_j;
   result.energy_j = total;
   result.area_mm2 = hw.area_mm2();
+  result.cost = chip_cost(hw);
 }
 
 }  // namespace wafer::npu

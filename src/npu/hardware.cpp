@@ -77,6 +77,59 @@ std::map<DType, double> read_dtype_map(Fields f, double min) {
   return m;
 }
 
+// The `cost:` section (docs/COST.md). `assumed` must name fields of the section, so a figure marked as an
+// assumption cannot silently drift from the list the report prints.
+CostSpec read_cost(Fields c, const HardwareDesc& hw) {
+  CostSpec k;
+  k.process = c.string("process");
+  k.wafer_diameter_mm = c.number("wafer_diameter_mm", 50, 300.0);
+  if (k.wafer_diameter_mm > 450)
+    fail(c.where("wafer_diameter_mm"), ": ", k.wafer_diameter_mm, " mm is larger than any wafer");
+  k.wafer_usd = c.number("wafer_usd", 1);
+  k.defect_density_per_cm2 = c.number("defect_density_per_cm2", 0);
+  k.clustering_alpha = c.number("clustering_alpha", 1e-3, 3.0);
+  const std::string ws = c.string("wafer_scale", "false");
+  if (ws != "true" && ws != "false") fail(c.where("wafer_scale"), ": expected true or false, got '", ws, "'");
+  k.wafer_scale = ws == "true";
+  k.die_area_mm2 = c.number("die_area_mm2", 0, 0.0);
+  const double wafer_mm2 = 3.141592653589793 * k.wafer_diameter_mm * k.wafer_diameter_mm / 4;
+  const double die = k.die_area_mm2 > 0 ? k.die_area_mm2 : hw.area_mm2();
+  if (die <= 0) fail(c.where("die_area_mm2"), ": missing, and the area model gives no area");
+  if (die > wafer_mm2)
+    fail(c.where("die_area_mm2"), ": ", die, " mm2 does not fit on a ", k.wafer_diameter_mm, " mm wafer (", wafer_mm2,
+         " mm2)");
+  k.dies = c.integer("dies", 1, 1);
+  if (k.wafer_scale && k.dies != 1) fail(c.where("dies"), ": a wafer-scale chip is one die, got ", k.dies);
+  if (c.has("redundancy")) {
+    Fields r = c.sub("redundancy");
+    Redundancy red;
+    red.cores_per_group = r.integer("cores_per_group", 1);
+    red.spares_per_group = r.integer("spares_per_group", 0);
+    if (red.cores_per_group > hw.cores)
+      fail(r.where("cores_per_group"), ": ", red.cores_per_group, " is more than cores.count ", hw.cores);
+    r.finish();
+    k.redundancy = red;
+  } else {
+    c.mark("redundancy");
+  }
+  k.package_usd = c.number("package_usd", 0, 0.0);
+  k.price_usd = c.number("price_usd", 0, 0.0);
+  k.tdp_w = c.number("tdp_w", 0, 0.0);
+  if (c.has("assumed")) {
+    YAML::Node a = c.raw("assumed");
+    if (!a.IsSequence()) fail(c.where("assumed"), ": expected a list of field names");
+    for (const auto& n : a) {
+      const std::string f = n.Scalar();
+      if (f == "assumed" || !c.has(f)) fail(c.where("assumed"), ": '", f, "' is not a field of this cost section");
+      k.assumed.push_back(f);
+    }
+  } else {
+    c.mark("assumed");
+  }
+  c.finish();
+  return k;
+}
+
 }  // namespace
 
 HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& name,
@@ -207,6 +260,12 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
     hw.area.sram_mm2_per_mib = a.number("sram_mm2_per_mib", 0);
     hw.area.other_mm2 = a.number("other_mm2", 0, 0.0);
     a.finish();
+
+    if (top.has("cost")) {
+      hw.cost = read_cost(top.sub("cost"), hw);
+    } else {
+      top.mark("cost");
+    }
     top.finish();
   } catch (const YAML::Exception& ex) {
     fail(name, ": ", ex.what());

@@ -74,6 +74,29 @@ struct AreaModel {
   double other_mm2 = 0;         // I/O, PHYs, control not covered above
 };
 
+// What the chip costs to make and draws (docs/COST.md): the `cost:` section of the description. Read by
+// npu/cost_model.h; every figure is sourced in the preset's comments or named in `assumed`.
+struct Redundancy {
+  int cores_per_group = 0;   // active cores that share spares (the cores are the description's cores.count)
+  int spares_per_group = 0;  // spare cores in each group: the group works while its defective cores <= this
+};
+
+struct CostSpec {
+  std::string process;  // "TSMC N5", for the report
+  double wafer_diameter_mm = 300;
+  double wafer_usd = 0;               // price of one processed wafer
+  double defect_density_per_cm2 = 0;  // D0
+  double clustering_alpha = 3;        // negative-binomial clustering parameter
+  double die_area_mm2 = 0;            // one die as measured; 0 = the area model's estimate (area:)
+  int dies = 1;                       // dies per package (B200: 2)
+  bool wafer_scale = false;           // the die is the whole wafer: one per wafer
+  std::optional<Redundancy> redundancy;
+  double package_usd = 0;            // packaging, HBM and assembly per package
+  double price_usd = 0;              // a published selling price; 0 = none (capex is then the manufacturing cost)
+  double tdp_w = 0;                  // published board/module power; 0 = none
+  std::vector<std::string> assumed;  // the fields above whose figures are assumptions, not sourced
+};
+
 struct HardwareDesc {
   std::string name;
   std::string source_file;
@@ -90,6 +113,7 @@ struct HardwareDesc {
   ChipLinks chip_links;
   EnergyModel energy;
   AreaModel area;
+  std::optional<CostSpec> cost;  // none: cost and perf/$ are not reported
 
   bool supports(DType t) const { return matrix.macs_per_cycle.count(t) != 0; }
   double peak_macs_per_s(DType t) const;  // all cores, all matrix units

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "npu/cost_model.h"
 #include "npu/program.h"
 
 namespace wafer::npu {
@@ -56,6 +57,9 @@ struct SimResult {
   std::map<std::string, double>
       energy_breakdown_j;  // "mac", "vector", "scratchpad", "global", "offchip", "noc", "static"
   double area_mm2 = 0;
+  std::optional<ChipCost> cost;  // the description's cost section, evaluated (npu/cost_model.h)
+  // Mean power over the run from the energy model (joules / latency) and what it buys.
+  double power_w() const { return latency_s > 0 ? energy_j / latency_s : 0; }
   std::vector<LayerStats> layers;
   std::vector<TraceEvent> trace;
   uint64_t trace_dropped = 0;  // events not recorded beyond the cap (SimOptions::max_trace_events)

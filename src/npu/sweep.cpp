@@ -74,6 +74,8 @@ SweepPoint evaluate_sweep_point(const HardwareLoader& load, const Overrides& val
     p.throughput_samples_per_s = r.throughput_samples_per_s;
     p.energy_j = r.energy_j;
     p.area_mm2 = r.area_mm2;
+    p.power_w = r.power_w();
+    p.cost_usd = r.cost ? r.cost->capex_usd : 0;
     p.ok = true;
   } catch (const Error& e) {
     // Invalid designs are results of the sweep, not failures of it.

@@ -38,6 +38,10 @@ struct SweepPoint {
   std::string hw_name;
   uint64_t cycles = 0;
   double latency_s = 0, throughput_samples_per_s = 0, energy_j = 0, area_mm2 = 0;
+  // docs/COST.md: mean power from the energy model; the chip's capex (0 when its description has no cost section)
+  double power_w = 0, cost_usd = 0;
+  double perf_per_w() const { return power_w > 0 ? throughput_samples_per_s / power_w : 0; }
+  double perf_per_usd() const { return cost_usd > 0 ? throughput_samples_per_s / cost_usd : 0; }
   bool pareto = false;  // not dominated in (latency, energy, area) among the ok points
 };
 

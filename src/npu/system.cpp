@@ -148,6 +148,16 @@ SystemDesc parse_system(const std::string& yaml_text, const std::string& name,
     } else {
       top.mark("comm_engines");
     }
+    if (top.has("cost")) {
+      Fields c = top.sub("cost");
+      s.network_usd = c.number("network_usd", 0);
+      const std::string a = c.string("network_assumed", "false");
+      if (a != "true" && a != "false") fail(c.where("network_assumed"), ": expected true or false, got '", a, "'");
+      s.network_assumed = a == "true";
+      c.finish();
+    } else {
+      top.mark("cost");
+    }
 
     s.chip_ref = top.string("chip");
     top.finish();

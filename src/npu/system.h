@@ -49,6 +49,10 @@ struct SystemDesc {
   // engines): then a pipeline stage's send overlaps its next micro-batch (docs/SYSTEMS.md). false:
   // sends wait for compute and compute for sends.
   bool comm_engines = false;
+  // The `cost:` section (docs/COST.md): switches, cables and optics joining the chips, for the whole
+  // system; 0 when not given. `network_assumed` says the figure is an assumption.
+  double network_usd = 0;
+  bool network_assumed = false;
 
   // Bandwidth one chip can send into the network, all its links together, per direction.
   double chip_bytes_per_s() const { return links.per_chip * links.bandwidth_bytes_per_s; }

@@ -29,6 +29,11 @@ std::string sim_table(const npu::SimResult& r, const TableOptions& options = {})
 // hw{name, peak_macs_per_s, offchip_bytes_per_s, area_mm2, clock_hz}, layers[...].
 nlohmann::json sim_json(const npu::SimResult& r);
 
+// The cost of a deployment (npu/cost_model.h) as JSON keys and as text lines; perf_unit names what
+// perf_per_s counts ("samples/s", "tokens/s"). docs/COST.md.
+nlohmann::json cost_json(const npu::DeploymentCost& d, const std::string& perf_unit);
+std::string cost_text(const npu::DeploymentCost& d, const std::string& perf_unit);
+
 // One row per layer, a header with units; RFC 4180 quoting.
 std::string layers_csv(const npu::SimResult& r);
 

@@ -21,6 +21,9 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   j["energy_breakdown_j"] = nlohmann::json::object();
   for (const auto& [k, v] : r.energy_breakdown_j) j["energy_breakdown_j"][k] = v;
   j["area_mm2"] = r.area_mm2;
+  j["power_w"] = r.power_w();
+  if (r.cost)
+    j["cost"] = cost_json(npu::deployment_cost(*r.cost, 1, 0, r.power_w(), r.throughput_samples_per_s), "samples/s");
   j["hw"] = {{"name", r.hw_name},
              {"clock_hz", r.clock_hz},
              {"peak_macs_per_s", r.peak_macs_per_s},

@@ -62,6 +62,8 @@ std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
     out << ")";
   }
   out << "\n  area        " << fixed(r.area_mm2, 2) << " mm2\n";
+  if (r.cost)
+    out << cost_text(npu::deployment_cost(*r.cost, 1, 0, r.power_w(), r.throughput_samples_per_s), "samples/s");
   out << "  work        " << si(double(r.macs)) << "MAC, off-chip " << format_bytes(double(r.offchip_bytes))
       << ", on-chip " << format_bytes(double(r.onchip_bytes)) << "\n";
   double peak_s = r.peak_macs_per_s > 0 ? double(r.macs) / r.peak_macs_per_s : 0;

@@ -67,6 +67,8 @@ std::string sweep_point_line(const std::string& fingerprint, size_t index, const
     j["throughput_samples_per_s"] = p.throughput_samples_per_s;
     j["energy_j"] = p.energy_j;
     j["area_mm2"] = p.area_mm2;
+    j["power_w"] = p.power_w;
+    j["cost_usd"] = p.cost_usd;
   } else {
     j["error"] = p.error;
   }
@@ -107,6 +109,9 @@ std::pair<size_t, npu::SweepPoint> parse_sweep_point_line(const std::string& lin
       p.throughput_samples_per_s = number(j, "throughput_samples_per_s");
       p.energy_j = number(j, "energy_j");
       p.area_mm2 = number(j, "area_mm2");
+      // Absent in files written before docs/COST.md's columns: 0, as for a chip without a cost section.
+      p.power_w = j.contains("power_w") ? number(j, "power_w") : 0;
+      p.cost_usd = j.contains("cost_usd") ? number(j, "cost_usd") : 0;
     } else {
       p.error = j.at("error").get<std::string>();
     }

@@ -27,7 +27,8 @@ std::string csv_field(const std::string& s) {
 std::string sweep_table(const std::vector<npu::SweepAxis>& axes, const std::vector<npu::SweepPoint>& points) {
   std::vector<std::string> header = {"#"};
   for (const auto& a : axes) header.push_back(a.field);
-  for (const char* h : {"latency (ms)", "throughput (samples/s)", "energy (mJ)", "area (mm2)", "pareto"})
+  for (const char* h : {"latency (ms)", "throughput (samples/s)", "energy (mJ)", "area (mm2)", "power (W)",
+                        "samples/s/W", "cost ($)", "samples/s/$", "pareto"})
     header.push_back(h);
   std::vector<std::vector<std::string>> rows;
   for (size_t i = 0; i < points.size(); ++i) {
@@ -39,6 +40,10 @@ std::string sweep_table(const std::vector<npu::SweepAxis>& axes, const std::vect
       row.push_back(num(p.throughput_samples_per_s, "%.1f"));
       row.push_back(num(p.energy_j * 1e3, "%.4f"));
       row.push_back(num(p.area_mm2, "%.2f"));
+      row.push_back(num(p.power_w, "%.4g"));
+      row.push_back(num(p.perf_per_w(), "%.4g"));
+      row.push_back(p.cost_usd > 0 ? num(p.cost_usd, "%.0f") : "-");
+      row.push_back(p.cost_usd > 0 ? num(p.perf_per_usd(), "%.4g") : "-");
       row.push_back(p.pareto ? "*" : "");
     } else {
       row.push_back("invalid: " + p.error);
@@ -76,7 +81,8 @@ std::string sweep_csv(const std::vector<npu::SweepAxis>& axes, const std::vector
   out.precision(17);
   out << "index";
   for (const auto& a : axes) out << "," << csv_field(a.field);
-  out << ",valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,pareto,error\n";
+  out << ",valid,hw,cycles,latency_s,throughput_samples_per_s,energy_j,area_mm2,power_w,perf_per_w,cost_usd,perf_per_"
+         "usd,pareto,error\n";
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& p = points[i];
     out << i + 1;
@@ -84,9 +90,9 @@ std::string sweep_csv(const std::vector<npu::SweepAxis>& axes, const std::vector
     out << "," << (p.ok ? 1 : 0) << "," << csv_field(p.hw_name) << ",";
     if (p.ok)
       out << p.cycles << "," << p.latency_s << "," << p.throughput_samples_per_s << "," << p.energy_j << ","
-          << p.area_mm2;
+          << p.area_mm2 << "," << p.power_w << "," << p.perf_per_w() << "," << p.cost_usd << "," << p.perf_per_usd();
     else
-      out << ",,,,";
+      out << ",,,,,,,,";
     out << "," << (p.pareto ? 1 : 0) << "," << csv_field(p.error) << "\n";
   }
   return out.str();
@@ -108,6 +114,10 @@ nlohmann::json sweep_json(const std::vector<npu::SweepAxis>& axes, const std::ve
       row["throughput_samples_per_s"] = p.throughput_samples_per_s;
       row["energy_j"] = p.energy_j;
       row["area_mm2"] = p.area_mm2;
+      row["power_w"] = p.power_w;
+      row["perf_per_w"] = p.perf_per_w();
+      row["cost_usd"] = p.cost_usd;
+      row["perf_per_usd"] = p.perf_per_usd();
     } else {
       row["error"] = p.error;
     }
