@@ -80,6 +80,8 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
   lowering::Lowering l(g, hw, options, prog);
   lowering::classify_nodes(l);
   lowering::group_epilogues(l);
+  lowering::group_attention(l);
+  lowering::fold_views(l);
   lowering::size_spatial_regions(l);
   lowering::choose_matrix_tiles(l);
   lowering::place_layers(l);

@@ -18,6 +18,11 @@ struct NpuCompileOptions {
   // Fold runs of identical waves (timing programs); off when a whole run is folded instead (evaluate.h:
   // a spatial design's batch streaming through it), as repeats do not nest.
   bool fold_waves = true;
+  // Production mappings (docs/NPU-COMPILER.md): attention as one fused layer whose scores stay on chip
+  // (compiler_attention.cpp), and layout ops that only re-index a GEMM's operand or result folded into the
+  // GEMM's addressing. Off: every node is a pass of its own (to compare the two mappings).
+  bool fuse_attention = true;
+  bool fold_views = true;
 };
 
 // A design mapped spatially: so many small cores that every layer keeps a region of its own and the layers

@@ -579,7 +579,10 @@ void emit_instructions(Lowering& l) {
     if (unit == "none") {
       alias_view_outputs(l, *l.plans[li].node);
     } else if (unit == "matrix") {
-      MatrixLayerEmission(l, li).run();
+      if (l.attention[li])
+        emit_attention(l, li);
+      else if (l.attention_of[li] < 0)  // Q x Kt of a fused attention: emitted with its P x V
+        MatrixLayerEmission(l, li).run();
     } else {
       emit_vector_layer(l, li);
     }

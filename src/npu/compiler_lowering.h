@@ -59,6 +59,23 @@ struct Plan {
   bool append_in_place = false;
 };
 
+// Fused attention (compiler_attention.cpp): scores = Q x Kt (-> scale -> + mask) -> Softmax -> x V as one
+// layer, as TensorRT's fused MHA kernels and FlashAttention run it. A work item is one (batch, head) group, or a
+// run of its query tiles when there are fewer groups than cores; per query tile of `tq` rows the scores of a
+// key block of `bk` columns stay on the core (bk = Sk: the whole row block, K and V loaded once per item;
+// bk < Sk: FlashAttention's online softmax over key blocks, K and V blocks loaded per query tile).
+struct AttentionPlan {
+  size_t qk = 0, pv = 0;      // the two MatMul plans
+  std::vector<size_t> inner;  // scale, mask Add, Softmax: vector work on the score block
+  int q_scale = -1;           // a Div/Mul of Q by a scalar, applied to each Q tile on the core
+  std::string q, kt, v, mask, out;
+  int64_t groups = 0, s = 0, d = 0, sk = 0, dv = 0;
+  int64_t tq = 0, bk = 0;
+  int64_t split = 1;      // items per group (runs of query tiles)
+  bool stage_kv = false;  // K and V staged in the global buffer (re-read by several items or query tiles)
+  TileChoice qk_tiles, pv_tiles;
+};
+
 struct Lowering {
   Lowering(const Graph& graph, const HardwareDesc& hw, const NpuCompileOptions& options, Program& prog);
 
@@ -80,8 +97,10 @@ struct Lowering {
 
   // Planning (compiler_plan.cpp), indexed like `plans`.
   std::vector<Plan> plans;
-  std::vector<std::vector<size_t>> epilogue;  // the fused nodes after each matrix layer
-  std::vector<bool> fused;                    // runs in its matrix layer's epilogue
+  std::vector<std::vector<size_t>> epilogue;            // the fused nodes after each matrix layer
+  std::vector<bool> fused;                              // runs in its matrix layer's epilogue
+  std::vector<std::optional<AttentionPlan>> attention;  // at the P x V MatMul of each fused attention
+  std::vector<int> attention_of;                        // the P x V plan a node's fused attention is emitted at, or -1
 
   // Placement (compiler_place.cpp).
   std::vector<int> region;  // spatial designs: the most cores a layer may take
@@ -105,6 +124,11 @@ struct Lowering {
 // compiler_plan.cpp
 void classify_nodes(Lowering& l);
 void group_epilogues(Lowering& l);
+
+// compiler_attention.cpp
+void fold_views(Lowering& l);
+void group_attention(Lowering& l);
+void emit_attention(Lowering& l, size_t pv);
 
 // compiler_place.cpp
 void size_spatial_regions(Lowering& l);

@@ -52,6 +52,11 @@ void choose_matrix_tiles(Lowering& l) {
   for (size_t pi = 0; pi < l.plans.size(); ++pi) {
     Plan& p = l.plans[pi];
     if (!p.gemm) continue;
+    if (l.attention[pi] || l.attention_of[pi] >= 0) {  // a fused attention's MatMuls: its blocking
+      const AttentionPlan& a = *l.attention[l.attention[pi] ? pi : size_t(l.attention_of[pi])];
+      p.tiles = pi == a.qk ? a.qk_tiles : a.pv_tiles;
+      continue;
+    }
     const Node& node = *p.node;
     TileProblem tp;
     tp.layer = node.name;
@@ -121,6 +126,9 @@ void place_layers(Lowering& l) {
   }
   for (size_t i = 0; i < l.plans.size(); ++i)
     for (size_t j : l.epilogue[i]) l.first_core[j] = l.first_core[i], l.num_cores[j] = l.num_cores[i];
+  for (size_t i = 0; i < l.plans.size(); ++i)  // a fused attention runs on its P x V layer's cores
+    if (const int pv = l.attention_of[i]; pv >= 0)
+      l.first_core[i] = l.first_core[size_t(pv)], l.num_cores[i] = l.num_cores[size_t(pv)];
 }
 
 // Weight residency: greedy by reuse (row tiles that re-read the weights), largest first; a layer's weights go
