@@ -275,8 +275,20 @@ void group_attention(Lowering& l) {
     if (!b) continue;
     a.inner = inner;
     a.tq = b->tq, a.bk = b->bk, a.split = b->split;
-    a.qk_tiles = {a.tq, a.d, a.bk, b->cores, 2, b->est, b->working_set};
-    a.pv_tiles = {a.tq, a.bk, a.dv, b->cores, 2, b->est, b->working_set};
+    a.qk_tiles = {.tm = a.tq,
+                  .tk = a.d,
+                  .tn = a.bk,
+                  .cores = b->cores,
+                  .stages = 2,
+                  .est_cycles = b->est,
+                  .working_set_bytes = b->working_set};
+    a.pv_tiles = {.tm = a.tq,
+                  .tk = a.bk,
+                  .tn = a.dv,
+                  .cores = b->cores,
+                  .stages = 2,
+                  .est_cycles = b->est,
+                  .working_set_bytes = b->working_set};
     // The epilogue grouping may have taken the scaling and the mask Add into Q x Kt's epilogue.
     l.epilogue[a.qk].clear();
     if (a.q_scale >= 0) l.fused[size_t(a.q_scale)] = true, l.attention_of[size_t(a.q_scale)] = pv;
