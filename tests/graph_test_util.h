@@ -7,11 +7,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "backends/backend.h"
+#include "core/error.h"
 #include "ir/graph.h"
 
 namespace wafer::test {
@@ -33,6 +35,22 @@ inline Tensor random_tensor(const Dims& d, std::mt19937& rng, float lo, float hi
 // An f32 tensor of the given dims, uniform in [-scale, scale).
 inline Tensor random_tensor(const Dims& d, std::mt19937& rng, float scale = 1.f) {
   return random_tensor(d, rng, -scale, scale);
+}
+
+// An f32 tensor of the given dims, uniform in [-1, 1), from its own seed.
+inline Tensor random_tensor(const Dims& d, uint32_t seed) {
+  std::mt19937 rng(seed);
+  return random_tensor(d, rng);
+}
+
+// The message of the wafer::Error that f throws, or "(no error)".
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 // A 1-D int64 tensor holding v (shapes, axes, starts/ends as initializers).

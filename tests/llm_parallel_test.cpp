@@ -12,22 +12,16 @@
 #include "api/llm_tensor_parallel.h"
 #include "core/error.h"
 #include "frontend/llm/llm_config.h"
+#include "graph_test_util.h"
 #include "npu/collectives.h"
 #include "npu/system.h"
+
+using wafer::test::error_of;
 
 using namespace wafer;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Llama-shaped, 4 layers: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512, vocabulary 1,000.
 std::string tiny_file() {

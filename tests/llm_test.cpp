@@ -15,8 +15,11 @@
 #include "core/error.h"
 #include "frontend/llm/decoder_builder.h"
 #include "frontend/llm/llm_config.h"
+#include "graph_test_util.h"
 #include "npu/compiler.h"
 #include "npu/evaluate.h"
+
+using wafer::test::error_of;
 
 using namespace wafer;
 using ::testing::HasSubstr;
@@ -25,15 +28,6 @@ namespace {
 
 std::string config_path(const std::string& name) {
   return std::string(WAFER_SOURCE_DIR) + "/models/llm/" + name + ".json";
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 // A Llama-shaped model small enough to simulate in milliseconds: GQA 4 heads over 2 KV heads.

@@ -9,20 +9,14 @@
 #include "api/llm_sim.h"
 #include "api/llm_tensor_parallel.h"
 #include "core/error.h"
+#include "graph_test_util.h"
+
+using wafer::test::error_of;
 
 using namespace wafer;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // Llama-shaped: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512, vocabulary 1,000.
 std::string tiny_file() {

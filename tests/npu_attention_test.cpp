@@ -8,22 +8,17 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "graph_test_util.h"
 #include "npu/compiler.h"
 #include "npu/functional.h"
 #include "npu/simulator.h"
+
+using wafer::test::random_tensor;
 
 using namespace wafer;
 using namespace wafer::npu;
 
 namespace {
-
-Tensor random_tensor(Dims dims, uint32_t seed) {
-  Tensor t(DType::Float32, std::move(dims));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
 
 struct Shape4 {
   int64_t b, h, s, d;

@@ -9,21 +9,16 @@
 #include "backends/backend.h"
 #include "core/error.h"
 #include "frontend/onnx/importer.h"
+#include "graph_test_util.h"
 #include "npu/compiler.h"
 #include "npu/functional.h"
+
+using wafer::test::random_tensor;
 
 using namespace wafer;
 using namespace wafer::npu;
 
 namespace {
-
-Tensor random_tensor(Dims dims, uint32_t seed) {
-  Tensor t(DType::Float32, std::move(dims));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
 
 // x[1,4,6,6] -> Conv(8 filters 3x3, pad 1, group g) -> Relu -> y
 std::unique_ptr<Graph> conv_relu(int64_t group) {

@@ -13,10 +13,13 @@
 #include "backends/backend.h"
 #include "core/error.h"
 #include "frontend/onnx/importer.h"
+#include "graph_test_util.h"
 #include "npu/compiler.h"
 #include "npu/compiler_tiling.h"
 #include "npu/evaluate.h"
 #include "npu/simulator.h"
+
+using wafer::test::random_tensor;
 
 using namespace wafer;
 using namespace wafer::npu;
@@ -210,13 +213,6 @@ TEST(NpuSimulator, BigModelsSimulateFast) {
 namespace {
 
 // y = x W, x [m, k] an input, W [k, n] a weight: one matrix layer.
-Tensor random_tensor(Dims dims, uint32_t seed) {
-  Tensor t(DType::Float32, std::move(dims));
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
 
 std::unique_ptr<Graph> gemm_graph(int64_t m, int64_t k, int64_t n) {
   auto g = std::make_unique<Graph>();

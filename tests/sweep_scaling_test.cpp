@@ -15,25 +15,19 @@
 #include "api/sweep.h"
 #include "core/error.h"
 #include "core/parallel_for.h"
+#include "graph_test_util.h"
 #include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
 #include "npu/report/sweep_results.h"
 #include "npu/sweep.h"
+
+using wafer::test::error_of;
 
 using namespace wafer;
 using namespace wafer::npu;
 using ::testing::HasSubstr;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 // A pure function of the design, with numbers whose decimal forms do not terminate.
 SimResult fake_result(const HardwareDesc& hw) {
