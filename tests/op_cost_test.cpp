@@ -56,6 +56,13 @@ TEST(OpCost, FiguresFollowTheDeclaredBasis) {
   EXPECT_FALSE(npu::is_epilogue_op(*s.nodes[0]));
   Graph r = one_node("Relu", {4, 8});
   EXPECT_TRUE(npu::is_epilogue_op(*r.nodes[0]));
+  // Re-indexing copies say so (the npu folds them into a GEMM's addressing), and a lookup reads its rows only.
+  Graph t = one_node("Transpose", {4, 8});
+  EXPECT_TRUE(npu::is_strided_view(*t.nodes[0]));
+  EXPECT_FALSE(npu::is_strided_view(*r.nodes[0]));
+  Graph gather = one_node("Gather", {4, 8});
+  EXPECT_TRUE(npu::reads_gathered_rows(*gather.nodes[0]));
+  EXPECT_FALSE(npu::reads_gathered_rows(*t.nodes[0]));
   // A view moves nothing on the npu and does no arithmetic.
   Graph v = one_node("Identity", {4, 8});
   EXPECT_EQ(*node_cost(v, *v.nodes[0]).flops, 0);

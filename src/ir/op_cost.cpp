@@ -18,6 +18,18 @@ OpCost movement() {
   return {.flops_per_element = 0, .vector = VectorClasses{{"move", 1}}};
 }
 
+OpCost strided_view() {
+  OpCost c = movement();
+  c.strided_view = true;
+  return c;
+}
+
+OpCost row_lookup() {
+  OpCost c = movement();
+  c.reads_gathered_rows = true;
+  return c;
+}
+
 OpCost reduction() {
   return composite(1, {{"reduce", 1}});
 }

@@ -54,6 +54,11 @@ struct OpCost {
   std::optional<VectorClasses> vector;
   // A matrix layer's epilogue can apply it to its output tile (bias, activations, residual add).
   bool epilogue = false;
+  // A copy that only re-indexes its input (Transpose, Slice, Split): a GEMM can address the result through
+  // strides instead (the npu's view folding).
+  bool strided_view = false;
+  // A lookup that reads only the rows of its first input it gathers (an embedding's Gather), not the table.
+  bool reads_gathered_rows = false;
 
   // For ops whose costs depend on attributes or shapes; each replaces the per-element figure above it.
   std::function<OpCounts(const Graph&, const Node&)> count;
@@ -70,6 +75,10 @@ OpCost elementwise(VectorClasses vector, bool epilogue = false);
 OpCost view();
 // Copies (Transpose, Concat, Gather, Cast): no FLOPs, one vector-unit pass per element moved.
 OpCost movement();
+// A movement that only re-indexes its input (OpCost::strided_view).
+OpCost strided_view();
+// A movement that gathers rows of its first input (OpCost::reads_gathered_rows).
+OpCost row_lookup();
 // One FLOP and one vector-unit reduction per input element.
 OpCost reduction();
 // Softmax, normalizations: `flops` and `vector` per input element.

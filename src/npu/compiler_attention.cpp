@@ -17,13 +17,6 @@ namespace wafer::npu::lowering {
 
 namespace {
 
-// Layout ops that only re-index their input, so a GEMM can address the result through strides. (Their
-// registrations declare them as copies, op_cost::movement(); a registry flag would be the better home.)
-bool is_strided_view(const Node& node) {
-  if (!node.domain.empty() && node.domain != "ai.onnx") return false;
-  return node.op_type == "Transpose" || node.op_type == "Slice" || node.op_type == "Split";
-}
-
 // Readers (plan indices) of every value; graph outputs count as a reader of their own (-1).
 std::map<std::string, std::vector<int>> reader_map(const Lowering& l) {
   std::map<std::string, std::vector<int>> readers;

@@ -506,7 +506,7 @@ void emit_vector_layer(Lowering& l, size_t li) {
       uint64_t bytes = l.value_bytes(in);
       if (bytes == 0) continue;
       // A lookup (an embedding's Gather) reads the rows it gathers, not its whole table.
-      if (ii == 0 && node.op_type == "Gather" && l.g.is_initializer(in))
+      if (ii == 0 && l.g.is_initializer(in) && reads_gathered_rows(node))
         bytes = std::min(bytes, l.value_bytes(node.outputs.at(0)));
       if (l.g.is_initializer(in)) {
         if (ci == 0)

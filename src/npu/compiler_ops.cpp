@@ -73,6 +73,16 @@ std::optional<std::vector<VectorWork>> vector_work(const Graph& graph, const Nod
   return work;
 }
 
+bool is_strided_view(const Node& node) {
+  const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+  return cost && cost->strided_view;
+}
+
+bool reads_gathered_rows(const Node& node) {
+  const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+  return cost && cost->reads_gathered_rows;
+}
+
 bool is_epilogue_op(const Node& node) {
   const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
   return cost && cost->epilogue && node.outputs.size() == 1;

@@ -30,4 +30,11 @@ int64_t known_numel(const Graph& graph, const std::string& value);
 // while the tile is on chip (bias, activations, residual add, GELU's pieces).
 bool is_epilogue_op(const Node& node);
 
+// Layout ops that only re-index their input, so a GEMM can address the result through strides
+// (OpCost::strided_view: Transpose, Slice, Split).
+bool is_strided_view(const Node& node);
+
+// Lookups that read only the rows of their first input they gather (OpCost::reads_gathered_rows: Gather).
+bool reads_gathered_rows(const Node& node);
+
 }  // namespace wafer::npu

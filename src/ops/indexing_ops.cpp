@@ -51,7 +51,7 @@ std::vector<ValueType> gather_infer(const InferContext& ctx) {
   return {typed(ctx.in(0).dtype, out)};
 }
 WAFER_REGISTER_OP(gather, {.name = "Gather",
-                           .cost = op_cost::movement(),
+                           .cost = op_cost::row_lookup(),
                            .since = 1,
                            .until = 13,
                            .attrs = {{"axis", AttrType::Int}},

@@ -39,7 +39,7 @@ std::vector<ValueType> transpose_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(transpose, {.name = "Transpose",
-                              .cost = op_cost::movement(),
+                              .cost = op_cost::strided_view(),
                               .since = 1,
                               .until = 13,
                               .attrs = {{"perm", AttrType::Ints}},
@@ -212,7 +212,7 @@ std::vector<ValueType> split_infer(const InferContext& ctx) {
   return out;
 }
 WAFER_REGISTER_OP(split, {.name = "Split",
-                          .cost = op_cost::movement(),
+                          .cost = op_cost::strided_view(),
                           .since = 2,
                           .until = 13,
                           .attrs = {{"axis", AttrType::Int}, {"split", AttrType::Ints}},

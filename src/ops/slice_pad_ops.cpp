@@ -125,7 +125,7 @@ std::vector<ValueType> slice_infer(const InferContext& ctx) {
   return {typed(x.dtype, out)};
 }
 WAFER_REGISTER_OP(slice, {.name = "Slice",
-                          .cost = op_cost::movement(),
+                          .cost = op_cost::strided_view(),
                           .since = 1,
                           .until = 13,
                           .attrs = {{"starts", AttrType::Ints}, {"ends", AttrType::Ints}, {"axes", AttrType::Ints}},
