@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "frontend/llm/llm_config.h"
 #include "graph_test_util.h"
+#include "llm_test_util.h"
 #include "npu/collectives.h"
 #include "npu/system.h"
 
@@ -23,15 +24,8 @@ using ::testing::HasSubstr;
 
 namespace {
 
-// Llama-shaped, 4 layers: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512, vocabulary 1,000.
 std::string tiny_file() {
-  static const std::string path = [] {
-    std::string p = ::testing::TempDir() + "/wafer_pp_tiny_llama.json";
-    std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 4,
-      "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512, "vocab_size": 1000,
-      "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
-    return p;
-  }();
+  static const std::string path = test::tiny_llama_file(4);
   return path;
 }
 

@@ -32,10 +32,15 @@ const OpCost* npu_cost(const Node& node) {
   return OpRegistry::global().cost_of(node);
 }
 
+// The registered cost of an ONNX-domain node (the flags below concern those ops only).
+const OpCost* onnx_cost(const Node& node) {
+  return is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+}
+
 }  // namespace
 
 std::optional<GemmView> gemm_view(const Graph& graph, const Node& node) {
-  const OpCost* cost = is_onnx_domain(node) ? npu_cost(node) : nullptr;
+  const OpCost* cost = onnx_cost(node);
   if (!cost || !cost->gemm) return std::nullopt;
   auto t = graph.type_of(node.inputs.at(0));
   if (!t || !is_matrix_dtype(t->dtype)) return std::nullopt;
@@ -74,17 +79,17 @@ std::optional<std::vector<VectorWork>> vector_work(const Graph& graph, const Nod
 }
 
 bool is_strided_view(const Node& node) {
-  const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+  const OpCost* cost = onnx_cost(node);
   return cost && cost->strided_view;
 }
 
 bool reads_gathered_rows(const Node& node) {
-  const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+  const OpCost* cost = onnx_cost(node);
   return cost && cost->reads_gathered_rows;
 }
 
 bool is_epilogue_op(const Node& node) {
-  const OpCost* cost = is_onnx_domain(node) ? OpRegistry::global().cost_of(node) : nullptr;
+  const OpCost* cost = onnx_cost(node);
   return cost && cost->epilogue && node.outputs.size() == 1;
 }
 

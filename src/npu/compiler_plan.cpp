@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "npu/compiler_lowering.h"
+#include "passes/pass_util.h"
 
 namespace wafer::npu::lowering {
 
@@ -14,9 +15,6 @@ namespace {
 
 bool is_graph_input(const Graph& g, const std::string& v) {
   return std::find(g.inputs.begin(), g.inputs.end(), v) != g.inputs.end();
-}
-bool is_graph_output(const Graph& g, const std::string& v) {
-  return std::find(g.outputs.begin(), g.outputs.end(), v) != g.outputs.end();
 }
 
 // A decoder's KV-cache append (Plan::append_in_place): its work is the appended elements only.

@@ -1,0 +1,22 @@
+// What the LLM tests share: a Llama-shaped config small enough to simulate in milliseconds, written once.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace wafer::test {
+
+// Llama-shaped, `layers` decoder layers: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512,
+// vocabulary 1,000. Returns the config.json's path (one file per layer count, in the test's temp dir).
+inline std::string tiny_llama_file(int64_t layers) {
+  const std::string p = ::testing::TempDir() + "/wafer_tiny_llama_" + std::to_string(layers) + "_layers.json";
+  std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": )" << layers
+                   << R"(, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
+    "vocab_size": 1000, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
+  return p;
+}
+
+}  // namespace wafer::test
