@@ -27,6 +27,8 @@ struct Case {
   int64_t b, h, s, sk, d, dv;
   Dims mask;  // empty: no mask
   float scale;
+  int64_t kv_heads = 0;  // K/V heads (grouped-query attention: query head h reads K/V head h / (h / kv)); 0: h
+  int64_t kv() const { return kv_heads ? kv_heads : h; }
 };
 
 const std::vector<Case>& cases() {
@@ -39,6 +41,8 @@ const std::vector<Case>& cases() {
       {2, 5, 9, 33, 64, 24, {2, 5, 9, 33}, 1.7f},   // full mask, Dv != D
       {1, 4, 1, 50, 16, 16, {1, 1}, 0.25f},         // mask broadcast along keys too
       {2, 1, 40, 3, 8, 72, {40, 1}, 2.f},
+      {2, 6, 7, 9, 16, 16, {7, 9}, 0.5f, 2},     // grouped-query prefill: causal-like mask rows differ
+      {1, 8, 1, 40, 32, 32, {1, 40}, 0.25f, 4},  // grouped-query decode step
   };
   return c;
 }
@@ -47,8 +51,8 @@ Graph attention_node_graph(const Case& c) {
   Graph g;
   g.inputs = {"q", "k", "v"};
   g.types["q"] = f32({c.b, c.h, c.s, c.d});
-  g.types["k"] = f32({c.b, c.h, c.sk, c.d});
-  g.types["v"] = f32({c.b, c.h, c.sk, c.dv});
+  g.types["k"] = f32({c.b, c.kv(), c.sk, c.d});
+  g.types["v"] = f32({c.b, c.kv(), c.sk, c.dv});
   std::vector<std::string> ins = {"q", "k", "v"};
   if (!c.mask.empty()) {
     g.inputs.push_back("mask");
@@ -65,15 +69,16 @@ Graph attention_node_graph(const Case& c) {
 
 std::vector<Tensor> case_inputs(const Case& c, std::mt19937& rng) {
   std::vector<Tensor> in = {random_tensor({c.b, c.h, c.s, c.d}, rng, 2.f),
-                            random_tensor({c.b, c.h, c.sk, c.d}, rng, 2.f), random_tensor({c.b, c.h, c.sk, c.dv}, rng)};
+                            random_tensor({c.b, c.kv(), c.sk, c.d}, rng, 2.f),
+                            random_tensor({c.b, c.kv(), c.sk, c.dv}, rng)};
   if (!c.mask.empty()) in.push_back(random_tensor(c.mask, rng, 3.f));
   return in;
 }
 
 std::string name_of(const Case& c) {
   return "B" + std::to_string(c.b) + " H" + std::to_string(c.h) + " S" + std::to_string(c.s) + " Sk" +
-         std::to_string(c.sk) + " D" + std::to_string(c.d) + " Dv" + std::to_string(c.dv) + " mask " +
-         dims_to_string(c.mask);
+         std::to_string(c.sk) + " D" + std::to_string(c.d) + " Dv" + std::to_string(c.dv) + " KV" +
+         std::to_string(c.kv()) + " mask " + dims_to_string(c.mask);
 }
 
 TEST(CpuAttention, FusedOpMatchesReferenceOnOddShapesAndMasks) {
@@ -138,11 +143,12 @@ TEST(CpuAttention, EveryInstructionSetMatchesTheReferenceKernel) {
         cpu::AttentionArgs a;
         a.batch = c.b, a.heads = c.h, a.s = c.s, a.sk = c.sk, a.d = c.d, a.dv = c.dv, a.scale = c.scale;
         a.threads = 2;
+        a.kv_group = c.h / c.kv();
         auto operand = [&](size_t i, int64_t rows, int64_t cols) {
           cpu::AttentionOperand o;
           o.bf16 = bf16;
           o.data = bf16 ? static_cast<void*>(halves[i].data()) : in[i].raw();
-          int64_t st[4] = {c.h * rows * cols, rows * cols, cols, 1};
+          int64_t st[4] = {(i == 0 ? c.h : c.kv()) * rows * cols, rows * cols, cols, 1};
           std::memcpy(o.strides, st, sizeof st);
           return o;
         };

@@ -4,8 +4,8 @@
 // (src/passes/fuse_gqa.cpp) on the committed Llama micro decoder (2 layers, 4 query heads sharing 2 KV
 // heads): in a decode step (one query row, a padding-only mask) the
 // cpu pipeline's wafer.Attention reads the 2 KV heads directly and no Expand copies the cache; in a
-// prefill (causal mask rows differ) the rule must leave the repeated K/V alone. Numbers: generate_test's
-// cpu runs compare the logits of these programs with the reference backend.
+// prefill (causal mask rows differ) it reads them as grouped heads (query head h, K/V head h / 2). Numbers:
+// the prefill below and generate_test's cpu runs compare logits with the reference backend.
 #include <gtest/gtest.h>
 
 #include "frontend/onnx/importer.h"
@@ -18,8 +18,9 @@ namespace {
 using test::input_graph;
 using test::run_on;
 
-// The micro decoder with every input bound: batch 1, `seq` new tokens after `past` cached ones.
-std::unique_ptr<Graph> bound_decoder(int64_t seq, int64_t past) {
+// The micro decoder with every input bound: batch 1, `seq` new tokens after `past` cached ones; through the
+// cpu pipeline unless `fuse` is false.
+std::unique_ptr<Graph> bound_decoder(int64_t seq, int64_t past, bool fuse = true) {
   Model m = import_onnx_file(std::string(WAFER_TEST_DATA_DIR) + "/decoders/llama_micro/model.onnx");
   auto g = std::move(m.graph);
   for (const auto& in : g->inputs) {
@@ -32,7 +33,7 @@ std::unique_ptr<Graph> bound_decoder(int64_t seq, int64_t past) {
       t.shape = Shape::from({1, 2, past, 16});
     g->types[in] = t;
   }
-  cpu_pipeline(*g);
+  if (fuse) cpu_pipeline(*g);
   return g;
 }
 
@@ -132,13 +133,35 @@ TEST(FuseGqa, DecodeStepReadsTheKvHeadsDirectly) {
     }
 }
 
-TEST(FuseGqa, PrefillWithACausalMaskKeepsTheRepeatedHeads) {
+TEST(FuseGqa, PrefillWithACausalMaskReadsTheKvHeadsDirectly) {
+  // Causal mask rows differ, so Q keeps its 4 heads and K/V stay at 2 heads: query head h reads K/V head h / 2.
   auto g = bound_decoder(5, 0);
-  EXPECT_EQ(count(*g, "Expand"), 4);  // K and V of both layers
+  EXPECT_EQ(count(*g, "Expand"), 0);
+  ASSERT_EQ(count(*g, "Attention"), 2);
   for (const auto& n : g->nodes)
     if (n->op_type == "Attention") {
-      EXPECT_EQ(g->type_of(n->inputs[1])->shape, Shape::from({1, 4, 5, 16}));
+      EXPECT_EQ(g->type_of(n->inputs[0])->shape, Shape::from({1, 4, 5, 16})) << n->label();
+      EXPECT_EQ(g->type_of(n->inputs[1])->shape, Shape::from({1, 2, 5, 16})) << n->label();
+      EXPECT_EQ(g->type_of(n->inputs[2])->shape, Shape::from({1, 2, 5, 16})) << n->label();
     }
+  // The same logits as the exported graph (repeated heads) on the reference backend: the fused graph on the
+  // reference backend (wafer.Attention's own grouped reference) and the cpu backend (its kernel at this ISA).
+  auto plain = bound_decoder(5, 0, false);
+  std::vector<Tensor> in;
+  for (const auto& name : plain->inputs) {
+    const Dims d = plain->type_of(name)->shape.concrete();
+    if (name == "input_ids")
+      in.push_back(Tensor::from_vector<int64_t>(d, {5, 17, 3, 42, 8}));
+    else if (name == "position_ids")
+      in.push_back(Tensor::from_vector<int64_t>(d, {0, 1, 2, 3, 4}));
+    else if (name == "attention_mask")
+      in.push_back(Tensor::from_vector<int64_t>(d, {1, 1, 1, 1, 1}));
+    else
+      in.push_back(Tensor(DType::Float32, d));  // empty past
+  }
+  const Tensor want = run_on("reference", *plain, in)[0];
+  EXPECT_LT(test::rel_l2(run_on("reference", *g, in)[0], want), 1e-6);
+  EXPECT_LT(test::rel_l2(run_on("cpu", *plain, in)[0], want), 1e-5);
 }
 
 }  // namespace

@@ -438,6 +438,34 @@ TEST(NpuCompiler, WaveBlockReadsTheFewestBytesPerTile) {
   EXPECT_EQ(a.rows, 5);
 }
 
+// Pipelined folds (tensor cores): one fill and one drain per instruction instead of per fold. By hand for
+// h100's 16 x 32 os array, bf16, a 128 x 64 x 32 tile on one unit (8 row folds, 1 column fold, K = 64
+// streamed): serial 8 x (64 - 2) + 128 + 8 x 32 = 880 cycles; pipelined 64 + 7 x 64 + 16 + 32 - 2 = 558.
+TEST(NpuCompiler, PipelinedFoldsPayOneFillAndDrain) {
+  HardwareDesc serial = load_hardware("h100", {{"cores.matrix.pipelined_folds", "false"}});
+  HardwareDesc piped = load_hardware("h100");
+  ASSERT_TRUE(piped.matrix.pipelined_folds);
+  EXPECT_EQ(matmul_tile_cycles(serial, DType::BFloat16, 128, 64, 32), 880u);
+  EXPECT_EQ(matmul_tile_cycles(piped, DType::BFloat16, 128, 64, 32), 558u);
+  // One fold: nothing to overlap, the same count. Any tile: never slower than serial.
+  EXPECT_EQ(matmul_tile_cycles(piped, DType::BFloat16, 16, 64, 32),
+            matmul_tile_cycles(serial, DType::BFloat16, 16, 64, 32));
+  for (int64_t m : {1, 16, 17, 100, 256})
+    for (int64_t k : {1, 8, 64, 300})
+      for (int64_t n : {1, 32, 33, 128})
+        EXPECT_LE(matmul_tile_cycles(piped, DType::BFloat16, m, k, n),
+                  matmul_tile_cycles(serial, DType::BFloat16, m, k, n))
+            << m << "x" << k << "x" << n;
+  // A yes/no field takes only true or false, and says which field it is.
+  try {
+    load_hardware("h100", {{"cores.matrix.pipelined_folds", "maybe"}});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cores.matrix.pipelined_folds: expected true or false"), std::string::npos)
+        << e.what();
+  }
+}
+
 // A batch whose activations do not fit on chip runs as sub-batches when that is faster (npu/evaluate.h), so
 // throughput never falls as the batch grows.
 TEST(NpuSimulator, ThroughputNeverFallsWithTheBatch) {

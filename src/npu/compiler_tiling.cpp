@@ -30,8 +30,18 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
   // actually uses (a partial fold bypasses the idle PEs). For full folds this is SCALE-Sim's count exactly;
   // summed over folds it is sp*(T-2) + 2*rows_total*col_folds + cols_total*row_folds (ws/is) or
   // sp*(T-2) + rows_total*col_folds + cols_total*row_folds (os), so a bigger array is never slower.
-  auto total = [](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols, int64_t weight_rows) {
+  // Pipelined folds (MatrixUnit::pipelined_folds): a fold streams for t cycles while the previous one
+  // drains and the next one's stationary operand loads, which takes as many cycles as the fold has rows;
+  // only the first fill and the last drain show. Never slower than the serial count; equal for one fold.
+  const bool pipelined = hw.matrix.pipelined_folds;
+  auto total = [pipelined](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols,
+                           int64_t weight_rows) {
     int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
+    if (pipelined) {
+      const int64_t r = std::min(spread_r, rows), c = std::min(spread_c, cols), last = spread_r - (rf - 1) * rows;
+      const int64_t folds = cf * ((rf - 1) * std::max(t, rows) + std::max(t, last));
+      return t + folds - std::max(t, r) + weight_rows * r + c - 2;  // the first fold streams without waiting
+    }
     return rf * cf * (t - 2) + weight_rows * spread_r * cf + spread_c * rf;
   };
   int64_t cycles = 0;

@@ -88,9 +88,7 @@ CostSpec read_cost(Fields c, const HardwareDesc& hw) {
   k.wafer_usd = c.number("wafer_usd", 1);
   k.defect_density_per_cm2 = c.number("defect_density_per_cm2", 0);
   k.clustering_alpha = c.number("clustering_alpha", 1e-3, 3.0);
-  const std::string ws = c.string("wafer_scale", "false");
-  if (ws != "true" && ws != "false") fail(c.where("wafer_scale"), ": expected true or false, got '", ws, "'");
-  k.wafer_scale = ws == "true";
+  k.wafer_scale = c.flag("wafer_scale", false);
   k.die_area_mm2 = c.number("die_area_mm2", 0, 0.0);
   const double wafer_mm2 = 3.141592653589793 * k.wafer_diameter_mm * k.wafer_diameter_mm / 4;
   const double die = k.die_area_mm2 > 0 ? k.die_area_mm2 : hw.area_mm2();
@@ -179,6 +177,7 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
       hw.matrix.dataflow = Dataflow::InputStationary;
     else
       fail("cores.matrix.dataflow: expected ws, os or is, got '", df, "'");
+    hw.matrix.pipelined_folds = m.flag("pipelined_folds", false);
     // Throughput is given per processing element, so sweeping the array size
     // (rows, cols) scales the peak with it.
     for (const auto& [t, per_pe] : read_dtype_map(m.sub("macs_per_pe"), 1e-6))

@@ -23,6 +23,10 @@ struct MatrixUnit {
   int rows = 0;   // systolic array height (reduction dim for ws)
   int cols = 0;   // systolic array width
   Dataflow dataflow = Dataflow::WeightStationary;
+  // Whether consecutive folds overlap: the next fold's operands stream in while the last one drains
+  // (tensor cores issue MMAs back to back into register accumulators). false: each fold pays its own
+  // fill and drain, as SCALE-Sim counts them (compiler_tiling.cpp, matmul_tile_cycles).
+  bool pipelined_folds = false;
   std::map<DType, double> macs_per_cycle;  // per unit, for each supported dtype (rows x cols x YAML macs_per_pe)
 };
 

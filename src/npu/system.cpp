@@ -141,19 +141,11 @@ SystemDesc parse_system(const std::string& yaml_text, const std::string& name,
       top.mark("host");
     }
 
-    if (top.has("comm_engines")) {
-      const std::string v = top.string("comm_engines");
-      if (v != "true" && v != "false") fail("comm_engines: expected true or false, got '", v, "'");
-      s.comm_engines = v == "true";
-    } else {
-      top.mark("comm_engines");
-    }
+    s.comm_engines = top.flag("comm_engines", false);
     if (top.has("cost")) {
       Fields c = top.sub("cost");
       s.network_usd = c.number("network_usd", 0);
-      const std::string a = c.string("network_assumed", "false");
-      if (a != "true" && a != "false") fail(c.where("network_assumed"), ": expected true or false, got '", a, "'");
-      s.network_assumed = a == "true";
+      s.network_assumed = c.flag("network_assumed", false);
       c.finish();
     } else {
       top.mark("cost");

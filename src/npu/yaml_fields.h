@@ -92,6 +92,11 @@ class Fields {
     if (v > 1e18) fail(where(key), ": size ", v, " bytes is absurd");
     return uint64_t(v);
   }
+  bool flag(const std::string& key, bool fallback) {
+    const std::string v = string(key, fallback ? "true" : "false");
+    if (v != "true" && v != "false") fail(where(key), ": expected true or false, got '", v, "'");
+    return v == "true";
+  }
   double rate(const std::string& key, double min) {
     return check_min(key, parse_with_units(scalar(key), kRates, where(key), "a bandwidth"), min);
   }

@@ -7,7 +7,8 @@
 //   wafer.FusedConv(X, W, B?, Sum?)       Y = act(Conv(X, W) + B + Sum); Conv's attributes
 //   wafer.FusedMatMul(A, B, Bias?, Sum?)  Y = act(MatMul(A, trans_b ? B^T : B) + Bias[N] + Sum)
 //   wafer.Gelu(X)                         Y = 0.5 x (1 + erf(x / sqrt 2))
-//   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q,K,V [B,H,S,D]
+//   wafer.Attention(Q, K, V, Mask?)       Y = Softmax(Q K^T scale + Mask) V; Q [B,H,S,D], K,V [B,Hkv,S,D]
+//                                         (Hkv divides H: query head h reads K/V head h / (H / Hkv))
 //
 // activation: "" | Relu | Clip [min,max] | Sigmoid | HardSigmoid [alpha,beta]
 //             | LeakyRelu [alpha] | Gelu (erf form) | Silu (x sigmoid(x)) | HardSwish | Tanh, parameters in
@@ -277,9 +278,12 @@ std::vector<Tensor> attention(const KernelContext& ctx) {
   check(q.rank() == 4 && k.rank() == 4 && v.rank() == 4, node.label(), ": Q, K, V must be [B,H,S,D], got ",
         dims_to_string(q.dims()), ", ", dims_to_string(k.dims()), ", ", dims_to_string(v.dims()));
   int64_t nb = q.dim(0), nh = q.dim(1), s = q.dim(2), d = q.dim(3), sk = k.dim(2), dv = v.dim(3);
-  check(k.dim(0) == nb && k.dim(1) == nh && v.dim(0) == nb && v.dim(1) == nh, node.label(),
-        ": Q, K, V batch and head dims differ: ", dims_to_string(q.dims()), ", ", dims_to_string(k.dims()), ", ",
-        dims_to_string(v.dims()));
+  // Grouped-query attention: K and V may have fewer heads, each serving nh / kv_heads consecutive query heads.
+  const int64_t kv_heads = k.dim(1);
+  check(k.dim(0) == nb && v.dim(0) == nb && v.dim(1) == kv_heads && kv_heads > 0 && nh % kv_heads == 0, node.label(),
+        ": Q, K, V batch dims differ or K/V heads do not divide Q's: ", dims_to_string(q.dims()), ", ",
+        dims_to_string(k.dims()), ", ", dims_to_string(v.dims()));
+  const int64_t group = nh / kv_heads;
   check(k.dim(3) == d && v.dim(2) == sk, node.label(), ": K ", dims_to_string(k.dims()), " and V ",
         dims_to_string(v.dims()), " do not fit Q ", dims_to_string(q.dims()));
   float scale = node.attr_float("scale", 1.0f);
@@ -297,11 +301,12 @@ std::vector<Tensor> attention(const KernelContext& ctx) {
       T* po = out.data<T>();
       std::vector<C> score(static_cast<size_t>(sk)), acc(static_cast<size_t>(dv));
       for (int64_t bh = 0; bh < nb * nh; ++bh) {
+        const int64_t kvh = (bh / nh) * kv_heads + (bh % nh) / group;  // the K/V head of query head bh
         for (int64_t i = 0; i < s; ++i) {
           const T* qi = pq + (bh * s + i) * d;
           C mx = -std::numeric_limits<C>::infinity();
           for (int64_t j = 0; j < sk; ++j) {
-            const T* kj = pk + (bh * sk + j) * d;
+            const T* kj = pk + (kvh * sk + j) * d;
             C dot = 0;
             for (int64_t e = 0; e < d; ++e) dot += to_compute(qi[e]) * to_compute(kj[e]);
             C val = dot * C(scale);
@@ -314,7 +319,7 @@ std::vector<Tensor> attention(const KernelContext& ctx) {
           std::fill(acc.begin(), acc.end(), C(0));
           for (int64_t j = 0; j < sk; ++j) {
             C p = score[size_t(j)] / total;
-            const T* vj = pv + (bh * sk + j) * dv;
+            const T* vj = pv + (kvh * sk + j) * dv;
             for (int64_t e = 0; e < dv; ++e) acc[size_t(e)] += p * to_compute(vj[e]);
           }
           T* oi = po + (bh * s + i) * dv;

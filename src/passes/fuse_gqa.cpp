@@ -8,6 +8,8 @@
 // mask when S = 1). Then the query heads of one group are consecutive, so Q [B,G*rep,S,D] read as
 // [B,G,rep*S,D] (a free Reshape) attends to the G original K/V heads directly:
 //   Y = Reshape(Attention(Reshape(Q, [B,G,rep*S,D]), x_K, x_V, mask), [B,G*rep,S,Dv]).
+// A mask that differs between rows or heads (a causal prefill) keeps Q as it is and gives the Attention the
+// G K/V heads themselves (wafer.Attention reads K/V head h / rep for query head h).
 // The Expand copies go when dead-code elimination finds them unread.
 #include "passes/cpu_rules.h"
 
@@ -64,6 +66,7 @@ bool FuseGroupedQueryAttention::rewrite(RewriteContext& ctx, Node& att) {
   std::vector<int64_t> qd, yd;
   if (!static_dims(ctx.type(att.inputs[0]), 4, qd) || !static_dims(ctx.type(att.outputs[0]), 4, yd)) return false;
   const int64_t rep = rep_k, groups = qd[1] / rep;
+  bool uniform_mask = true;
   if (att.inputs.size() > 3 && !att.inputs[3].empty()) {
     const ValueType* mt = ctx.type(att.inputs[3]);
     if (!mt || !mt->shape.rank_known || mt->shape.rank() > 4) return false;
@@ -71,8 +74,13 @@ bool FuseGroupedQueryAttention::rewrite(RewriteContext& ctx, Node& att) {
     const auto& md = mt->shape.dims;
     for (int64_t axis : {1, 2}) {
       int64_t i = int64_t(md.size()) - 4 + axis;
-      if (i >= 0 && !(md[size_t(i)].known() && md[size_t(i)].value == 1)) return false;
+      if (i >= 0 && !(md[size_t(i)].known() && md[size_t(i)].value == 1)) uniform_mask = false;
     }
+  }
+  if (!uniform_mask) {  // a causal prefill mask: K/V heads read directly, query head h from K/V head h / rep
+    att.inputs[1] = k;
+    att.inputs[2] = v;
+    return true;
   }
 
   Graph& g = ctx.graph();

@@ -44,6 +44,7 @@ void add_generate_command(CLI::App& app) {
   set_action(sub, [o]() {
     for (const auto& p : o->prompt) o->prompts.push_back(api::parse_token_list(p));
     api::GenerateResult r = api::generate(*o);
+    note_if_busy(o->backend);  // after the run: an error stays one line
     if (o->json) {
       nlohmann::json j = api::generate_json(*o, r);
       if (o->profile) j["profile"] = api::profile_json(r.profile);

@@ -46,6 +46,7 @@ void add_run_command(CLI::App& app) {
     o->profile = o->profile_table || !o->profile_json.empty();
     check(o->profile_top >= 0, "--profile-top must not be negative");
     api::RunResult r = api::run_model(*o);
+    note_if_busy(o->backend);  // after the run: an error stays one line
     const auto& outputs = r.outputs;
     const Graph& graph = *r.model.graph;
     if (!o->profile_json.empty()) {

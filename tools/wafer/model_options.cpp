@@ -1,5 +1,11 @@
 #include "model_options.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
 #include "core/error.h"
 
 namespace wafer::cli {
@@ -16,6 +22,18 @@ void add_precision_option(CLI::App* sub, Precision& precision) {
       },
       "auto | fp32 | bf16 | fp16 | int8. auto: fp32 to run a model (the target's float type where it has no "
       "fp32), the hardware's best datatype to simulate one (docs/ARCHITECTURE.md)");
+}
+
+void note_if_busy(const std::string& backend) {
+  if (backend != "cpu" || std::getenv("OMP_WAIT_POLICY")) return;
+  double load[1] = {0};
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (getloadavg(load, 1) != 1 || cores < 1 || load[0] <= double(cores)) return;
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", load[0]);
+  std::cerr << "wafer: note: load average " << text << " on " << cores
+            << " cores; OpenMP threads spin while they wait, which is slow when other processes want the cores: "
+               "OMP_WAIT_POLICY=passive is faster then (docs/PERFORMANCE.md)\n";
 }
 
 }  // namespace wafer::cli

@@ -1,6 +1,6 @@
 // The cpu backend's fused attention kernel:
 //   Y[b,h] = softmax(scale * Q[b,h] K[b,h]^T + Mask[b,h]) V[b,h]
-// over strided operands (Q [B,H,S,D], K [B,H,Sk,D], V [B,H,Sk,Dv],
+// over strided operands (Q [B,H,S,D], K [B,H/g,Sk,D], V [B,H/g,Sk,Dv] with g = kv_group,
 // Y [B,H,S,Dv]; each an offset plus per-dim strides in elements, so Q, K and V
 // can be read straight out of a packed QKV projection and Y written straight
 // into the row-major input of the output projection). Elements are float32 or
@@ -29,6 +29,7 @@ struct AttentionOperand {
 
 struct AttentionArgs {
   int64_t batch = 0, heads = 0, s = 0, sk = 0, d = 0, dv = 0;
+  int64_t kv_group = 1;  // query heads per K/V head (grouped-query attention): head h reads K/V head h / kv_group
   float scale = 1.f;
   AttentionOperand q, k, v, y;
   const float* mask = nullptr;  // float32, strides in mask_strides ([B,H,S,Sk], 0 broadcasts)

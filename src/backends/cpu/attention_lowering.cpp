@@ -75,7 +75,7 @@ bool plan_attention(Program& p, const Node& node) {
   if (!static_f32(p, node.inputs[0], 4, q) || !static_f32(p, node.inputs[1], 4, k) ||
       !static_f32(p, node.inputs[2], 4, v) || !static_f32(p, node.outputs[0], 4, y))
     return false;
-  if (k[0] != q[0] || v[0] != q[0] || k[1] != q[1] || v[1] != q[1] || k[3] != q[3] || v[2] != k[2] ||
+  if (k[0] != q[0] || v[0] != q[0] || k[1] < 1 || q[1] % k[1] != 0 || v[1] != k[1] || k[3] != q[3] || v[2] != k[2] ||
       y != Dims{q[0], q[1], q[2], v[3]})
     return false;
   if (node.has_input(3)) {
@@ -111,6 +111,7 @@ bool lower_attention(Program& p, const Node& node) {
   Dims q = *p.dims_of(node.inputs[0]), k = *p.dims_of(node.inputs[1]), v = *p.dims_of(node.inputs[2]);
   AttentionArgs args;
   args.batch = q[0], args.heads = q[1], args.s = q[2], args.d = q[3], args.sk = k[2], args.dv = v[3];
+  args.kv_group = q[1] / k[1];
   args.scale = node.attr_float("scale", 1.f);
   args.threads = std::max(1, current_threads());
 
