@@ -237,6 +237,17 @@ TEST(CpuBackend, FusedMatMulWithBiasSumGelu) {
     return g;
   };
   expect_close(*build(true), *build(false), {random_tensor({2, 5, 24}, rng), random_tensor({2, 5, 16}, rng)});
+  // Which oneDNN kernel took it: capped at AVX2 a 1x1 convolution over the 10 rows (matmul_kernel.cpp: oneDNN's
+  // AVX2 matmul re-packs the weights every call), else the matmul.
+  cpu::Program prog(build(true), {});
+  prog.set_profiling(true);
+  prog.run({random_tensor({2, 5, 24}, rng), random_tensor({2, 5, 16}, rng)});
+  std::string kernels;
+  for (const auto& st : prog.profile().steps) kernels += st.kernel + ";";
+  if (cpu::cpu_isa() == cpu::Isa::avx2)
+    EXPECT_NE(kernels.find("1x1"), std::string::npos) << kernels;
+  else
+    EXPECT_EQ(kernels.find("1x1"), std::string::npos) << kernels;
 }
 
 TEST(CpuBackend, LayerNormAndSoftmaxOverLastAxes) {

@@ -1,8 +1,15 @@
 // MatMul, Gemm and wafer.FusedMatMul on oneDNN's matmul: constant weights
 // pre-packed at compile time; bias, residual Sum and activation as post-ops.
+// Capped at AVX2, a 2-D GEMM with constant weights runs as a 1x1 convolution over
+// [M] pixels of K channels (nhwc: the same bytes as row-major A and Y): oneDNN 2.6's
+// AVX2 matmul is its plain sgemm, which re-packs the weights on every call and
+// measured 51 GFLOP/s on one core for 128x768x3072, where the 1x1 convolution's
+// jit kernel with weights packed once ran at 105 (AVX2 peak ~118); at AVX-512
+// both are brgemm kernels and within 3 % (the matmul is kept).
 #include <algorithm>
 
 #include "backends/cpu/epilogue.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/post_ops.h"
 #include "backends/cpu/program.h"
 
@@ -36,6 +43,11 @@ memory::desc transposed_md(const Dims& dims, dt t = dt::f32) {
 Dims pad_rank(Dims d, size_t r) {
   d.insert(d.begin(), r - d.size(), 1);
   return d;
+}
+
+// Row-major [rows, channels] as an nhwc image of 1 x rows x 1 pixels (same bytes).
+memory::desc pixels_md(int64_t rows, int64_t channels, dt t) {
+  return memory::desc({1, channels, rows, 1}, t, memory::dims{rows * channels, 1, channels, channels});
 }
 
 }  // namespace
@@ -120,16 +132,37 @@ bool lower_matmul(Program& p, const Node& node) {
   dt dst_t = p.gemm_dst_type(epi.output, has_sum);
   memory::desc src_md = row_major(a_eff, act), dst_md = row_major(out_eff, dst_t);
   memory::desc bias_md = c_eff ? plain_md(*c_eff) : memory::desc();
-  dnnl::matmul::desc desc(src_md, w_md, bias_md, dst_md);
   dnnl::post_ops ops;
   if (has_sum) ops.append_sum(1.f);
   if (fused ? !append_activation(node, ops) : !append_activation(epi.activation, epi.params, ops)) return false;
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
-  dnnl::matmul::primitive_desc pd(desc, attr, p.engine());
+  // The 1x1-convolution form (top of file): AVX2, constant weights, fp32, 2-D, more than one row (a
+  // single row is a matrix-vector product, bound by reading the weights either way), bias a row.
+  const int64_t m = a_eff[0], k = a_eff[1], n = out_eff[1];
+  const bool as_conv = cpu_isa() == Isa::avx2 && bconst && act == dt::f32 && a_eff.size() == 2 && m > 1 &&
+                       (!c_eff || (*c_eff)[0] == 1) && !p.ablation().prepack;
+  dnnl::primitive prim;
+  memory::desc packed_w_md;
+  if (as_conv) {
+    src_md = pixels_md(m, k, act), dst_md = pixels_md(m, n, dst_t);
+    if (c_eff) bias_md = memory::desc({n}, dt::f32, memory::format_tag::a);
+    // OIHW over B's stored bytes: B [K,N] has O (= n) stride 1 and I (= k) stride N; Bᵀ [N,K] the reverse.
+    b_src_md = memory::desc({n, k, 1, 1}, dt::f32, trans_b ? memory::dims{k, 1, 1, 1} : memory::dims{1, n, 1, 1});
+    memory::desc any_w({n, k, 1, 1}, dt::f32, memory::format_tag::any);
+    dnnl::convolution_forward::desc cdesc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                          src_md, any_w, bias_md, dst_md, {1, 1}, {0, 0}, {0, 0});
+    dnnl::convolution_forward::primitive_desc pd(cdesc, attr, p.engine());
+    packed_w_md = pd.weights_desc();
+    prim = dnnl::convolution_forward(pd);
+  } else {
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, w_md, bias_md, dst_md), attr, p.engine());
+    packed_w_md = pd.weights_desc();
+    prim = dnnl::matmul(pd);
+  }
 
   MemRef weights;
-  if (bconst) weights = p.constant(pd.weights_desc(), bconst->raw(), b_src_md);
+  if (bconst) weights = p.constant(packed_w_md, bconst->raw(), b_src_md);
   MemRef bias;
   if (cd) {
     if (const Tensor* c = p.graph().initializer(bias_name))
@@ -167,12 +200,13 @@ bool lower_matmul(Program& p, const Node& node) {
   std::optional<MemRef> in_place;
   if (has_sum) in_place = p.define_in_place(epi.output, epi.sum, row_major(out, dst_t), {src, weights}, epi.absorbed);
   MemRef dst = in_place ? *in_place : p.define(epi.output, row_major(out, dst_t));
-  dst.md = dst_md;
+  dst.md = row_major(out_eff, dst_t);
   if (has_sum && !in_place) p.add_copy("residual copy for " + node.label(), sum, dst, "residual copy");
+  dst.md = dst_md;  // the same bytes as the primitive sees them
   Step s;
   s.label = node.label();
   s.node = &node;
-  s.prim = dnnl::matmul(pd);
+  s.prim = prim;
   s.args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (cd) s.args.push_back({DNNL_ARG_BIAS, bias});
   p.add_step(std::move(s));
