@@ -330,7 +330,10 @@ $py -c 'import json; j = json.load(open("out.txt")); assert j["dims"] == [4, 4, 
   fail "wafer hw tpu-v4-slice --json"
 printf 'kind: system\nname: bad\nchip: h100\ncount: 2\ntopology: switch\nlinks: {per_chip: 1, bandwidth: -1 GB/s, latency: 1 us, pj_per_byte: 1}\n' >bad_system.yaml
 expect 2 "bad_system.yaml: links.bandwidth: must be at least" -- hw bad_system.yaml
-expect 2 "is a system of chips" -- sim models/add_relu.onnx --hw dgx-h100
+# a model that is not an LLM runs data parallel: one copy per chip (api/simulate.h)
+expect 0 "" -- sim models/add_relu.onnx --hw dgx-h100 --batch 16 --json
+$py -c 'import json; j = json.load(open("out.txt")); assert j["chips"] == 8 and j["batch"] == 16, j' ||
+  fail "wafer sim --hw dgx-h100: not 8 chips: $(head -c 300 out.txt)"
 expect 2 "it fits with --hw dgx-h100 --tp 2" -- sim "$src/models/llm/llama-3.1-70b.json" --hw h100 --prompt-len 128 --gen-len 8
 expect 2 "needs a system of chips" -- sim "$src/models/llm/llama-3.1-8b.json" --hw h100 --tp 2 --prompt-len 16 --gen-len 4
 expect 0 "" -- sim "$src/models/llm/llama-3.1-8b.json" --hw dgx-h100 --tp 2 --prompt-len 16 --gen-len 4 --layers 1

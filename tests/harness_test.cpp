@@ -211,6 +211,31 @@ TEST(HarnessVirtual, OfflineThroughputIsBatchOverServiceTime) {
   EXPECT_EQ(run_test(dev, qsl, s).sample_count, 2000);
 }
 
+// Devices sharing the queue (a system of chips, data parallel): 800 samples in batches of 8 on 4 devices are
+// 25 rounds of 4 batches at 1.3 ms each; SingleStream (one sample at a time) gains nothing from them.
+TEST(HarnessVirtual, DevicesShareTheQueue) {
+  const double a = 0.0005, b = 0.0001;
+  DeviceSut four(DeviceModel{.name = "linear x4",
+                             .max_batch = 8,
+                             .batch_timeout_ns = 0,
+                             .service_time = linear_service_time(a, b),
+                             .devices = 4});
+  IndexQsl qsl(100, 100);
+  TestResult r = run_test(four, qsl, quick(Scenario::Offline, 800));
+  EXPECT_EQ(four.batches(), 100);
+  EXPECT_EQ(r.duration_ns, 25 * 1'300'000);
+  EXPECT_NEAR(r.samples_per_s, 4 * 8 / (a + 8 * b), 1e-6);
+  EXPECT_EQ(four.busy_ns(), 100 * 1'300'000);  // summed over the devices
+  DeviceSut two(
+      DeviceModel{.name = "fixed x2", .max_batch = 1, .service_time = linear_service_time(0.001, 0), .devices = 2});
+  TestResult ss = run_test(two, qsl, quick(Scenario::SingleStream, 10, 50));
+  EXPECT_EQ(ss.duration_ns, 50'000'000);
+  EXPECT_EQ(ss.latency.max, 1'000'000);
+  EXPECT_THROW(DeviceSut(DeviceModel{
+                   .name = "none", .max_batch = 1, .service_time = linear_service_time(0.001, 0), .devices = 0}),
+               Error);
+}
+
 TEST(HarnessVirtual, ServerMatchesMD1AndIsDeterministic) {
   // M/D/1: Poisson arrivals at 500/s, 1 ms deterministic service, rho = 0.5;
   // mean wait in queue = rho * D / (2 (1 - rho)) = 0.5 ms, so mean latency 1.5 ms.

@@ -17,6 +17,7 @@
 #include "harness/null_sut.h"
 #include "npu/evaluate.h"
 #include "npu/hardware.h"
+#include "npu/system.h"
 #include "npu/target.h"
 
 namespace wafer::api {
@@ -45,12 +46,25 @@ std::function<double(int)> parse_service(const std::string& spec) {
 
 // The simulated NPU as a virtual-time device: the service time of a batch of b
 // samples is the simulator's latency for the model compiled at batch b
-// (compiled and simulated once per batch size, then cached).
+// (compiled and simulated once per batch size, then cached). A system of chips
+// (npu:dgx-h100) is that many such devices sharing the queue: one copy of the
+// model per chip, as multi-accelerator MLPerf submissions run (data parallel).
 std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOptions& o) {
   check(o.mode == "performance", "--target ", o.target,
         ": accuracy mode needs real outputs; check the NPU's numerics with `wafer check --backend ", o.target, "`");
   npu::NpuTarget target = npu::parse_npu_target(o.target.substr(4), o.precision);
-  auto hw = std::make_shared<npu::HardwareDesc>(npu::load_hardware(target.hardware));
+  int devices = 1;
+  std::string name;
+  std::shared_ptr<npu::HardwareDesc> hw;
+  if (npu::is_system(target.hardware)) {
+    npu::SystemDesc sys = npu::load_system(target.hardware);
+    devices = sys.count;
+    hw = std::make_shared<npu::HardwareDesc>(sys.chip);
+    name = "npu:" + sys.name + " (" + std::to_string(sys.count) + " x " + hw->name + ")";
+  } else {
+    hw = std::make_shared<npu::HardwareDesc>(npu::load_hardware(target.hardware));
+    name = "npu:" + hw->name;
+  }
   auto model = std::make_shared<Model>(import_onnx_file(o.model));
   SymbolBindings symbols;
   apply_shape_options(*model->graph, o.shapes, symbols);
@@ -67,8 +81,11 @@ std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOptions& o) {
     return it->second;
   };
   service(1);  // compile errors surface before the run starts
-  return std::make_unique<DeviceSut>(
-      DeviceModel{"npu:" + hw->name, o.max_batch, int64_t(o.batch_timeout_us * 1e3), service});
+  return std::make_unique<DeviceSut>(DeviceModel{.name = name,
+                                                 .max_batch = o.max_batch,
+                                                 .batch_timeout_ns = int64_t(o.batch_timeout_us * 1e3),
+                                                 .service_time = service,
+                                                 .devices = devices});
 }
 
 BenchRun run_and_time(const BenchOptions& o, const TestSettings& s, SystemUnderTest& sut, QuerySampleLibrary& qsl) {

@@ -1,6 +1,7 @@
 #include "api/simulate.h"
 
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
 #include "npu/evaluate.h"
@@ -10,10 +11,10 @@ namespace wafer::api {
 
 npu::HardwareDesc HardwareSource::load(const std::vector<std::pair<std::string, std::string>>& overrides) const {
   if (!yaml_text.empty()) return npu::parse_hardware(yaml_text, name_for_errors, overrides);
-  // A system's chips are simulated one at a time only where the model is split over them (LLM mode, --tp).
+  // wafer sim and wafer bench take a system themselves (simulate below, the bench's npu device); what asks
+  // for one chip (sweeps over a chip's fields, wafer.hardware) is told so.
   check(!npu::is_system(preset_or_path), "--hw ", preset_or_path,
-        " is a system of chips (docs/SYSTEMS.md): only wafer hw and the LLM mode of wafer sim (--tp) take one; "
-        "give one of its chips here");
+        " is a system of chips (docs/SYSTEMS.md): give one of its chips here");
   return npu::load_hardware(preset_or_path, overrides);
 }
 
@@ -21,15 +22,50 @@ std::string HardwareSource::display() const {
   return yaml_text.empty() ? preset_or_path : name_for_errors;
 }
 
+namespace {
+
+// One chip's result as `chips` chips running side by side.
+void scale_to_chips(npu::SimResult& r, const npu::SystemDesc& s, int chips) {
+  const auto n = uint64_t(chips);
+  r.chips = chips;
+  r.network_usd = s.network_usd;
+  r.hw_name = s.name + " (" + std::to_string(chips) + " of " + std::to_string(s.count) + " x " + r.hw_name + ")";
+  r.batch *= chips;
+  r.throughput_samples_per_s *= chips;
+  r.macs *= chips;
+  r.offchip_bytes *= n;
+  r.onchip_bytes *= n;
+  r.peak_macs_per_s *= chips;
+  r.offchip_bytes_per_s *= chips;
+  r.energy_j *= chips;
+  for (auto& [k, j] : r.energy_breakdown_j) j *= chips;
+  r.area_mm2 *= chips;
+}
+
+}  // namespace
+
 SimRun simulate(const SimOptions& o, bool record_trace) {
   // The hardware first: a bad description is reported before the model is read.
-  npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
+  std::optional<npu::SystemDesc> system;
+  npu::HardwareDesc hw;
+  NpuModelArgs m = o.m;
+  int chips = 1;
+  if (o.hw.yaml_text.empty() && npu::is_system(o.hw.preset_or_path)) {
+    system = npu::load_system(o.hw.preset_or_path, parse_set_options(o.sets));
+    hw = system->chip;
+    check(m.batch >= 1, "--batch must be at least 1, got ", m.batch);
+    m.batch = (o.m.batch + system->count - 1) / system->count;  // each chip's share
+    chips = (o.m.batch + m.batch - 1) / m.batch;
+  } else {
+    hw = o.hw.load(parse_set_options(o.sets));
+  }
   npu::NpuCompileOptions options;
   auto t0 = std::chrono::steady_clock::now();
-  const npu::PreparedBatches model = load_npu_model(o.m, options);
+  const npu::PreparedBatches model = load_npu_model(m, options);
   auto t1 = std::chrono::steady_clock::now();
   SimRun run;
   run.result = npu::evaluate_design(model, hw, options, record_trace);
+  if (system) scale_to_chips(run.result, *system, chips);
   auto t2 = std::chrono::steady_clock::now();
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   run.load_ms = ms(t0, t1);

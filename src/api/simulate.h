@@ -35,6 +35,11 @@ struct SimRun {
   double evaluate_ms = 0;  // compile + simulate + energy
 };
 
+// A system of chips as --hw (docs/SYSTEMS.md) runs the model data parallel: the batch is split into equal
+// shares of ceil(batch / count) samples, one per chip (so up to count chips run, and the batch is rounded up
+// to shares x chips); one chip is simulated and the totals (throughput, work, traffic, energy, peak, area,
+// cost) are all the chips', the latency and the layers one chip's. Moving the inputs to the chips is not
+// costed (a host link per chip, overlapped with compute in a steady stream).
 SimRun simulate(const SimOptions& options, bool record_trace);
 
 }  // namespace wafer::api

@@ -16,6 +16,8 @@ DeviceSut::DeviceSut(DeviceModel model) : model_(std::move(model)) {
   check(model_.max_batch >= 1 && model_.max_batch <= (1 << 20), "device '", model_.name,
         "': max_batch must be in [1, 1048576], got ", model_.max_batch);
   check(model_.batch_timeout_ns >= 0, "device '", model_.name, "': batch timeout must not be negative");
+  check(model_.devices >= 1 && model_.devices <= 100000, "device '", model_.name,
+        "': devices must be in [1, 100000], got ", model_.devices);
   check(bool(model_.service_time), "device '", model_.name, "': no service-time function");
   service_cache_.assign(size_t(model_.max_batch) + 1, -1);
 }
@@ -35,9 +37,9 @@ int64_t DeviceSut::service_ns(int batch) {
 void DeviceSut::start(ResponseSink& sink) {
   sink_ = &sink;
   queue_.clear();
-  running_.clear();
-  now_ = busy_until_ = 0;
-  busy_ = flushing_ = false;
+  devices_.assign(size_t(model_.devices), Device{});
+  now_ = 0;
+  flushing_ = false;
   batches_ = busy_total_ns_ = 0;
 }
 
@@ -47,30 +49,45 @@ void DeviceSut::issue_query(std::span<const QuerySample> samples) {
   for (const auto& s : samples) queue_.push_back(Queued{s.id, now_});
 }
 
+const DeviceSut::Device* DeviceSut::first_done() const {
+  const Device* first = nullptr;
+  for (const auto& d : devices_)
+    if (!d.running.empty() && (!first || d.busy_until < first->busy_until)) first = &d;
+  return first;
+}
+
+const DeviceSut::Device* DeviceSut::idle() const {
+  for (const auto& d : devices_)
+    if (d.running.empty()) return &d;
+  return nullptr;
+}
+
 int64_t DeviceSut::next_event() const {
-  if (busy_) return busy_until_;
-  if (queue_.empty()) return INT64_MAX;
-  if (int64_t(queue_.size()) >= model_.max_batch || model_.batch_timeout_ns == 0 || flushing_) return now_;
-  return std::max(now_, queue_.front().arrival_ns + model_.batch_timeout_ns);
+  int64_t t = INT64_MAX;
+  if (const Device* d = first_done()) t = d->busy_until;
+  if (queue_.empty() || !idle()) return t;
+  if (int64_t(queue_.size()) >= model_.max_batch || model_.batch_timeout_ns == 0 || flushing_) return std::min(t, now_);
+  return std::min(t, std::max(now_, queue_.front().arrival_ns + model_.batch_timeout_ns));
 }
 
 void DeviceSut::step() {
   int64_t t = next_event();
   now_ = t;
-  if (busy_) {
-    busy_ = false;
-    sink_->complete_at(running_, t);
-    running_.clear();
+  // Completions first: a device that finishes now is idle for a batch that starts now.
+  if (const Device* done = first_done(); done && done->busy_until == t) {
+    Device& d = devices_[size_t(done - devices_.data())];
+    sink_->complete_at(d.running, t);
+    d.running.clear();
     return;
   }
+  Device& d = devices_[size_t(idle() - devices_.data())];
   int b = int(std::min<size_t>(queue_.size(), size_t(model_.max_batch)));
   for (int i = 0; i < b; ++i) {
-    running_.push_back(QuerySampleResponse{queue_.front().id, nullptr, 0});
+    d.running.push_back(QuerySampleResponse{queue_.front().id, nullptr, 0});
     queue_.pop_front();
   }
   int64_t dt = service_ns(b);
-  busy_ = true;
-  busy_until_ = t + dt;
+  d.busy_until = t + dt;
   ++batches_;
   busy_total_ns_ += dt;
 }

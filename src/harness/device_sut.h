@@ -8,6 +8,10 @@
 //
 // service_time is pluggable: the NPU simulator's latency for each batch size,
 // or an analytic model such as a + b * batch.
+//
+// `devices` identical devices share the queue (data parallelism, as an 8-GPU
+// server runs one copy of the model per GPU in MLPerf): a batch starts on any
+// idle device by the same rule, lowest index first.
 #pragma once
 
 #include <deque>
@@ -23,6 +27,7 @@ struct DeviceModel {
   int max_batch = 1;
   int64_t batch_timeout_ns = 0;
   std::function<double(int batch)> service_time;  // seconds, > 0
+  int devices = 1;
 };
 
 // service_time(b) = a + b * per_sample (seconds).
@@ -38,7 +43,7 @@ class DeviceSut : public VirtualTimeSut {
   void advance_to(int64_t time_ns) override;
   int64_t drain() override;
 
-  // Statistics of the last run.
+  // Statistics of the last run (busy time summed over the devices).
   int64_t batches() const { return batches_; }
   int64_t busy_ns() const { return busy_total_ns_; }
 
@@ -54,11 +59,18 @@ class DeviceSut : public VirtualTimeSut {
 
   DeviceModel model_;
   std::vector<int64_t> service_cache_;  // ns per batch size, filled on first use
+  struct Device {
+    std::vector<QuerySampleResponse> running;  // its batch; empty when idle
+    int64_t busy_until = 0;
+  };
+  // The busy device that finishes first (nullptr: none busy), and the first idle one (nullptr: none).
+  const Device* first_done() const;
+  const Device* idle() const;
   ResponseSink* sink_ = nullptr;
   std::deque<Queued> queue_;
-  std::vector<QuerySampleResponse> running_;  // the batch on the device
-  int64_t now_ = 0, busy_until_ = 0;
-  bool busy_ = false, flushing_ = false;
+  std::vector<Device> devices_;
+  int64_t now_ = 0;
+  bool flushing_ = false;
   int64_t batches_ = 0, busy_total_ns_ = 0;
 };
 

@@ -58,6 +58,10 @@ struct SimResult {
       energy_breakdown_j;  // "mac", "vector", "scratchpad", "global", "offchip", "noc", "static"
   double area_mm2 = 0;
   std::optional<ChipCost> cost;  // the description's cost section, evaluated (npu/cost_model.h)
+  // On a system of chips (data parallel: api/simulate.h), the chips that ran and the network's cost; the totals
+  // above are all of them together, `layers` and the latency one chip's.
+  int chips = 1;
+  double network_usd = 0;
   // Mean power over the run from the energy model (joules / latency) and what it buys.
   double power_w() const { return latency_s > 0 ? energy_j / latency_s : 0; }
   std::vector<LayerStats> layers;

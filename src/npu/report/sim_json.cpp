@@ -7,6 +7,7 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   nlohmann::json j;
   j["model"] = r.model;
   j["batch"] = r.batch;
+  j["chips"] = r.chips;
   j["sub_batch"] = r.sub_batch;
   j["precision"] = std::string(dtype_name(r.precision));
   j["cycles"] = r.cycles;
@@ -23,7 +24,8 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   j["area_mm2"] = r.area_mm2;
   j["power_w"] = r.power_w();
   if (r.cost)
-    j["cost"] = cost_json(npu::deployment_cost(*r.cost, 1, 0, r.power_w(), r.throughput_samples_per_s), "samples/s");
+    j["cost"] = cost_json(
+        npu::deployment_cost(*r.cost, r.chips, r.network_usd, r.power_w(), r.throughput_samples_per_s), "samples/s");
   j["hw"] = {{"name", r.hw_name},
              {"clock_hz", r.clock_hz},
              {"peak_macs_per_s", r.peak_macs_per_s},

@@ -43,8 +43,10 @@ std::string pad(const std::string& s, size_t w, bool right) {
 std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
   std::ostringstream out;
   out << "model " << r.model << " on " << r.hw_name << " (" << dtype_name(r.precision) << ", batch " << r.batch;
-  if (r.sub_batch > 0 && r.sub_batch != r.batch)
-    out << " as " << r.batch / r.sub_batch << " runs of " << r.sub_batch << "; layers: one run";
+  if (r.chips > 1) out << ", " << r.batch / r.chips << " on each of " << r.chips << " chips; layers: one chip";
+  const int chip_batch = r.batch / std::max(1, r.chips);
+  if (r.sub_batch > 0 && r.sub_batch != chip_batch)
+    out << " as " << chip_batch / r.sub_batch << " runs of " << r.sub_batch << "; layers: one run";
   out << ")\n";
   out << "  latency     " << fixed(r.latency_s * 1e3, 4) << " ms  (" << r.cycles << " cycles at "
       << fixed(r.clock_hz / 1e6, 0) << " MHz)\n";
@@ -63,7 +65,8 @@ std::string sim_table(const npu::SimResult& r, const TableOptions& options) {
   }
   out << "\n  area        " << fixed(r.area_mm2, 2) << " mm2\n";
   if (r.cost)
-    out << cost_text(npu::deployment_cost(*r.cost, 1, 0, r.power_w(), r.throughput_samples_per_s), "samples/s");
+    out << cost_text(npu::deployment_cost(*r.cost, r.chips, r.network_usd, r.power_w(), r.throughput_samples_per_s),
+                     "samples/s");
   out << "  work        " << si(double(r.macs)) << "MAC, off-chip " << format_bytes(double(r.offchip_bytes))
       << ", on-chip " << format_bytes(double(r.onchip_bytes)) << "\n";
   double peak_s = r.peak_macs_per_s > 0 ? double(r.macs) / r.peak_macs_per_s : 0;
