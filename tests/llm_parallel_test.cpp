@@ -225,7 +225,8 @@ namespace {
 
 // Eight H100s on a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte.
 std::string eight_chip_ring_file() {
-  const std::string p = ::testing::TempDir() + "/wafer_ring_8.yaml";
+  const std::string p = ::testing::TempDir() + "/wafer_ring_8_" +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
   std::ofstream(p) << R"(kind: system
 name: ring-8
 sources: ["test"]

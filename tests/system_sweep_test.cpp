@@ -18,9 +18,14 @@ using ::testing::HasSubstr;
 
 namespace {
 
+// ctest runs tests in processes of their own at once: each writes files of its own.
+std::string test_name() {
+  return ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
 // Llama-shaped, 2 layers of 8 heads (tp up to 8), hidden 512.
 std::string eight_head_llama() {
-  const std::string p = ::testing::TempDir() + "/wafer_sweep_llama.json";
+  const std::string p = ::testing::TempDir() + "/wafer_sweep_llama_" + test_name() + ".json";
   std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 512, "num_hidden_layers": 2,
     "num_attention_heads": 8, "num_key_value_heads": 8, "intermediate_size": 1024,
     "vocab_size": 1024, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
@@ -29,7 +34,7 @@ std::string eight_head_llama() {
 
 // H100s on a ring, 2 links of 50 GB/s, 1 us a step; no network cost.
 std::string h100_ring() {
-  const std::string p = ::testing::TempDir() + "/wafer_sweep_ring.yaml";
+  const std::string p = ::testing::TempDir() + "/wafer_sweep_ring_" + test_name() + ".yaml";
   std::ofstream(p) << R"(kind: system
 name: h100-ring
 sources: ["test"]

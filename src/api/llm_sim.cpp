@@ -19,6 +19,7 @@
 #include "frontend/llm/llm_config.h"
 #include "frontend/onnx/importer.h"
 #include "npu/collectives.h"
+#include "npu/contention.h"
 #include "npu/compiler.h"
 #include "npu/compiler_ops.h"
 #include "npu/evaluate.h"
@@ -254,11 +255,11 @@ uint64_t chip_need_bytes(const llm::LlmConfig& full, const ParallelSplit& split,
 std::string fitting_split(const llm::LlmConfig& full, const ParallelSplit& given, int64_t batch, int64_t prompt,
                           int64_t context, uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
                           const std::optional<npu::SystemDesc>& system) {
-  // Whether a system's topology can all-reduce over t chips (a whole ring, leading dims of a torus).
+  // Whether a system's topology can all-reduce over its first t chips (on a torus, a block: npu/contention.h).
   auto group_ok = [](const npu::SystemDesc& s, int64_t t) {
     if (t > s.count) return true;  // said as "more than the chips of"
     try {
-      npu::system_collective(s, npu::Collective::AllReduce, int(t), 1.0);
+      npu::concurrent_collective(s, npu::Collective::AllReduce, npu::strided_groups(int(t), int(t)), 1.0);
       return true;
     } catch (const Error&) {
       return false;
