@@ -15,6 +15,7 @@
 #include "graph_test_util.h"
 #include "llm_test_util.h"
 #include "npu/collectives.h"
+#include "npu/contention.h"
 #include "npu/system.h"
 
 using wafer::test::error_of;
@@ -218,4 +219,67 @@ TEST(LlmParallel, ExpertParallelChipReadsOnlyItsExperts) {
   EXPECT_EQ(two.weights_bytes, one.weights_bytes - 4 * expert * 2 * 2);
   // Attention runs data-parallel over the 2 chips: twice the total tokens/s of one chip at the same TPOT.
   EXPECT_NEAR(two.decode_tokens_per_s, 2 * 8 / two.tpot_s, 1e-9 * two.decode_tokens_per_s);
+}
+
+namespace {
+
+// Eight H100s on a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte.
+std::string eight_chip_ring_file() {
+  const std::string p = ::testing::TempDir() + "/wafer_ring_8_" +
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
+  std::ofstream(p) << R"(kind: system
+name: ring-8
+sources: ["test"]
+chip: h100
+count: 8
+topology: ring
+links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}
+)";
+  return p;
+}
+
+}  // namespace
+
+TEST(LlmParallel, GroupsSitTensorParallelInnermost) {
+  using G = std::vector<std::vector<int>>;
+  EXPECT_EQ(api::tp_groups({2, 1, 4, 1}, 1), (G{{0, 1}, {2, 3}, {4, 5}, {6, 7}}));
+  EXPECT_EQ(api::ep_groups({2, 1, 1, 4}, 1), (G{{0, 2, 4, 6}, {1, 3, 5, 7}}));
+  EXPECT_EQ(api::tp_groups({2, 2, 1, 1}, 1), (G{{0, 1}}));  // decode: one stage at a time
+  EXPECT_EQ(api::tp_groups({2, 2, 1, 1}, 2), (G{{0, 1}, {2, 3}}));
+}
+
+TEST(LlmParallel, ExpertAllToAllsOfInterleavedGroupsShareTheRing) {
+  // tp 2 x ep 4 on an 8-ring: the expert groups {0,2,4,6} and {1,3,5,7} interleave, so every link carries
+  // both groups' all-to-alls: each takes its ring-of-4 time (2 hops of latency + n x 4 / 4 / B) plus the
+  // bandwidth term once more. Mixtral decode, 8 sequences: n = 8 x 2 x 4,096 x 2 bytes, 32 layers x 2.
+  const npu::SystemDesc ring = npu::load_system(eight_chip_ring_file());
+  const llm::LlmConfig c = llm::load_llm_config(model("mixtral-8x7b"));
+  const api::EpComm e = api::ep_phase_comm(ring, c, 4, 8, 2, api::ep_groups({2, 1, 1, 4}, 1));
+  EXPECT_EQ(e.contention, 2);
+  EXPECT_NEAR(e.time_s, 64 * (2 * 1e-6 + 2 * 131072.0 / 100e9), 1e-12);
+  // The same groups on a switch: no shared links.
+  EXPECT_EQ(api::ep_phase_comm(npu::load_system("dgx-h100"), c, 4, 8, 2, api::ep_groups({2, 1, 1, 4}, 1)).contention,
+            1);
+}
+
+TEST(LlmParallel, TensorParallelPairsOnPartOfARingOrTorus) {
+  // Before the flow model a ring's group had to be the whole ring and a torus's its leading dims; now
+  // --tp 2 --dp 4 on an 8-ring runs: each pair is joined by one direction's links (a ring of 2 of its own
+  // would have both), so its all-reduces' bandwidth term doubles (dilation 2), and the pairs share no link.
+  api::LlmSimOptions o = tiny(2, 1, 4);
+  o.hw.preset_or_path = eight_chip_ring_file();
+  const api::LlmSimReport r = api::simulate_llm(o);
+  EXPECT_EQ(r.decode.tp_contention, 1);
+  const npu::SystemDesc ring = npu::load_system(eight_chip_ring_file());
+  const auto groups = api::tp_groups({2, 1, 4, 1}, 1);
+  // Decode: 4 sequences x hidden 256 x 2 bytes per all-reduce, 2 x 4 layers + 1; logits 4 x 1,000 x 2.
+  const npu::ConcurrentCost ar = npu::concurrent_collective(ring, npu::Collective::AllReduce, groups, 2048);
+  EXPECT_EQ(ar.dilation, 2);
+  EXPECT_DOUBLE_EQ(ar.cost.time_s, 2 * 1e-6 + 2 * 2 * 0.5 * 2048 / 100e9);
+  const double ag = npu::concurrent_collective(ring, npu::Collective::AllGather, groups, 8000).cost.time_s;
+  EXPECT_DOUBLE_EQ(r.decode.tp_comm_s, 9 * ar.cost.time_s + ag);
+  // A pair on a line of the 4x4x4 torus likewise.
+  o.hw.preset_or_path = "tpu-v4-slice";
+  o.dp = 1;
+  EXPECT_GT(api::simulate_llm(o).decode.tp_comm_s, 0);
 }

@@ -4,6 +4,7 @@
 #include "api/hardware.h"
 #include "api/llm_sim.h"
 #include "api/sweep.h"
+#include "api/system_sweep.h"
 #include "bindings.h"
 #include "convert.h"
 #include "npu/report/report.h"
@@ -117,6 +118,31 @@ py::list sweep(const py::object& model, const py::object& hw, const py::object& 
   return rows;
 }
 
+py::list sweep_system(const py::object& model, const py::object& hw, const py::object& grid, int64_t prompt_len,
+                      int64_t gen_len, int64_t batch, const std::string& precision, int64_t tp, int64_t pp, int64_t dp,
+                      int64_t ep, int jobs) {
+  api::SystemSweepOptions o;
+  o.llm.model = path_string(model);
+  o.llm.hw = hardware_source(hw);
+  o.llm.precision = precision_arg(precision);
+  o.llm.prompt_len = prompt_len, o.llm.gen_len = gen_len, o.llm.batch = batch;
+  o.llm.tp = tp, o.llm.pp = pp, o.llm.dp = dp, o.llm.ep = ep;
+  o.sets = field_specs(grid, true);
+  o.jobs = jobs;
+  nlohmann::json j;
+  {
+    py::gil_scoped_release unlocked;
+    j = api::system_sweep_json(api::sweep_system(o));
+  }
+  py::list rows;
+  for (const auto& point : j["points"]) {
+    py::dict row = to_python(point);
+    for (const auto& [field, value] : point["values"].items()) row[py::str(field)] = axis_value(value);
+    rows.append(row);
+  }
+  return rows;
+}
+
 py::dict hardware(const py::object& hw, const py::object& overrides) {
   api::HardwareSource source = hardware_source(hw);
   return to_python(api::hardware_json(source.load(api::parse_set_options(field_specs(overrides, false)))));
@@ -154,6 +180,15 @@ void bind_npu(py::module_& m) {
         "design, the points of `wafer sweep --json` (values, valid, pareto, latency_s, energy_j, area_mm2, ... or "
         "error) with each axis also a key of its own; pandas.DataFrame(...) takes it as it is. jobs: design "
         "points evaluated at once on threads (0: all cores), as `wafer sweep --jobs`; the result is the same.");
+  m.def("sweep_system", &sweep_system, py::arg("model"), py::arg("hw"), py::arg("grid"),
+        py::arg("prompt_len") = l.prompt_len, py::arg("gen_len") = l.gen_len, py::arg("batch") = l.batch,
+        py::arg("precision") = precision_name(l.precision), py::arg("tp") = l.tp, py::arg("pp") = l.pp,
+        py::arg("dp") = l.dp, py::arg("ep") = l.ep, py::arg("jobs") = api::SystemSweepOptions{}.jobs,
+        "An LLM (config.json) over a grid {FIELD: [v1, ...]} of systems of chips (docs/SYSTEMS.md): the system's "
+        "fields (count, topology, dims, links.bandwidth, ...) and tp, pp, dp, ep. One dict per point, the points of "
+        "`wafer sweep CONFIG --hw SYSTEM --json` (tokens_per_s, tpot_s, energy_per_token_j, power_w, cost_usd, "
+        "perf_per_w, perf_per_usd, contention, pareto, ... or error), each axis also a key. Without tp, pp, dp, ep "
+        "each point splits the model tp-ways over all its chips.");
   m.def("hardware", &hardware, py::arg("hw"), py::arg("overrides") = py::none(),
         "Validate a hardware description (preset, YAML file or dict): the dict `wafer hw --json` prints.");
   m.def("presets", &npu::hardware_presets, "The hardware presets found (hw/, PREFIX/share/wafer/hw, WAFER_HW_PATH).");

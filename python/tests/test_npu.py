@@ -139,3 +139,18 @@ def test_simulate_llm_matches_cli(run_cli, tmp_path):
     assert 0 < got["comm_fraction"] < 1
     with pytest.raises(wafer.WaferError, match="more than the 8 chips"):
         wafer.simulate_llm(config, hw="dgx-h100", tp=2, pp=2, dp=4)
+
+
+def test_sweep_system_matches_cli(run_cli, tmp_path):
+    # An LLM over systems of chips (docs/SYSTEMS.md): the points of `wafer sweep CONFIG --hw SYSTEM --json`.
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": 2,
+                                  "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
+                                  "vocab_size": 1000, "max_position_embeddings": 4096}))
+    got = wafer.sweep_system(config, hw="edge-quad", grid={"count": [2, 4]}, prompt_len=16, gen_len=4)
+    want = run_cli("sweep", config, "--hw", "edge-quad", "--set", "count=2,4", "--prompt-len", "16", "--gen-len",
+                   "4", "--out", "", "--json").json()
+    assert [p["tokens_per_s"] for p in got] == [p["tokens_per_s"] for p in want["points"]]
+    assert [p["tp"] for p in got] == [2, 4] and [p["count"] for p in got] == [2, 4]
+    with pytest.raises(wafer.WaferError, match="links.bandwith: not a field"):
+        wafer.sweep_system(config, hw="edge-quad", grid={"links.bandwith": ["1GB/s"]})

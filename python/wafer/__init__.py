@@ -40,6 +40,7 @@ from ._wafer import (  # noqa: E402  (the search path above must be set first)
     simulate,
     simulate_llm,
     sweep,
+    sweep_system,
 )
 
 __all__ = [
@@ -56,4 +57,5 @@ __all__ = [
     "simulate",
     "simulate_llm",
     "sweep",
+    "sweep_system",
 ]

@@ -5,6 +5,7 @@
 #include "api/llm_tensor_parallel.h"
 #include "core/error.h"
 #include "npu/collectives.h"
+#include "npu/contention.h"
 
 namespace wafer::api {
 
@@ -39,12 +40,21 @@ void check_split(const ParallelSplit& s, const llm::LlmConfig& full, const npu::
 bool split_runs(const ParallelSplit& s, const llm::LlmConfig& full, const npu::SystemDesc& system) {
   try {
     check_split(s, full, &system);
-    if (s.tp > 1) npu::system_collective(system, npu::Collective::AllReduce, int(s.tp), 1.0);
-    if (s.ep > 1) npu::system_collective(system, npu::Collective::AllToAll, int(s.ep), 1.0);
+    // The groups where they sit (a ring's part, a block of a torus) must be able to run their collectives.
+    if (s.tp > 1) npu::concurrent_collective(system, npu::Collective::AllReduce, tp_groups(s, s.pp), 1.0);
+    if (s.ep > 1) npu::concurrent_collective(system, npu::Collective::AllToAll, ep_groups(s, s.pp), 1.0);
     return true;
   } catch (const Error&) {
     return false;
   }
+}
+
+std::vector<std::vector<int>> tp_groups(const ParallelSplit& s, int64_t stages) {
+  return npu::strided_groups(int(s.tp * s.ep * s.dp * stages), int(s.tp));
+}
+
+std::vector<std::vector<int>> ep_groups(const ParallelSplit& s, int64_t stages) {
+  return npu::strided_groups(int(s.tp * s.ep * s.dp * stages), int(s.ep), int(s.tp));
 }
 
 ChipShare chip_share(const llm::LlmConfig& full, const ParallelSplit& s, int64_t eb) {
@@ -80,12 +90,20 @@ double pipeline_bubble(int64_t pp, int64_t m) {
   return double(pp - 1) / double(m + pp - 1);
 }
 
-EpComm ep_phase_comm(const npu::SystemDesc& s, const llm::LlmConfig& full, int64_t ep, int64_t tokens, int64_t eb) {
+EpComm ep_phase_comm(const npu::SystemDesc& s, const llm::LlmConfig& full, int64_t ep, int64_t tokens, int64_t eb,
+                     const std::vector<std::vector<int>>& groups) {
   EpComm e;
   if (ep <= 1 || !full.moe()) return e;
   e.bytes_per_all_to_all = double(tokens) * double(full.experts_per_token) * double(full.hidden) * double(eb);
   try {
-    npu::CollectiveCost a2a = npu::system_collective(s, npu::Collective::AllToAll, int(ep), e.bytes_per_all_to_all);
+    npu::CollectiveCost a2a;
+    if (groups.empty()) {
+      a2a = npu::system_collective(s, npu::Collective::AllToAll, int(ep), e.bytes_per_all_to_all);
+    } else {
+      const npu::ConcurrentCost all =
+          npu::concurrent_collective(s, npu::Collective::AllToAll, groups, e.bytes_per_all_to_all);
+      a2a = all.cost, e.contention = all.contention;
+    }
     e.time_s = 2.0 * double(full.layers) * a2a.time_s;
     e.energy_j = 2.0 * double(full.layers) * a2a.energy_j / double(ep);  // one group's share
   } catch (const Error& err) {

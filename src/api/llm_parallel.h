@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "frontend/llm/llm_config.h"
 #include "npu/system.h"
@@ -27,6 +28,14 @@ struct ParallelSplit {
 void check_split(const ParallelSplit& s, const llm::LlmConfig& full, const npu::SystemDesc* system);
 // The same checks as a yes/no (and the tensor-parallel group must be one the topology can all-reduce).
 bool split_runs(const ParallelSplit& s, const llm::LlmConfig& full, const npu::SystemDesc& system);
+
+// Where a split's chips sit (docs/SYSTEMS.md, "Contention"): tensor parallelism innermost and contiguous,
+// then expert, data and pipeline: chip = tp rank + tp x (ep rank + ep x (dp rank + dp x stage)). The
+// groups whose collectives run at the same moment, over the first `stages` pipeline stages (all of them in
+// a pipelined prefill, one in decode, where the stages take turns): every tensor-parallel group (they
+// all-reduce together), or every expert-parallel group (chips tp apart, all-to-all together).
+std::vector<std::vector<int>> tp_groups(const ParallelSplit& s, int64_t stages);
+std::vector<std::vector<int>> ep_groups(const ParallelSplit& s, int64_t stages);
 
 // What one chip holds: its stage's decoder layers (ceil(layers / pp)), at its tensor-parallel shard, with
 // 1/ep of each MoE layer's experts; the first stage holds the embedding, the last the final norm and the
@@ -48,12 +57,15 @@ double pipeline_bubble(int64_t pp, int64_t micro_batches);
 
 // Expert parallelism: the all-to-all dispatch and combine of one phase. Per MoE layer each chip sends
 // its tokens' hidden vectors to the chips of their top-k experts and gets the results back: two
-// all-to-alls of tokens x top-k x hidden x bytes (each chip's send buffer) over ep chips.
+// all-to-alls of tokens x top-k x hidden x bytes (each chip's send buffer) over ep chips. With `groups`
+// (ep_groups) the all-to-alls of all of them at once, sharing links (npu/contention.h); without, one
+// group alone on a topology of its own shape.
 struct EpComm {
   double time_s = 0, energy_j = 0;
   double bytes_per_all_to_all = 0;  // one chip's send buffer
+  double contention = 1;            // busiest link the group uses, all groups / alone
 };
 EpComm ep_phase_comm(const npu::SystemDesc& s, const llm::LlmConfig& full, int64_t ep, int64_t tokens,
-                     int64_t elem_bytes);
+                     int64_t elem_bytes, const std::vector<std::vector<int>>& groups = {});
 
 }  // namespace wafer::api

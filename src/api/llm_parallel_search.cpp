@@ -29,6 +29,9 @@ std::string why(const LlmSimReport& r) {
   o << double(m.used_bytes) / 1e9 << " of " << double(m.capacity_bytes) / 1e9 << " GB per chip ("
     << 100.0 * double(m.used_bytes) / double(m.capacity_bytes) << " %), comm " << 100 * r.comm_fraction
     << " % of the request, bubble " << 100 * r.pipeline_bubble << " %";
+  const double contention =
+      std::max({r.prefill.tp_contention, r.decode.tp_contention, r.prefill.ep_contention, r.decode.ep_contention});
+  if (contention > 1) o << ", link contention x" << contention;
   return o.str();
 }
 

@@ -21,6 +21,7 @@
 #include "npu/collectives.h"
 #include "npu/compiler.h"
 #include "npu/compiler_ops.h"
+#include "npu/contention.h"
 #include "npu/evaluate.h"
 #include "npu/report/report.h"
 #include "npu/system.h"
@@ -254,11 +255,11 @@ uint64_t chip_need_bytes(const llm::LlmConfig& full, const ParallelSplit& split,
 std::string fitting_split(const llm::LlmConfig& full, const ParallelSplit& given, int64_t batch, int64_t prompt,
                           int64_t context, uint64_t eb, uint64_t cap, const npu::HardwareDesc& chip,
                           const std::optional<npu::SystemDesc>& system) {
-  // Whether a system's topology can all-reduce over t chips (a whole ring, leading dims of a torus).
+  // Whether a system's topology can all-reduce over its first t chips (on a torus, a block: npu/contention.h).
   auto group_ok = [](const npu::SystemDesc& s, int64_t t) {
     if (t > s.count) return true;  // said as "more than the chips of"
     try {
-      npu::system_collective(s, npu::Collective::AllReduce, int(t), 1.0);
+      npu::concurrent_collective(s, npu::Collective::AllReduce, npu::strided_groups(int(t), int(t)), 1.0);
       return true;
     } catch (const Error&) {
       return false;
@@ -429,9 +430,13 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.pipeline_bubble = pipeline_bubble(o.pp, r.micro_batches);
   if (system) {
     const int64_t stage_layers = (full.layers + o.pp - 1) / o.pp;
-    for (auto [phase, tokens, m] : {std::tuple{&r.prefill, B * P, r.micro_batches}, {&r.decode, B, int64_t(1)}}) {
-      TpComm comm = tp_phase_comm(*system, full, o.tp, B, tokens, int64_t(eb));
-      EpComm ep = ep_phase_comm(*system, full, o.ep, tokens, int64_t(eb));
+    // Every group's collectives at once, sharing links where they meet (npu/contention.h): a pipelined
+    // prefill's stages all work at once, a decode step's take turns.
+    for (auto [phase, tokens, m, stages] :
+         {std::tuple{&r.prefill, B * P, r.micro_batches, o.pp}, {&r.decode, B, int64_t(1), int64_t(1)}}) {
+      TpComm comm = tp_phase_comm(*system, full, o.tp, B, tokens, int64_t(eb), tp_groups(split, stages));
+      EpComm ep = ep_phase_comm(*system, full, o.ep, tokens, int64_t(eb), ep_groups(split, stages));
+      phase->tp_contention = comm.contention, phase->ep_contention = ep.contention;
       if (!comm.algorithm.empty()) r.collective = comm.algorithm;
       // One pass of every layer on one chip; with pp stages each micro-batch spends stage_layers / layers
       // of it in a stage, and the pipeline takes m + pp - 1 stage slots.
@@ -613,6 +618,8 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
                           {"tp_comm_s", p.tp_comm_s},
                           {"ep_comm_s", p.ep_comm_s},
                           {"pp_send_s", p.pp_send_s},
+                          {"tp_contention", p.tp_contention},
+                          {"ep_contention", p.ep_contention},
                           {"simulated_segments", p.segments}};
   };
   j["prefill"] = phase(r.prefill);
@@ -640,6 +647,11 @@ std::string llm_sim_table(const LlmSimReport& r) {
       o << "  communication         " << r.prefill.comm_s * 1e3 << " ms of TTFT (" << 100 * r.prefill.comm_s / r.ttft_s
         << " %), " << r.decode.comm_s * 1e3 << " ms of TPOT (" << 100 * r.decode.comm_s / r.tpot_s << " %); "
         << 100 * r.comm_fraction << " % of the request (comm_fraction)\n";
+    const double tp_c = std::max(r.prefill.tp_contention, r.decode.tp_contention);
+    const double ep_c = std::max(r.prefill.ep_contention, r.decode.ep_contention);
+    if (tp_c > 1 || ep_c > 1)
+      o << "  link contention       all-reduces x" << tp_c << ", all-to-alls x" << ep_c
+        << " (busiest shared link, all groups at once over one alone)\n";
   }
   o << "  TTFT (prefill)        " << r.ttft_s * 1e3 << " ms   matrix utilization " << r.prefill_utilization * 100
     << " %\n";

@@ -50,9 +50,12 @@ struct LlmPhase {
   double comm_s = 0;   // communication on the critical path: all-reduces, all-to-alls, exposed pipeline sends
   double comm_energy_j = 0;
   double tp_comm_s = 0, ep_comm_s = 0, pp_send_s = 0;  // the parts (pp_send_s: exposed sends)
-  double compute_s = 0;                                // latency minus comm_s
-  double wall_ms = 0;                                  // build + compile + simulate
-  int segments = 0;                                    // programs simulated for the phase
+  // Link contention of the all-reduces and all-to-alls: the busiest link a group uses with every group's
+  // collective at once over it alone (1: no shared links; npu/contention.h, docs/SYSTEMS.md)
+  double tp_contention = 1, ep_contention = 1;
+  double compute_s = 0;  // latency minus comm_s
+  double wall_ms = 0;    // build + compile + simulate
+  int segments = 0;      // programs simulated for the phase
 };
 
 struct LlmSimReport {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "frontend/llm/llm_config.h"
 #include "npu/system.h"
@@ -22,14 +23,16 @@ bool tp_divides(const llm::LlmConfig& c, int64_t tp);
 struct TpComm {
   double time_s = 0, energy_j = 0;
   std::string algorithm;
+  double contention = 1;  // busiest link a group uses, all groups / alone (npu/contention.h)
 };
 
 // The collectives of one phase over `tokens` = batch x new tokens: two all-reduces per decoder layer of
 // tokens x hidden (after attention's o projection and the MLP's down projection), one for the
 // vocabulary-parallel embedding, and an all-gather of the last position's logits (batch x vocab).
 // Costed one after another, none overlapped with compute: each sits between a row-parallel GEMM and the
-// norm that needs its sum.
+// norm that needs its sum. With `groups` (api/llm_parallel.h's tp_groups) every group's collectives at
+// once, sharing links where they route over the same ones; without, one group on a topology of its own shape.
 TpComm tp_phase_comm(const npu::SystemDesc& s, const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t tokens,
-                     int64_t elem_bytes);
+                     int64_t elem_bytes, const std::vector<std::vector<int>>& groups = {});
 
 }  // namespace wafer::api

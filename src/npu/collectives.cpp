@@ -156,16 +156,8 @@ CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, d
       } else {
         // Ring reduce-scatter / all-gather along each dim in turn (a ring per dim, all dims busy at once
         // on different parts of the buffer: part j starts at dim j): the busiest dim sets the time.
-        std::vector<double> traffic(dims.size(), 0.0);
+        const std::vector<double> traffic = torus_dim_traffic(dims, n);
         double steps = 0;
-        for (size_t j = 0; j < dims.size(); ++j) {
-          double size = n / double(dims.size());
-          for (size_t i = 0; i < dims.size(); ++i) {
-            size_t d = (i + j) % dims.size();
-            traffic[d] += size * (dims[d] - 1) / dims[d];
-            size /= dims[d];
-          }
-        }
         for (int k : dims) steps += k - 1;
         const double busiest = *std::max_element(traffic.begin(), traffic.end());
         const double times = c == Collective::AllReduce ? 2 : 1;
@@ -181,6 +173,19 @@ CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, d
   best.bus_bytes_per_s = best.alg_bytes_per_s * (c == Collective::AllReduce ? 2 * frac : frac);
   best.energy_j = best.link_bytes * s.links.pj_per_byte * 1e-12;
   return best;
+}
+
+std::vector<double> torus_dim_traffic(const std::vector<int>& dims, double n) {
+  std::vector<double> traffic(dims.size(), 0.0);
+  for (size_t j = 0; j < dims.size(); ++j) {
+    double size = n / double(dims.size());
+    for (size_t i = 0; i < dims.size(); ++i) {
+      size_t d = (i + j) % dims.size();
+      traffic[d] += size * (dims[d] - 1) / dims[d];
+      size /= dims[d];
+    }
+  }
+  return traffic;
 }
 
 CollectiveCost point_to_point(const SystemDesc& s, double n) {

@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "npu/system.h"
 
@@ -47,6 +48,11 @@ struct CollectiveCost {
 // topology cannot run (a tree on a ring) is an error naming both.
 CollectiveCost system_collective(const SystemDesc& s, Collective c, int group, double n_bytes,
                                  std::optional<CollectiveAlgorithm> algorithm = std::nullopt);
+
+// The ring collectives on a torus (system_collective): the buffer is split into one part per dimension,
+// part j starting at dimension j; the bytes each chip sends over dimension d's rings, per dimension, for
+// a group spanning `dims` and a buffer of n bytes (one reduce-scatter or all-gather pass).
+std::vector<double> torus_dim_traffic(const std::vector<int>& dims, double n_bytes);
 
 // One chip sends `n_bytes` to the next (pipeline stages sit on neighbouring chips): alpha + n / B, with
 // B the links that join the two: all the chip's links through a switch or wafer fabric, one direction's

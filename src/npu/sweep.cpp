@@ -21,8 +21,18 @@ std::vector<SweepAxis> parse_sweep_axes(const std::vector<std::string>& specs) {
     check(seen.insert(axis.field).second, "--set ", axis.field, " given twice (list all its values in one --set)");
     std::string rest = spec.substr(eq + 1);
     size_t pos = 0;
+    // Commas inside [...] or {...} belong to a value (a list field: dims=[4,4],[2,8]).
+    auto next_comma = [&rest](size_t from) {
+      int depth = 0;
+      for (size_t i = from; i < rest.size(); ++i) {
+        if (rest[i] == '[' || rest[i] == '{') ++depth;
+        if (rest[i] == ']' || rest[i] == '}') --depth;
+        if (rest[i] == ',' && depth == 0) return i;
+      }
+      return std::string::npos;
+    };
     while (true) {
-      size_t comma = rest.find(',', pos);
+      size_t comma = next_comma(pos);
       std::string v = rest.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
       check(!v.empty(), "--set ", spec, ": empty value");
       axis.values.push_back(v);

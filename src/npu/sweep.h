@@ -22,8 +22,8 @@ struct SweepAxis {
 
 using Overrides = std::vector<std::pair<std::string, std::string>>;
 
-// Parses "FIELD=v1,v2,..." specs; throws on a missing '=', an empty field or
-// value, or a field given twice.
+// Parses "FIELD=v1,v2,..." specs (a comma inside [...] or {...} is part of a value: dims=[4,4],[2,8]); throws on a
+// missing '=', an empty field or value, or a field given twice.
 std::vector<SweepAxis> parse_sweep_axes(const std::vector<std::string>& specs);
 
 // The cartesian product in odometer order: the first axis varies slowest, the

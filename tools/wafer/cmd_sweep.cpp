@@ -4,15 +4,21 @@
 // --jobs runs points on threads, --shard/--results/--resume run a part of the
 // sweep into an append-only results file (merged by sweep-merge), --mpi spreads
 // the points over the ranks of mpirun. Every way prints what the serial run does.
+// With a system of chips for --hw and an LLM config for the model, the axes are the system's fields
+// and the split's factors, and every point is an LLM simulation (api/system_sweep.h).
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include "api/errors.h"
 #include "api/sweep.h"
+#include "api/system_sweep.h"
 #include "commands.h"
 #include "model_options.h"
+#include "npu/report/report.h"
+#include "npu/system.h"
 #include "sweep_mpi.h"
 #include "sweep_output.h"
 
@@ -24,7 +30,41 @@ struct SweepCliOptions : api::SweepOptions {
   SweepOutputOptions output;
   bool quiet = false, mpi = false;
   std::string shard, results, resume;
+  int64_t prompt_len = 128, gen_len = 128, tp = 1, pp = 1, dp = 1, ep = 1;  // system sweeps
 };
+
+int run_system_sweep_command(const SweepCliOptions& o) {
+  check(o.shard.empty() && o.results.empty() && o.resume.empty() && !o.mpi,
+        "--shard, --results, --resume and --mpi are for sweeps over a chip's fields, not over a system");
+  api::SystemSweepOptions s;
+  s.llm.model = o.m.model;
+  s.llm.hw = o.hw;
+  s.llm.precision = o.m.precision;
+  s.llm.batch = o.m.batch;
+  s.llm.prompt_len = o.prompt_len, s.llm.gen_len = o.gen_len;
+  s.llm.tp = o.tp, s.llm.pp = o.pp, s.llm.dp = o.dp, s.llm.ep = o.ep;
+  s.sets = o.sets;
+  s.jobs = o.jobs;
+  const bool tty = isatty(2);
+  auto progress = [&](size_t i, size_t n) {
+    if (!o.quiet)
+      std::cerr << (tty ? "\r" : "") << "sweep: system " << i << "/" << n << (tty ? "" : "\n") << std::flush;
+  };
+  const api::SystemSweepRun run = api::sweep_system(s, progress);
+  if (!o.quiet && tty) std::cerr << "\n";
+  const nlohmann::json j = api::system_sweep_json(run);
+  if (!o.output.out.empty())
+    report::write_text_file((std::filesystem::path(o.output.out) / "sweep.json").string(), j.dump(2) + "\n");
+  if (o.output.json) {
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "sweep of " << o.m.model << " over " << o.hw.preset_or_path << " (batch " << o.m.batch << ", prompt "
+              << o.prompt_len << ", generate " << o.gen_len << ")\n"
+              << api::system_sweep_table(run);
+    if (!o.output.out.empty()) std::cout << "written to " << o.output.out << " (sweep.json)\n";
+  }
+  return 0;
+}
 
 // The part of the sweep this process runs, from --shard, --results and --resume.
 api::SweepPart sweep_part(const SweepCliOptions& o) {
@@ -74,9 +114,13 @@ int run_sweep_command(const SweepCliOptions& o, const std::optional<MpiSession>&
 void add_sweep_command(CLI::App& app) {
   auto* sub = app.add_subcommand("sweep", "Simulate a model over a grid of hardware designs; mark the Pareto front");
   auto o = std::make_shared<SweepCliOptions>();
-  sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx")->required();
-  sub->add_option("--hw", o->hw.preset_or_path, "Base hardware preset or YAML file")->required();
-  sub->add_option("--set", o->sets, "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product)")->required();
+  sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx (an LLM config.json for a system)")
+      ->required();
+  sub->add_option("--hw", o->hw.preset_or_path, "Base hardware preset or YAML file, or a system of chips")->required();
+  sub->add_option(
+         "--set", o->sets,
+         "FIELD=v1,v2,... an axis of the grid (repeatable; cartesian product); for a system also tp, pp, dp, ep")
+      ->required();
   sub->add_option("--batch", o->m.batch, "Batch size (binds the 'batch' dimension)")->capture_default_str();
   add_precision_option(sub, o->m.precision);
   sub->add_option("--shape", o->m.shapes, "NAME=d0,d1,... fixes an input's shape, or SYMBOL=value binds a dim");
@@ -94,7 +138,14 @@ void add_sweep_command(CLI::App& app) {
                   "(a killed sweep, restarted with the same arguments, goes on where it stopped)");
   sub->add_flag("--mpi", o->mpi,
                 "Run under mpirun: rank 0 hands out points to the other ranks as they ask and prints the result");
+  sub->add_option("--prompt-len", o->prompt_len, "System sweeps: prompt tokens")->capture_default_str();
+  sub->add_option("--gen-len", o->gen_len, "System sweeps: generated tokens")->capture_default_str();
+  sub->add_option("--tp", o->tp, "System sweeps: tensor parallelism (default: every chip of each system)");
+  sub->add_option("--pp", o->pp, "System sweeps: pipeline stages");
+  sub->add_option("--dp", o->dp, "System sweeps: data-parallel replicas");
+  sub->add_option("--ep", o->ep, "System sweeps: expert parallelism");
   set_action(sub, [o]() {
+    if (npu::is_system(o->hw.preset_or_path)) return run_system_sweep_command(*o);
     if (!o->mpi) return run_sweep_command(*o, std::nullopt);
     std::optional<MpiSession> mpi;
     mpi.emplace();
