@@ -370,7 +370,15 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   npu::NpuCompileOptions co;
   co.precision = o.precision;
   // The shard's collectives are instructions of its program, timed on the system's links (docs/SYSTEMS.md).
-  if (system && o.tp > 1) co.system = std::make_shared<const npu::SystemDesc>(*system);
+  // A group the topology cannot span is said before anything is compiled.
+  if (system && o.tp > 1) {
+    try {
+      npu::system_collective(*system, npu::Collective::AllReduce, int(o.tp), 1.0);
+    } catch (const Error& e) {
+      fail("--tp ", o.tp, " on ", system->name, ": ", e.what());
+    }
+    co.system = std::make_shared<const npu::SystemDesc>(*system);
+  }
   // Prefill: the whole prompt, an empty cache. Its graph sizes the activations before anything is
   // timed: the capacity check comes first.
   npu::NpuCompileOptions prefill_co = co;
