@@ -9,7 +9,6 @@
 
 #include "api/llm_parallel.h"
 #include "api/llm_sim.h"
-#include "api/llm_tensor_parallel.h"
 #include "core/error.h"
 #include "frontend/llm/llm_config.h"
 #include "graph_test_util.h"
@@ -41,19 +40,6 @@ api::LlmSimOptions tiny(int64_t tp, int64_t pp, int64_t dp, int64_t batch = 4) {
 
 std::string model(const std::string& name) {
   return std::string(WAFER_SOURCE_DIR) + "/models/llm/" + name + ".json";
-}
-
-// Two H100s joined in a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte.
-npu::SystemDesc two_chip_ring() {
-  return npu::parse_system(R"(kind: system
-name: ring-2
-sources: ["test"]
-chip: h100
-count: 2
-topology: ring
-links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}
-)",
-                           "ring-2.yaml");
 }
 
 }  // namespace
@@ -103,18 +89,27 @@ TEST(LlmParallel, DataParallelScalesTotalThroughputExactly) {
 }
 
 TEST(LlmParallel, TensorParallelOnATwoChipRingIsTheAlphaBetaFormula) {
-  const npu::SystemDesc ring = two_chip_ring();
-  llm::LlmConfig c = llm::load_llm_config(tiny_file());
+  // The ring as a file, for --hw.
+  const std::string path = ::testing::TempDir() + "/ring-2.yaml";
+  std::ofstream(path) << "kind: system\nname: ring-2\nsources: [\"test\"]\nchip: h100\ncount: 2\ntopology: ring\n"
+                         "links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}\n";
+  api::LlmSimOptions o = tiny(2, 1, 1, 2);
+  o.hw.preset_or_path = path;
+  const api::LlmSimReport r = api::simulate_llm(o);
   // Prefill of 2 x 32 tokens: 2 x 4 + 1 all-reduces of 64 x 256 x 2 = 32,768 bytes; a ring of 2 does
   // 2 (p-1) alpha + 2 (p-1)/p n / B = 2 us + n / 100 GB/s each (both directions of the ring carry half);
-  // the logits' all-gather of 2 x 1,000 x 2 = 4,000 bytes is alpha + n / 2 / B.
-  api::TpComm t = api::tp_phase_comm(ring, c, 2, 2, 64, 2);
-  const double ar = 2e-6 + 32768.0 / 100e9, ag = 1e-6 + 2000.0 / 100e9;
-  EXPECT_NEAR(t.time_s, 9 * ar + ag, 1e-15);
-  EXPECT_EQ(t.algorithm, "ring");
+  // the logits' all-gather of 2 x 1,000 x 2 = 4,000 bytes is alpha + n / 2 / B. Each is an instruction of
+  // the chip's program, rounded up to a whole cycle; without comm_engines every one holds the cores.
+  const double ar = 2e-6 + 32768.0 / 100e9, ag = 1e-6 + 2000.0 / 100e9, cycle = 1 / r.prefill.sim.clock_hz;
+  EXPECT_EQ(r.prefill.sim.collectives, 10);
+  EXPECT_FALSE(r.comm_overlap);
+  EXPECT_NEAR(r.prefill.tp_comm_s, 9 * ar + ag, 10 * cycle);
+  EXPECT_EQ(r.prefill.sim.comm_exposed_cycles, r.prefill.sim.comm_cycles);
+  EXPECT_EQ(r.collective, "ring");
   // Bytes over the links: each all-reduce sends 2 (p-1)/p n from each of 2 chips = 2n, the all-gather n/2
   // from each: energy at 10 pJ/byte.
-  EXPECT_NEAR(t.energy_j, (9 * 2 * 32768.0 + 4000.0) * 10e-12, 1e-18);
+  EXPECT_NEAR(r.prefill.comm_energy_j, (9 * 2 * 32768.0 + 4000.0) * 10e-12, 1e-18);
+  EXPECT_NEAR(r.prefill.compute_s + r.prefill.tp_comm_s, r.ttft_s, 1e-12);
 }
 
 TEST(LlmParallel, ExpertAllToAllForMixtralByHand) {
@@ -277,7 +272,8 @@ TEST(LlmParallel, TensorParallelPairsOnPartOfARingOrTorus) {
   EXPECT_EQ(ar.dilation, 2);
   EXPECT_DOUBLE_EQ(ar.cost.time_s, 2 * 1e-6 + 2 * 2 * 0.5 * 2048 / 100e9);
   const double ag = npu::concurrent_collective(ring, npu::Collective::AllGather, groups, 8000).cost.time_s;
-  EXPECT_DOUBLE_EQ(r.decode.tp_comm_s, 9 * ar.cost.time_s + ag);
+  // The collectives are instructions of the chip's program, each rounded up to whole cycles.
+  EXPECT_NEAR(r.decode.tp_comm_s, 9 * ar.cost.time_s + ag, 1e-4 * (9 * ar.cost.time_s + ag));
   // A pair on a line of the 4x4x4 torus likewise.
   o.hw.preset_or_path = "tpu-v4-slice";
   o.dp = 1;

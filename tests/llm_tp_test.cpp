@@ -64,12 +64,17 @@ TEST(LlmTensorParallel, AllReducesCostTheAlphaBetaFormula) {
   // = 4 us + n/B; all-gather of the logits: a + (p-1)/p n/B. Decode: batch 2 x 1 token x hidden 256 x 2 B
   // = 1,024 B per all-reduce, 2 per layer + 1 for the embedding; logits 2 x 1,000 x 2 B = 4,000 B.
   const double a = 2e-6, B = 450e9;
-  const double decode = 5 * (2 * a + 1024 / B) + (a + 0.5 * 4000 / B);
-  EXPECT_NEAR(r.decode.comm_s, decode, 1e-15);
+  // Each collective is an instruction of the chip's program, rounded up to a whole cycle.
+  const double decode = 5 * (2 * a + 1024 / B) + (a + 0.5 * 4000 / B), cycle = 1 / r.decode.sim.clock_hz;
+  EXPECT_EQ(r.decode.sim.collectives, 6);
+  EXPECT_NEAR(double(r.decode.sim.comm_cycles) * cycle, decode, 6 * cycle);
   // Prefill: 2 x 32 tokens -> 32,768 B per all-reduce.
   const double prefill = 5 * (2 * a + 32768 / B) + (a + 0.5 * 4000 / B);
-  EXPECT_NEAR(r.prefill.comm_s, prefill, 1e-15);
-  // Added to the phase, not overlapped: the phase is at least its communication.
+  EXPECT_NEAR(double(r.prefill.sim.comm_cycles) * cycle, prefill, 6 * cycle);
+  // dgx-h100 has copy engines: what the phase's communication counts is the part no other work hid (here
+  // the KV-cache stores run beside some of it); the rest of every sum waits on the critical path.
+  EXPECT_LE(r.decode.comm_s, decode + 6 * cycle);
+  EXPECT_GT(r.decode.comm_s, 0.8 * decode);
   EXPECT_GT(r.tpot_s, r.decode.comm_s);
   EXPECT_DOUBLE_EQ(r.tpot_s, r.decode.sim.latency_s);
   // Link energy: direct all-reduce sends 2 (p-1)/p n per chip over one link at 10 pJ/B, both chips.

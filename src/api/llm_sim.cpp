@@ -44,6 +44,7 @@ struct Source {
   std::string batch_sym, seq_sym, past_sym, total_sym;  // the decoder's symbolic dims
   uint64_t kv_elems_per_token = 0;                      // per sequence, all layers (ONNX)
   int64_t layers = 0;                                   // past_key_values.{i}.key inputs (ONNX)
+  int64_t tp = 1;  // config: the shard of tp chips, built with its collectives (DecoderShape::tp)
 };
 
 // A shipped config by its name, a config file by its stem, an ONNX decoder as other models are named.
@@ -113,7 +114,7 @@ std::unique_ptr<Graph> phase_graph(const Source& s, int64_t batch, int64_t seq, 
   co.batch = int(batch);
   if (s.from_config) {
     llm::DecoderShape shape;
-    shape.batch = batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true;
+    shape.batch = batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true, shape.tp = s.tp;
     return std::move(llm::build_decoder(s.config, shape).graph);
   }
   co.symbols.clear();
@@ -136,6 +137,10 @@ void accumulate(npu::SimResult& total, const npu::SimResult& part, int64_t times
   total.macs += part.macs * times;
   total.offchip_bytes += part.offchip_bytes * uint64_t(times);
   total.onchip_bytes += part.onchip_bytes * uint64_t(times);
+  total.collectives += part.collectives * times;
+  total.comm_cycles += part.comm_cycles * uint64_t(times);
+  total.comm_exposed_cycles += part.comm_exposed_cycles * uint64_t(times);
+  total.comm_energy_j += part.comm_energy_j * n;
   total.energy_j += part.energy_j * n;
   for (const auto& [k, v] : part.energy_breakdown_j) total.energy_breakdown_j[k] += v * n;
   // The segment's layers, each spanning its cycles times the repeats (where the phase's time goes by op).
@@ -170,7 +175,7 @@ LlmPhase evaluate_phase(const Source& s, std::unique_ptr<Graph> whole, const npu
   } else {
     whole.reset();
     llm::DecoderShape shape;
-    shape.batch = co.batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true;
+    shape.batch = co.batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true, shape.tp = s.tp;
     for (auto [part, times] : {std::pair{llm::DecoderPart::embedding, int64_t(1)},
                                {llm::DecoderPart::layer, s.config.layers},
                                {llm::DecoderPart::head, int64_t(1)}}) {
@@ -325,7 +330,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
         " needs an LLM architecture (config.json): an exported ONNX decoder cannot be split");
   const llm::LlmConfig full = src.config;  // the whole model; src.config becomes one chip's share
   if (src.from_config) check_split(split, full, system ? &*system : nullptr);
-  if (src.from_config) src.config = shard_for_ep(shard_for_tp(full, o.tp), o.ep);
+  if (src.from_config) src.config = shard_for_ep(shard_for_tp(full, o.tp), o.ep), src.tp = o.tp;
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   const uint64_t eb = dtype_size(dt);
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
@@ -365,9 +370,20 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
 
   npu::NpuCompileOptions co;
   co.precision = o.precision;
+  // The shard's collectives are instructions of its program, timed on the system's links (docs/SYSTEMS.md).
+  // A group the topology cannot span is said before anything is compiled.
+  if (system && o.tp > 1) {
+    try {
+      npu::concurrent_collective(*system, npu::Collective::AllReduce, tp_groups(split, 1), 1.0);
+    } catch (const Error& e) {
+      fail("--tp ", o.tp, " on ", system->name, ": ", e.what());
+    }
+    co.system = std::make_shared<const npu::SystemDesc>(*system);
+  }
   // Prefill: the whole prompt, an empty cache. Its graph sizes the activations before anything is
   // timed: the capacity check comes first.
   npu::NpuCompileOptions prefill_co = co;
+  if (co.system) prefill_co.collective_groups = tp_groups(split, o.pp);  // a pipelined prefill's stages at once
   std::unique_ptr<Graph> prefill_graph = phase_graph(src, B, P, 0, prefill_co);
   r.activation_bytes = peak_op_elems(*prefill_graph) * eb;
 
@@ -415,6 +431,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.prefill = evaluate_phase(src, std::move(prefill_graph), hw, prefill_co, P, 0, o.whole_graph,
                              r.model + " prefill (batch " + std::to_string(B) + ", " + std::to_string(P) + " tokens)");
   npu::NpuCompileOptions decode_co = co;
+  if (co.system) decode_co.collective_groups = tp_groups(split, 1);  // a decode step's stages take turns
   std::unique_ptr<Graph> decode_graph = phase_graph(src, B, 1, r.decode_context, decode_co);
   const uint64_t decode_weight_elems = weight_elems_read(*decode_graph);
   r.decode = evaluate_phase(
@@ -434,13 +451,20 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
     // prefill's stages all work at once, a decode step's take turns.
     for (auto [phase, tokens, m, stages] :
          {std::tuple{&r.prefill, B * P, r.micro_batches, o.pp}, {&r.decode, B, int64_t(1), int64_t(1)}}) {
-      TpComm comm = tp_phase_comm(*system, full, o.tp, B, tokens, int64_t(eb), tp_groups(split, stages));
       EpComm ep = ep_phase_comm(*system, full, o.ep, tokens, int64_t(eb), ep_groups(split, stages));
-      phase->tp_contention = comm.contention, phase->ep_contention = ep.contention;
-      if (!comm.algorithm.empty()) r.collective = comm.algorithm;
+      phase->ep_contention = ep.contention;
+      if (o.tp > 1) {
+        const npu::ConcurrentCost ar = npu::concurrent_collective(
+            *system, npu::Collective::AllReduce, tp_groups(split, stages), double(tokens * full.hidden * int64_t(eb)));
+        r.collective = std::string(npu::algorithm_name(ar.cost.algorithm));
+        phase->tp_contention = ar.contention;
+      }
+      // The simulated chip's program holds the tensor-parallel collectives (npu OpKind::Collective, timed with
+      // every group's at once): the part of them nothing overlapped is its communication, the rest its compute.
+      const double tp_comm = phase->sim.clock_hz > 0 ? double(phase->sim.comm_exposed_cycles) / phase->sim.clock_hz : 0;
       // One pass of every layer on one chip; with pp stages each micro-batch spends stage_layers / layers
       // of it in a stage, and the pipeline takes m + pp - 1 stage slots.
-      const double compute = phase->sim.latency_s;
+      const double compute = phase->sim.latency_s - tp_comm;
       const double scale = double(m + o.pp - 1) * double(stage_layers) / (double(full.layers) * double(m));
       const double send_bytes = double(tokens) / double(m) * double(full.hidden) * double(eb);
       const double send = o.pp > 1 ? npu::point_to_point(*system, send_bytes).time_s : 0;
@@ -449,11 +473,11 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
       // Without overlap every stage's period is its compute and then its send: (m + pp - 2) sends.
       const double exposed_sends = o.pp == 1 ? 0 : double(system->comm_engines ? o.pp - 1 : m + o.pp - 2) * send;
       phase->compute_s = compute * scale;
-      phase->tp_comm_s = comm.time_s * scale, phase->ep_comm_s = ep.time_s * scale, phase->pp_send_s = exposed_sends;
+      phase->tp_comm_s = tp_comm * scale, phase->ep_comm_s = ep.time_s * scale, phase->pp_send_s = exposed_sends;
       phase->comm_s = phase->tp_comm_s + phase->ep_comm_s + phase->pp_send_s;
       phase->sim.latency_s = phase->compute_s + phase->comm_s;
-      phase->comm_energy_j =
-          comm.energy_j + ep.energy_j + double(o.pp - 1) * double(m) * send_bytes * system->links.pj_per_byte * 1e-12;
+      phase->comm_energy_j = phase->sim.comm_energy_j + ep.energy_j +
+                             double(o.pp - 1) * double(m) * send_bytes * system->links.pj_per_byte * 1e-12;
       phase->sim.energy_j = phase->sim.energy_j * double(o.tp) + phase->comm_energy_j;
     }
   } else {
@@ -616,6 +640,7 @@ nlohmann::json llm_sim_json(const LlmSimReport& r) {
                           {"comm_energy_j", p.comm_energy_j},
                           {"compute_s", p.compute_s},
                           {"tp_comm_s", p.tp_comm_s},
+                          {"collectives", p.sim.collectives},
                           {"ep_comm_s", p.ep_comm_s},
                           {"pp_send_s", p.pp_send_s},
                           {"tp_contention", p.tp_contention},

@@ -1,8 +1,6 @@
 #include "api/llm_tensor_parallel.h"
 
 #include "core/error.h"
-#include "npu/collectives.h"
-#include "npu/contention.h"
 
 namespace wafer::api {
 
@@ -23,32 +21,6 @@ llm::LlmConfig shard_for_tp(const llm::LlmConfig& c, int64_t tp) {
 
 bool tp_divides(const llm::LlmConfig& c, int64_t tp) {
   return tp >= 1 && c.heads % tp == 0 && (c.kv_heads % tp == 0 || tp % c.kv_heads == 0) && c.intermediate % tp == 0;
-}
-
-TpComm tp_phase_comm(const npu::SystemDesc& s, const llm::LlmConfig& full, int64_t tp, int64_t batch, int64_t tokens,
-                     int64_t eb, const std::vector<std::vector<int>>& groups) {
-  TpComm t;
-  if (tp <= 1) return t;
-  const double activations = double(tokens) * double(full.hidden) * double(eb);
-  const double logits = double(batch) * double((full.vocab + tp - 1) / tp * tp) * double(eb);
-  try {
-    npu::CollectiveCost ar, ag;
-    if (groups.empty()) {
-      ar = npu::system_collective(s, npu::Collective::AllReduce, int(tp), activations);
-      ag = npu::system_collective(s, npu::Collective::AllGather, int(tp), logits);
-    } else {
-      const npu::ConcurrentCost all = npu::concurrent_collective(s, npu::Collective::AllReduce, groups, activations);
-      ar = all.cost, t.contention = all.contention;
-      ag = npu::concurrent_collective(s, npu::Collective::AllGather, groups, logits).cost;
-    }
-    const double n_ar = 2.0 * double(full.layers) + 1;
-    t.time_s = n_ar * ar.time_s + ag.time_s;
-    t.energy_j = n_ar * ar.energy_j + ag.energy_j;
-    t.algorithm = std::string(npu::algorithm_name(ar.algorithm));
-  } catch (const Error& e) {
-    fail("--tp ", tp, " on ", s.name, ": ", e.what());
-  }
-  return t;
 }
 
 }  // namespace wafer::api

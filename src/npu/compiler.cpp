@@ -77,6 +77,7 @@ Program lower_for_npu(const Graph& g, const HardwareDesc& hw, const NpuCompileOp
   prog.precision =
       resolve_precision(options.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   prog.batch = options.batch;
+  prog.comm_overlap = options.system && options.system->comm_engines;
   lowering::Lowering l(g, hw, options, prog);
   lowering::classify_nodes(l);
   lowering::group_epilogues(l);

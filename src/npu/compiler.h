@@ -1,10 +1,13 @@
 // The `npu` compiler backend: optimized graph + hardware description -> Program.
 #pragma once
 
+#include <memory>
+
 #include "core/precision.h"
 #include "ir/graph.h"
 #include "npu/hardware.h"
 #include "npu/program.h"
+#include "npu/system.h"
 
 namespace wafer::npu {
 
@@ -23,6 +26,14 @@ struct NpuCompileOptions {
   // GEMM's addressing. Off: every node is a pass of its own (to compare the two mappings).
   bool fuse_attention = true;
   bool fold_views = true;
+  // The system of chips the program runs on as one of its chips: it times the graph's collectives
+  // (wafer.AllReduce / wafer.AllGather, a tensor-parallel shard's) with npu::system_collective and says
+  // whether they overlap compute (comm_engines). Unset: a collective over more than one chip is an error.
+  std::shared_ptr<const SystemDesc> system;
+  // The groups of chips whose collectives run at the same moment as this chip's (a split's tensor-parallel
+  // groups, this chip's among them): the collectives are timed with all of them sharing the links
+  // (npu/contention.h). Empty: the chip's group alone on a topology of its own shape.
+  std::vector<std::vector<int>> collective_groups;
 };
 
 // A design mapped spatially: so many small cores that every layer keeps a region of its own and the layers

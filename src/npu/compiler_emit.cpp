@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "npu/compiler_lowering.h"
+#include "npu/contention.h"
 #include "npu/wave_compressor.h"
 
 namespace wafer::npu::lowering {
@@ -554,6 +555,40 @@ void emit_vector_layer(Lowering& l, size_t li) {
   }
 }
 
+// A collective (docs/SYSTEMS.md): one instruction on the system's links once its input is complete, timed
+// with the system's alpha-beta model. It works in place: an all-reduce leaves its result where its input
+// was; an all-gather's larger result goes where an activation of its size lives. Over one chip it is free.
+void emit_collective(Lowering& l, size_t li) {
+  const Node& node = *l.plans[li].node;
+  const CollectiveOp op = *l.plans[li].collective;
+  const std::string& in = node.inputs.at(0);
+  const std::string& out = node.outputs.at(0);
+  ValInfo o = l.info(in);
+  if (op.group > 1) {
+    check(l.options.system != nullptr, "npu compile: ", node.label(), ": ", collective_name(op.kind), " over ",
+          op.group, " chips needs a system of chips to time it (--hw with a system, e.g. dgx-h100)");
+    // n is one chip's buffer: all-reduce's input, all-gather's output (npu/collectives.h).
+    const uint64_t n = l.value_bytes(op.kind == Collective::AllGather ? out : in);
+    CollectiveCost cost;
+    try {
+      cost = l.options.collective_groups.empty()
+                 ? system_collective(*l.options.system, op.kind, op.group, double(n))
+                 : concurrent_collective(*l.options.system, op.kind, l.options.collective_groups, double(n)).cost;
+    } catch (const Error& e) {
+      fail("npu compile: ", node.label(), ": ", e.what());
+    }
+    Instr c{OpKind::Collective, int(li), l.first_core[li]};
+    c.bytes = n, c.what = std::string(collective_name(op.kind));
+    c.cycles = uint64_t(std::ceil(cost.time_s * l.hw.clock_hz - 1e-6));
+    c.energy_j = cost.energy_j;
+    if (o.ready >= 0) c.deps = {o.ready};
+    o.ready = l.em.emit(std::move(c));
+    if (op.kind == Collective::AllGather) o.level = l.act_level(n, o.num_cores);
+  }
+  o.layer = int(li);
+  l.vals[out] = o;
+}
+
 // Graph outputs written back to off-chip memory.
 void emit_graph_output_stores(Lowering& l) {
   for (const auto& out : l.g.outputs) {
@@ -578,6 +613,8 @@ void emit_instructions(Lowering& l) {
     if (unit == "epilogue") continue;  // emitted with its matrix layer's tiles
     if (unit == "none") {
       alias_view_outputs(l, *l.plans[li].node);
+    } else if (unit == "comm") {
+      emit_collective(l, li);
     } else if (unit == "matrix") {
       if (l.attention[li])
         emit_attention(l, li);

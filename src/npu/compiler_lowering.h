@@ -57,6 +57,7 @@ struct Plan {
   // past and present share one preallocated buffer, as serving engines keep a KV cache (ONNX Runtime
   // GenAI's past_present_share_buffer), so only the appended entries are moved and written.
   bool append_in_place = false;
+  std::optional<CollectiveOp> collective;  // a collective: one Collective instruction on the system's links
 };
 
 // Fused attention (compiler_attention.cpp): scores = Q x Kt (-> scale -> + mask) -> Softmax -> x V as one

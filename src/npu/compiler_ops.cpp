@@ -88,6 +88,13 @@ bool reads_gathered_rows(const Node& node) {
   return cost && cost->reads_gathered_rows;
 }
 
+std::optional<CollectiveOp> collective_op(const Node& node) {
+  if (node.domain != "wafer" || (node.op_type != "AllReduce" && node.op_type != "AllGather")) return std::nullopt;
+  const int64_t group = node.attr_int("group", 1);
+  check(group >= 1 && group <= 1 << 20, node.label(), ": group must be between 1 and 2^20, got ", group);
+  return CollectiveOp{node.op_type == "AllReduce" ? Collective::AllReduce : Collective::AllGather, int(group)};
+}
+
 bool is_epilogue_op(const Node& node) {
   const OpCost* cost = onnx_cost(node);
   return cost && cost->epilogue && node.outputs.size() == 1;

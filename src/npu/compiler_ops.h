@@ -9,6 +9,7 @@
 
 #include "ir/graph.h"
 #include "ir/op_cost.h"
+#include "npu/collectives.h"
 
 namespace wafer::npu {
 
@@ -29,6 +30,13 @@ int64_t known_numel(const Graph& graph, const std::string& value);
 // Element-wise ops a matrix layer's epilogue can apply on its output tile with the vector unit
 // while the tile is on chip (bias, activations, residual add, GELU's pieces).
 bool is_epilogue_op(const Node& node);
+
+// A tensor-parallel collective of the graph (wafer.AllReduce, wafer.AllGather) and its group size.
+struct CollectiveOp {
+  Collective kind = Collective::AllReduce;
+  int group = 1;
+};
+std::optional<CollectiveOp> collective_op(const Node& node);
 
 // Layout ops that only re-index their input, so a GEMM can address the result through strides
 // (OpCost::strided_view: Transpose, Slice, Split).

@@ -214,7 +214,7 @@ void describe_layers(Lowering& l) {
         if (layer.weights_resident) prog.resident_weight_bytes += layer.weight_bytes;
       }
     } else {
-      layer.unit = l.fused[i] ? "epilogue" : p.work.empty() ? "none" : "vector";
+      layer.unit = p.collective ? "comm" : l.fused[i] ? "epilogue" : p.work.empty() ? "none" : "vector";
       for (const auto& vw : p.work) layer.vector_elements += vw.elements;
       for (const auto& in : p.node->inputs)
         if (!in.empty() && l.g.is_initializer(in)) layer.weight_bytes += l.value_bytes(in);

@@ -40,8 +40,9 @@ void classify_nodes(Lowering& l) {
     Plan p;
     p.node = &node;
     try {
-      p.gemm = gemm_view(l.g, node);
-      if (!p.gemm) {
+      p.collective = collective_op(node);
+      if (!p.collective) p.gemm = gemm_view(l.g, node);
+      if (!p.gemm && !p.collective) {
         auto w = vector_work(l.g, node);
         if (!w) {
           unsupported.push_back(node.label() + " (op " + node.op_type + " has no NPU cost model)");

@@ -77,6 +77,10 @@ SimResult as_whole_batch(SimResult r, int runs) {
   r.macs *= runs;
   r.offchip_bytes *= k;
   r.onchip_bytes *= k;
+  r.collectives *= runs;
+  r.comm_cycles *= k;
+  r.comm_exposed_cycles *= k;
+  r.comm_energy_j *= runs;
   r.energy_j *= runs;
   for (auto& [part, j] : r.energy_breakdown_j) j *= runs;
   return r;

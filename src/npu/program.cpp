@@ -35,6 +35,8 @@ std::string_view op_kind_name(OpKind k) {
       return "vector";
     case OpKind::Barrier:
       return "barrier";
+    case OpKind::Collective:
+      return "collective";
   }
   return "?";
 }
@@ -48,7 +50,8 @@ MemLevel mem_level_from(const std::string& s) {
 }
 
 OpKind op_kind_from(const std::string& s) {
-  for (OpKind k : {OpKind::Load, OpKind::Store, OpKind::Transfer, OpKind::MatMul, OpKind::Vector, OpKind::Barrier})
+  for (OpKind k : {OpKind::Load, OpKind::Store, OpKind::Transfer, OpKind::MatMul, OpKind::Vector, OpKind::Barrier,
+                   OpKind::Collective})
     if (op_kind_name(k) == s) return k;
   fail("program: unknown instruction kind '", s, "'");
 }
@@ -116,6 +119,9 @@ std::string Program::to_text() const {
       case OpKind::Vector:
         os << " " << in.op_class << " x" << in.elements;
         break;
+      case OpKind::Collective:
+        os << " " << in.what << " " << in.bytes << "B " << in.cycles << " cycles";
+        break;
       case OpKind::Barrier:
         break;
     }
@@ -144,6 +150,7 @@ nlohmann::json Program::to_json() const {
   j["batch"] = batch;
   j["weight_bytes_total"] = weight_bytes_total;
   j["resident_weight_bytes"] = resident_weight_bytes;
+  if (comm_overlap) j["comm_overlap"] = true;
   auto& ls = j["layers"] = nlohmann::json::array();
   for (const Layer& l : layers) {
     ls.push_back({{"name", l.name},
@@ -190,6 +197,12 @@ nlohmann::json Program::to_json() const {
         o["elements"] = in.elements;
         o["op_class"] = in.op_class;
         break;
+      case OpKind::Collective:
+        o["what"] = in.what;
+        o["bytes"] = in.bytes;
+        o["cycles"] = in.cycles;
+        o["energy_j"] = in.energy_j;
+        break;
       case OpKind::Barrier:
         break;
     }
@@ -211,6 +224,7 @@ Program Program::from_json(const nlohmann::json& j) {
   p.batch = field<int>(j, "batch", top);
   p.weight_bytes_total = field_or<uint64_t>(j, "weight_bytes_total", 0, top);
   p.resident_weight_bytes = field_or<uint64_t>(j, "resident_weight_bytes", 0, top);
+  p.comm_overlap = field_or<bool>(j, "comm_overlap", false, top);
   if (!j.contains("layers") || !j["layers"].is_array()) fail("program: missing array 'layers'");
   if (!j.contains("instrs") || !j["instrs"].is_array()) fail("program: missing array 'instrs'");
   for (size_t i = 0; i < j["layers"].size(); ++i) {
@@ -268,6 +282,12 @@ Program Program::from_json(const nlohmann::json& j) {
         in.elements = field<int64_t>(o, "elements", w);
         in.op_class = field<std::string>(o, "op_class", w);
         break;
+      case OpKind::Collective:
+        in.what = field<std::string>(o, "what", w);
+        in.bytes = field<uint64_t>(o, "bytes", w);
+        in.cycles = field<uint64_t>(o, "cycles", w);
+        in.energy_j = field_or<double>(o, "energy_j", 0, w);
+        break;
       case OpKind::Barrier:
         break;
     }
@@ -304,8 +324,8 @@ void Program::validate(int hw_cores) const {
                 l.tile_n > 0 && l.k_split >= 1,
             "program: layer ", l.name, ": empty GEMM view or tile");
     else
-      check(l.unit == "vector" || l.unit == "none" || l.unit == "epilogue", "program: layer ", l.name,
-            ": unknown unit '", l.unit, "'");
+      check(l.unit == "vector" || l.unit == "none" || l.unit == "epilogue" || l.unit == "comm", "program: layer ",
+            l.name, ": unknown unit '", l.unit, "'");
   }
   for (size_t i = 0; i < instrs.size(); ++i) {
     const Instr& in = instrs[i];
@@ -328,6 +348,9 @@ void Program::validate(int hw_cores) const {
     }
     if (in.kind == OpKind::Vector)
       check(in.elements > 0 && !in.op_class.empty(), "program: instruction ", i, ": empty vector work");
+    if (in.kind == OpKind::Collective)
+      check(in.layer >= 0 && layers[size_t(in.layer)].unit == "comm", "program: instruction ", i,
+            ": collective outside a comm layer");
   }
   int64_t prev_end = 0;
   for (size_t i = 0; i < repeats.size(); ++i) {

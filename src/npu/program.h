@@ -41,7 +41,10 @@ struct Layer {
   int64_t k_split = 1;
 };
 
-enum class OpKind { Load, Store, Transfer, MatMul, Vector, Barrier };
+// Collective: a tensor-parallel all-reduce/all-gather over the system's chip-to-chip links (wafer.AllReduce,
+// wafer.AllGather; docs/SYSTEMS.md). It occupies the chip's one communication resource for `cycles`; where
+// Program::comm_overlap is false it holds every core's units too (the collective kernel takes the cores).
+enum class OpKind { Load, Store, Transfer, MatMul, Vector, Barrier, Collective };
 std::string_view op_kind_name(OpKind k);
 
 struct Instr {
@@ -66,6 +69,12 @@ struct Instr {
   // Vector: `elements` element operations of class `op_class` (add, mul, max, exp, div, reduce...)
   int64_t elements = 0;
   std::string op_class;
+
+  // Collective: `bytes` is one chip's buffer, `what` the collective ("all-reduce", "all-gather"), `cycles` its
+  // time on the links and `energy_j` the links' energy, all chips together, both from npu::system_collective
+  // at compile time (the simulator has the chip, not the system).
+  uint64_t cycles = 0;
+  double energy_j = 0;
 
   // A timing program's wave: this instruction on `core` stands for `replicas` identical ones on as many
   // cores of the layer, issued together. The simulator runs the representative and scales what they share
@@ -97,6 +106,9 @@ struct Program {
   std::vector<Repeat> repeats;  // ordered by body; bodies do not overlap
   uint64_t weight_bytes_total = 0;
   uint64_t resident_weight_bytes = 0;
+  // Collectives overlap independent compute (the system's comm_engines: copy engines move the data);
+  // false: a collective also holds every core while it runs.
+  bool comm_overlap = false;
 
   std::string to_text() const;  // readable listing: layers, then instructions
   nlohmann::json to_json() const;

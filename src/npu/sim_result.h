@@ -31,7 +31,7 @@ struct LayerStats {
 
 struct TraceEvent {
   std::string name;  // instruction label, e.g. "conv1 matmul [0:64,0:147,0:64]"
-  std::string unit;  // "matrix" | "vector" | "dma" | "noc"
+  std::string unit;  // "matrix" | "vector" | "dma" | "noc" | "link" (a collective)
   int core = 0;
   int layer = -1;
   uint64_t start = 0, end = 0;  // cycles
@@ -51,6 +51,12 @@ struct SimResult {
   int64_t macs = 0;
   uint64_t offchip_bytes = 0;
   uint64_t onchip_bytes = 0;  // scratchpad + global buffer traffic
+  // Tensor-parallel collectives on the system's links (OpKind::Collective): how many, their cycles, the
+  // cycles of them when nothing else ran (on the critical path), and their link energy, all chips
+  // together (not in energy_j, which is one chip's).
+  int64_t collectives = 0;
+  uint64_t comm_cycles = 0, comm_exposed_cycles = 0;
+  double comm_energy_j = 0;
   double peak_macs_per_s = 0;
   double offchip_bytes_per_s = 0;
   double energy_j = 0;

@@ -71,6 +71,38 @@ class SharedResource {
   std::map<uint64_t, uint64_t> busy_;  // start -> end, disjoint
 };
 
+// The union of the intervals the cores were busy in, to find how much of each collective nothing hid.
+class BusyUnion {
+ public:
+  void add(uint64_t begin, uint64_t end) {
+    if (end <= begin) return;
+    auto it = spans_.upper_bound(begin);
+    if (it != spans_.begin() && std::prev(it)->second >= begin) {
+      --it;
+      begin = it->first;
+      end = std::max(end, it->second);
+      it = spans_.erase(it);
+    }
+    while (it != spans_.end() && it->first <= end) {
+      end = std::max(end, it->second);
+      it = spans_.erase(it);
+    }
+    spans_.emplace(begin, end);
+  }
+  // Cycles of [begin, end) that no interval covers.
+  uint64_t uncovered(uint64_t begin, uint64_t end) const {
+    uint64_t covered = 0;
+    auto it = spans_.upper_bound(begin);
+    if (it != spans_.begin()) --it;
+    for (; it != spans_.end() && it->first < end; ++it)
+      if (it->second > begin) covered += std::min(end, it->second) - std::max(begin, it->first);
+    return end - begin - covered;
+  }
+
+ private:
+  std::map<uint64_t, uint64_t> spans_;  // start -> end, disjoint, not touching
+};
+
 struct LayerAcc {
   uint64_t start = UINT64_MAX, end = 0;
   uint64_t offchip_cycles = 0, noc_cycles = 0;
@@ -105,6 +137,7 @@ class Machine {
     shared_.resize(size_t(channels_) + 1);  // the channels, then the global-buffer port
     acc_.resize(prog.layers.size());
     replicated_.assign(prog.layers.size(), false);
+    for (const Instr& in : prog.instrs) track_busy_ |= in.kind == OpKind::Collective && prog.comm_overlap;
   }
 
   DType tdt() const { return tdt_; }
@@ -122,6 +155,23 @@ class Machine {
     LayerAcc* la = in.layer >= 0 ? &acc_[size_t(in.layer)] : nullptr;
     LayerStats* ls = in.layer >= 0 ? &r_.layers[size_t(in.layer)] : nullptr;
     switch (in.kind) {
+      case OpKind::Collective: {
+        // The links are one in-order queue. Without copy engines the collective's kernel holds every core
+        // (NCCL's kernels run on the SMs); with them it runs beside the cores' work.
+        unit = "link";
+        start = std::max(ready, link_free_);
+        if (!prog_.comm_overlap)
+          for (const auto* q : {&matrix_free_, &vector_free_, &dma_free_, &store_free_})
+            for (uint64_t f : *q) start = std::max(start, f);
+        fin = link_free_ = start + in.cycles;
+        if (!prog_.comm_overlap)
+          for (auto* q : {&matrix_free_, &vector_free_, &dma_free_, &store_free_}) std::fill(q->begin(), q->end(), fin);
+        ++r_.collectives;
+        r_.comm_cycles += in.cycles;
+        r_.comm_energy_j += in.energy_j;
+        comm_.emplace_back(start, fin);
+        break;
+      }
       case OpKind::Barrier:
         unit = nullptr;
         if (in.layer >= 0 && replicated_[size_t(in.layer)]) sync_cores(prog_.layers[size_t(in.layer)].cores);
@@ -207,6 +257,7 @@ class Machine {
       }
     }
     r_.cycles = std::max(r_.cycles, fin);
+    if (track_busy_ && in.kind != OpKind::Collective) busy_.add(start, fin);
     if (la && in.kind != OpKind::Barrier) {
       la->start = std::min(la->start, start);
       la->end = std::max(la->end, fin);
@@ -231,9 +282,23 @@ class Machine {
       case OpKind::Transfer:
         (in.kind == OpKind::Store ? store_free_ : dma_free_)[c] += delta;
         break;
+      case OpKind::Collective:
+        link_free_ += delta;
+        break;
       case OpKind::Barrier:
         break;
     }
+  }
+  // A steady-state repeat's skipped repetitions kept the cores busy from `begin` to `end`.
+  void mark_busy(uint64_t begin, uint64_t end) {
+    if (track_busy_) busy_.add(begin, end);
+  }
+  // The collectives' cycles that nothing else ran beside: all of them where they hold the cores. Those of a
+  // repeat's skipped repetitions (a spatial design's pipelined runs) count as the simulated ones did.
+  uint64_t exposed_comm_cycles() const {
+    uint64_t exposed = 0, simulated = 0;
+    for (const auto& [s, f] : comm_) exposed += track_busy_ ? busy_.uncovered(s, f) : f - s, simulated += f - s;
+    return simulated == 0 ? 0 : uint64_t(std::llround(double(exposed) * double(r_.comm_cycles) / double(simulated)));
   }
   // A reservation a steady state repeats `offset` cycles later (free then, unless another layer took it).
   void occupy(const Reservation& res, uint64_t offset) {
@@ -306,7 +371,11 @@ class Machine {
   std::vector<LayerAcc> acc_;
   std::vector<Reservation>* log_ = nullptr;
   uint64_t reservations_ = 0;
-  std::vector<bool> replicated_;  // layers whose waves ran as a representative core's tiles
+  std::vector<bool> replicated_;                     // layers whose waves ran as a representative core's tiles
+  uint64_t link_free_ = 0;                           // the system's links (collectives)
+  std::vector<std::pair<uint64_t, uint64_t>> comm_;  // each collective's [start, end)
+  bool track_busy_ = false;                          // collectives may overlap compute: keep busy_
+  BusyUnion busy_;
 };
 
 // What one repetition adds to the counters of the layers its body touches, so a steady state's remaining
@@ -315,10 +384,13 @@ struct Counters {
   std::vector<LayerStats> layers;
   std::vector<LayerAcc> accs;
   uint64_t offchip_bytes = 0, onchip_bytes = 0;
+  int64_t collectives = 0;
+  uint64_t comm_cycles = 0;
+  double comm_energy_j = 0;
 };
 
 Counters snapshot(const SimResult& r, const std::vector<LayerAcc>& acc, const std::vector<int>& layers) {
-  Counters c{{}, {}, r.offchip_bytes, r.onchip_bytes};
+  Counters c{{}, {}, r.offchip_bytes, r.onchip_bytes, r.collectives, r.comm_cycles, r.comm_energy_j};
   for (int l : layers) c.layers.push_back(r.layers[size_t(l)]), c.accs.push_back(acc[size_t(l)]);
   return c;
 }
@@ -343,6 +415,9 @@ void add_scaled(SimResult& r, std::vector<LayerAcc>& acc, const std::vector<int>
   }
   r.offchip_bytes += n * (after.offchip_bytes - before.offchip_bytes);
   r.onchip_bytes += n * (after.onchip_bytes - before.onchip_bytes);
+  r.collectives += int64_t(n) * (after.collectives - before.collectives);
+  r.comm_cycles += n * (after.comm_cycles - before.comm_cycles);
+  r.comm_energy_j += double(n) * (after.comm_energy_j - before.comm_energy_j);
 }
 
 // Runs a repeat's repetitions after its body ran explicitly (Program::Repeat), instruction by instruction,
@@ -436,6 +511,7 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
       if (int l = prog.instrs[size_t(b + j)].layer; l >= 0 && prog.instrs[size_t(b + j)].kind != OpKind::Barrier)
         acc[size_t(l)].end = std::max(acc[size_t(l)].end, final_rep[size_t(j)]);
     r.cycles = std::max(r.cycles, last);
+    machine.mark_busy(finish[size_t(k)], last);
     r.trace_dropped += n * uint64_t(len);
     break;  // the ring holds repetitions times-slots+1 .. times under the numbers k-slots+1 .. k
   }
@@ -488,6 +564,7 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
       run_repeat(prog, prog.repeats[next_repeat], machine, r, end);
   }
 
+  r.comm_exposed_cycles = machine.exposed_comm_cycles();
   const int units = machine.units(), channels = machine.channels();
   const double matrix_peak_per_core = units * hw.matrix.macs_per_cycle.at(tdt);
   for (size_t li = 0; li < prog.layers.size(); ++li) {
@@ -504,6 +581,10 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
     double mem =
         std::max(double(a.offchip_cycles) / channels, double(s.dma_busy_cycles) / nc - double(a.noc_cycles) / nc);
     double net = double(a.noc_cycles) / nc;
+    if (prog.layers[li].unit == "comm") {
+      s.bound = "communication";
+      continue;
+    }
     s.bound = "compute";
     double top = compute;
     if (vec > top) s.bound = "vector", top = vec;

@@ -54,6 +54,18 @@ class Builder {
     g_.types[y] = ValueType{dtype, Shape::from(out)};
     return y;
   }
+  // A tensor-parallel collective (ops/collective_ops.cpp): wafer.AllReduce / wafer.AllGather over `group` chips.
+  std::string collective(const std::string& type, const std::string& name, const std::string& x, Dims out,
+                         int64_t group) {
+    std::string y = name + "_output_0";
+    Node& n = g_.add_node(type, {x}, {y}, name);
+    n.domain = "wafer", n.op_version = 1;
+    n.attrs = {{"group", Attribute{group}}};
+    if (type == "AllGather") n.attrs["axis"] = Attribute{int64_t(-1)};
+    g_.opsets["wafer"] = 1;
+    g_.types[y] = ValueType{DType::Float32, Shape::from(out)};
+    return y;
+  }
   // TopK: values (returned) and indices.
   std::string topk(const std::string& name, const std::string& x, const std::string& k, Dims out) {
     std::string values = op("TopK", name, {x, k}, out, {{"axis", Attribute{int64_t(-1)}}});
@@ -101,6 +113,12 @@ struct Dec {
   int64_t B, S, T, H;  // batch, new tokens, context after this call, hidden
 
   Dims act(int64_t width) const { return {B, S, width}; }
+
+  // A row-parallel GEMM's partial sums (o_proj, down_proj, the vocabulary-split embedding's rows) summed
+  // over the tensor-parallel group, where Megatron-LM puts its all-reduce (DecoderShape::tp).
+  std::string all_reduce(const std::string& x, const std::string& name, Dims dims) {
+    return s.tp > 1 ? b.collective("AllReduce", name, x, std::move(dims), s.tp) : x;
+  }
 
   std::string norm(const std::string& x, const std::string& prefix, Dims dims) {
     const int64_t width = dims.back();
@@ -317,6 +335,7 @@ Model build_decoder(const LlmConfig& c, const DecoderShape& s) {
 
     x = b.op("Gather", "/model/embed_tokens/Gather", {b.weight("model.embed_tokens.weight", {c.vocab, H}), ids},
              {B, S, H});
+    x = d.all_reduce(x, "/model/embed_tokens/AllReduce", {B, S, H});
     if (part == DecoderPart::embedding) {
       for (const auto& [from, to] : {std::pair{x, kHidden}, {cos, kCos}, {sin, kSin}, {mask, kMask}})
         b.rename_output(from, to);
@@ -339,15 +358,17 @@ Model build_decoder(const LlmConfig& c, const DecoderShape& s) {
       if (c.parallel_residual) {
         // GPT-J: one LayerNorm feeds attention and MLP side by side; both add to the residual.
         std::string h = d.norm(x, pre + ".ln_1", d.act(H));
-        std::string a = d.attention(h, i, cos, sin, mask);
-        std::string m = d.mlp(h, pre + ".mlp", d.act(H));
+        std::string a = d.all_reduce(d.attention(h, i, cos, sin, mask), "/" + pre + "/attn/AllReduce", d.act(H));
+        std::string m = d.all_reduce(d.mlp(h, pre + ".mlp", d.act(H)), "/" + pre + "/mlp/AllReduce", d.act(H));
         std::string am = b.op("Add", "/" + pre + "/Add", {a, m}, d.act(H));
         x = b.op("Add", "/" + pre + "/Add_1", {am, x}, d.act(H));
       } else {
         std::string h = d.norm(x, pre + ".input_layernorm", d.act(H));
-        x = b.op("Add", "/" + pre + "/Add", {x, d.attention(h, i, cos, sin, mask)}, d.act(H));
+        std::string a = d.all_reduce(d.attention(h, i, cos, sin, mask), "/" + pre + "/self_attn/AllReduce", d.act(H));
+        x = b.op("Add", "/" + pre + "/Add", {x, a}, d.act(H));
         h = d.norm(x, pre + ".post_attention_layernorm", d.act(H));
         std::string m = c.moe() ? d.moe(h, pre + ".block_sparse_moe") : d.mlp(h, pre + ".mlp", d.act(H));
+        m = d.all_reduce(m, "/" + pre + "/mlp/AllReduce", d.act(H));
         x = b.op("Add", "/" + pre + "/Add_1", {x, m}, d.act(H));
       }
     }
@@ -375,6 +396,8 @@ Model build_decoder(const LlmConfig& c, const DecoderShape& s) {
     } else {
       logits = d.linear(x, "lm_head", {B, out_seq, H}, c.vocab, c.lm_head_bias);
     }
+    if (s.tp > 1)  // the vocabulary-split logits gathered: every chip samples from the whole vocabulary
+      logits = b.collective("AllGather", "/lm_head/AllGather", logits, {B, out_seq, c.vocab * s.tp}, s.tp);
     b.rename_output(logits, "logits");
     // present.* were appended per layer; logits first, as exports order them.
     std::rotate(g.outputs.begin(), g.outputs.end() - 1, g.outputs.end());

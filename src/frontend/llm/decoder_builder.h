@@ -39,6 +39,11 @@ struct DecoderShape {
   int64_t layers = -1;  // whole: build only the first N decoder layers (-1: all)
   DecoderPart part = DecoderPart::whole;
   int64_t layer_index = 0;  // part == layer: which layer (names its weights and cache)
+  // Tensor parallelism: the config is one of tp chips' shard (api/llm_tensor_parallel.h) and the graph has
+  // the collectives Megatron-LM puts there (wafer.AllReduce after the attention output and MLP down
+  // projections and the vocabulary-split embedding, wafer.AllGather of the logits), for the npu compiler
+  // to lower onto a system's links. 1: no collectives.
+  int64_t tp = 1;
 };
 
 // The decoder graph (float32 value types; the npu compiler costs it at the precision asked for).

@@ -17,6 +17,12 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   j["macs"] = r.macs;
   j["offchip_bytes"] = r.offchip_bytes;
   j["onchip_bytes"] = r.onchip_bytes;
+  if (r.collectives > 0) {
+    j["collectives"] = r.collectives;
+    j["comm_s"] = double(r.comm_cycles) / r.clock_hz;
+    j["comm_exposed_s"] = double(r.comm_exposed_cycles) / r.clock_hz;
+    j["comm_energy_j"] = r.comm_energy_j;
+  }
   j["energy_j"] = r.energy_j;
   j["energy_per_sample_j"] = r.batch > 0 ? r.energy_j / r.batch : 0.0;
   j["energy_breakdown_j"] = nlohmann::json::object();
