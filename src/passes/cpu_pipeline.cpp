@@ -2,6 +2,7 @@
 
 #include "passes/cpu_rules.h"
 #include "passes/dead_code_elimination.h"
+#include "passes/promote_fp16.h"
 #include "passes/shape_propagation.h"
 
 namespace wafer {
@@ -38,6 +39,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
 }
 
 void cpu_pipeline(Graph& graph, const CpuPipelineOptions& options) {
+  promote_fp16_to_fp32(graph);  // the fusions and fast kernels are fp32 (bf16 comes later, per program)
   optimize(graph, options.optimize);
   graph.opsets[kWaferDomain] = 1;
   PassManager pm = cpu_fusion_passes(options);
