@@ -2,6 +2,7 @@
 
 #include "passes/cpu_rules.h"
 #include "passes/dead_code_elimination.h"
+#include "passes/fuse_hardswish.h"
 #include "passes/promote_fp16.h"
 #include "passes/shape_propagation.h"
 
@@ -20,6 +21,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   if (options.fuse_gelu) {
     pm.add(std::make_unique<FuseGelu>());
     pm.add(std::make_unique<FuseSilu>());
+    pm.add(std::make_unique<FuseHardSwish>());
   }
   if (options.fuse_attention) {
     pm.add(std::make_unique<FuseAttention>());

@@ -49,7 +49,7 @@ bool promote_fp16_to_fp32(Graph& g) {
     std::string wide = g.unique_name(in + "_fp32");
     replace_uses(g, in, wide);
     Node& c = g.add_node("Cast", {in}, {wide});
-    c.op_version = 19;
+    c.op_version = 13;
     c.attrs["to"] = Attribute{kOnnxFloat};
     g.types[wide] = ValueType{DType::Float32, g.types[in].shape};
   }
@@ -65,7 +65,7 @@ bool promote_fp16_to_fp32(Graph& g) {
       for (auto& i : n->inputs)
         if (i == out) i = wide;
     Node& c = g.add_node("Cast", {wide}, {out});
-    c.op_version = 19;
+    c.op_version = 13;
     c.attrs["to"] = Attribute{kOnnxFloat16};
     g.types[wide] = ValueType{DType::Float32, g.types[out].shape};
   }
