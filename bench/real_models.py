@@ -263,6 +263,9 @@ def markdown(stored, threads):
     out.append("")
     if skipped:
         out += ["Not measured:", ""] + skipped + [""]
+    machines = sorted({r["machine"] for r in stored.values() if "machine" in r})
+    if machines:
+        out.append(f"Measured on: {'; '.join(machines)}. ")
     out.append(f"{threads} threads for both engines; medians over all timed runs of all rounds (warm-ups, timed "
                "runs per round and process: " + ", ".join(f"{m} {s['repeats'][0]}/{s['repeats'][1]}"
                                                          for m, s in MODELS.items()) + ").")
