@@ -526,8 +526,9 @@ TEST(Optimize, PreservesResultsAndReportsTimings) {
   EXPECT_EQ(g.nodes.size(), 3u) << dump_graph(g);  // Mul, Sub, Add
   EXPECT_FALSE(g.is_initializer("unused"));
   EXPECT_EQ(g.types.at("y").str(), "float32[2,2]");
-  ASSERT_EQ(stats.size(), 5u);
+  ASSERT_EQ(stats.size(), 6u);
   EXPECT_EQ(stats[0].name, "shape-propagation");
+  EXPECT_EQ(stats[2].name, "inline-if");
   for (const auto& s : stats) EXPECT_GE(s.runs, 1) << s.name;
 }
 

@@ -2,6 +2,8 @@
 
 #include "passes/cpu_rules.h"
 #include "passes/dead_code_elimination.h"
+#include "passes/fuse_hardswish.h"
+#include "passes/promote_fp16.h"
 #include "passes/shape_propagation.h"
 
 namespace wafer {
@@ -19,6 +21,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
   if (options.fuse_gelu) {
     pm.add(std::make_unique<FuseGelu>());
     pm.add(std::make_unique<FuseSilu>());
+    pm.add(std::make_unique<FuseHardSwish>());
   }
   if (options.fuse_attention) {
     pm.add(std::make_unique<FuseAttention>());
@@ -38,6 +41,7 @@ PassManager cpu_fusion_passes(const CpuPipelineOptions& options) {
 }
 
 void cpu_pipeline(Graph& graph, const CpuPipelineOptions& options) {
+  promote_fp16_to_fp32(graph);  // the fusions and fast kernels are fp32 (bf16 comes later, per program)
   optimize(graph, options.optimize);
   graph.opsets[kWaferDomain] = 1;
   PassManager pm = cpu_fusion_passes(options);

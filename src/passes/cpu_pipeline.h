@@ -12,7 +12,8 @@
 //   Reshape(MatMul(A, W)) keeping the last dim -> MatMul(Reshape(A), W)
 //
 // Every rewrite preserves the graph's function on the reference backend (the
-// fused ops' reference kernels are in src/ops/fused_ops.cpp). Usage:
+// fused ops' reference kernels are in src/ops/fused_ops.cpp), except that an
+// fp16 graph is first promoted to compute in fp32 (passes/promote_fp16.h). Usage:
 //
 //   CpuPipelineOptions o;
 //   o.optimize.symbols = {{"batch", 1}};

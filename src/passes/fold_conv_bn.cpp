@@ -16,6 +16,43 @@ namespace {
 bool float_const(const Tensor* t) {
   return t && (t->dtype() == DType::Float32 || t->dtype() == DType::Float64);
 }
+
+// An inference BN that follows no foldable Conv (a ConvTranspose, a shared output): y = x * s + t per
+// channel (dim 1), s = scale / sqrt(var + eps), t = beta - mean * s, as Mul and Add with [C,1,...,1]
+// constants, which the cpu backend's vectorized binary kernels run (BN itself has only the reference
+// kernel there). fp32 with known rank and channels only.
+bool decompose_batch_norm(RewriteContext& ctx, Node& bn) {
+  const ValueType* xt = ctx.type(bn.inputs[0]);
+  if (!xt || xt->dtype != DType::Float32 || !xt->shape.rank_known || xt->shape.rank() < 2) return false;
+  const Dim& channels = xt->shape.dims[1];
+  const Tensor *scale = ctx.constant(bn.inputs[1]), *beta = ctx.constant(bn.inputs[2]),
+               *mean = ctx.constant(bn.inputs[3]), *var = ctx.constant(bn.inputs[4]);
+  if (!channels.known()) return false;
+  int64_t m = channels.value;
+  for (const Tensor* t : {scale, beta, mean, var})
+    if (!float_const(t) || t->numel() != m) return false;
+  double eps = bn.attr_float("epsilon", 1e-5f);
+  Dims cdims{m};
+  for (int64_t i = 2; i < xt->shape.rank(); ++i) cdims.push_back(1);
+  Tensor s(DType::Float32, cdims), t(DType::Float32, cdims);
+  for (int64_t c = 0; c < m; ++c) {
+    double k = scale->get_double(c) / std::sqrt(var->get_double(c) + eps);
+    s.data<float>()[c] = float(k);
+    t.data<float>()[c] = float(beta->get_double(c) - mean->get_double(c) * k);
+  }
+  Graph& g = ctx.graph();
+  std::string y = bn.outputs[0], scaled = g.unique_name(y + "_scaled");
+  std::string sn = ctx.add_constant(bn.name + "_bn_scale", s), tn = ctx.add_constant(bn.name + "_bn_shift", t);
+  Node& add = g.add_node("Add", {scaled, tn}, {y}, g.unique_name(bn.name + "_shift"));
+  add.op_version = 14;
+  bn.op_type = "Mul";
+  bn.op_version = 14;
+  bn.attrs.clear();
+  bn.inputs = {bn.inputs[0], sn};
+  bn.outputs = {scaled};
+  g.types[scaled] = *xt;
+  return true;
+}
 }  // namespace
 
 bool FoldConvBatchNorm::rewrite(RewriteContext& ctx, Node& bn) {
@@ -25,13 +62,13 @@ bool FoldConvBatchNorm::rewrite(RewriteContext& ctx, Node& bn) {
     if (!bn.outputs[i].empty() && ctx.uses(bn.outputs[i]) > 0) return false;
   if (bn.op_version < 7 || bn.attr_int("training_mode", 0) != 0 || bn.attr_int("spatial", 1) != 1) return false;
   Node* conv = ctx.producer(bn.inputs[0]);
-  if (!conv || conv->outputs.size() != 1) return false;
+  if (!conv || conv->outputs.size() != 1) return decompose_batch_norm(ctx, bn);
   // A FusedConv that has absorbed nothing but a bias is still a Conv.
   bool plain = conv->domain.empty() && conv->op_type == "Conv";
   bool fused = conv->domain == kWaferDomain && conv->op_type == "FusedConv" && conv->inputs.size() <= 3 &&
                conv->attr_string("activation", "").empty();
-  if (!plain && !fused) return false;
-  if (ctx.sole_consumer(conv->outputs[0]) != &bn) return false;
+  if (!plain && !fused) return decompose_batch_norm(ctx, bn);
+  if (ctx.sole_consumer(conv->outputs[0]) != &bn) return decompose_batch_norm(ctx, bn);
   const Tensor* w = ctx.constant(conv->inputs.size() > 1 ? conv->inputs[1] : "");
   const Tensor* b = conv->has_input(2) ? ctx.constant(conv->inputs[2]) : nullptr;
   if (!float_const(w) || w->rank() < 3 || (conv->has_input(2) && !float_const(b))) return false;

@@ -10,6 +10,7 @@
 #include "passes/constant_folding.h"
 #include "passes/dead_code_elimination.h"
 #include "passes/identity_removal.h"
+#include "passes/inline_if.h"
 #include "passes/shape_propagation.h"
 
 namespace wafer {
@@ -74,7 +75,10 @@ std::string PassManager::stats_report() const {
 PassManager standard_pipeline(const OptimizeOptions& options) {
   PassManager pm;
   pm.add(std::make_unique<ShapePropagation>(options.symbols));
-  if (options.fold_constants) pm.add(std::make_unique<ConstantFolding>(options.fold_max_elements));
+  if (options.fold_constants) {
+    pm.add(std::make_unique<ConstantFolding>(options.fold_max_elements));
+    pm.add(std::make_unique<InlineIf>());  // an If whose condition folded to a constant
+  }
   pm.add(std::make_unique<IdentityRemoval>());
   if (options.eliminate_common_subexpressions) pm.add(std::make_unique<CommonSubexpressionElimination>());
   pm.add(std::make_unique<DeadCodeElimination>());

@@ -1,5 +1,5 @@
 // Slice (constant starts/ends/axes/steps), Concat, Gather (constant indices),
-// Split and Pad (constant mode, constant pads) on float32 as copies of
+// Split and Pad (constant mode with constant pads; reflect and edge on the last axis) on float32 as copies of
 // contiguous runs. The runs (source, destination, offsets, length) are worked
 // out at compile time; a run is one memcpy, and copies of more than 8 MB spread
 // their runs over the OpenMP pool. Pad first fills its output with the value.
@@ -219,10 +219,35 @@ bool lower_split(Program& p, const Node& node, const Dims& xd) {
   return true;
 }
 
-// Pad, constant mode, constant non-negative pads (Pad-2 attributes, Pad-11/13 inputs).
+// Pad in reflect or edge mode on the last axis only (Silero VAD's STFT framing): per row, the middle as
+// one run and each padded element as a one-element run from the element it mirrors (reflect: x[pl - j]
+// on the left, x[n - 2 - k] on the right) or repeats (edge: the first or last).
+bool lower_mirror_pad(Program& p, const Node& node, const Dims& xd, const std::vector<int64_t>& pads, bool reflect) {
+  size_t r = xd.size();
+  for (size_t d = 0; d + 1 < r; ++d)
+    if (pads[d] != 0 || pads[d + r] != 0) return false;
+  int64_t n = xd[r - 1], pl = pads[r - 1], pr = pads[2 * r - 1], out = n + pl + pr;
+  if (reflect && (pl > n - 1 || pr > n - 1)) return false;
+  int64_t rows = element_count(xd) / n;
+  if (size_t(rows) * size_t(1 + pl + pr) > kMaxRuns) return false;
+  std::vector<Run> runs;
+  runs.reserve(size_t(rows * (1 + pl + pr)));
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t x0 = row * n, y0 = row * out;
+    runs.push_back({0, x0, y0 + pl, n});
+    for (int64_t j = 0; j < pl; ++j) runs.push_back({0, x0 + (reflect ? pl - j : 0), y0 + j, 1});
+    for (int64_t k = 0; k < pr; ++k) runs.push_back({0, x0 + (reflect ? n - 2 - k : n - 1), y0 + pl + n + k, 1});
+  }
+  add_copy_step(p, node, {node.inputs[0]}, std::move(runs), {node.outputs[0]});
+  return true;
+}
+
+// Pad, constant mode, constant non-negative pads (Pad-2 attributes, Pad-11/13 inputs); reflect and edge
+// on the last axis (lower_mirror_pad).
 bool lower_pad(Program& p, const Node& node, const Dims& xd, const Dims& yd) {
   size_t r = xd.size();
-  if (node.attr_string("mode", std::string("constant")) != "constant" || yd.size() != r) return false;
+  std::string mode = node.attr_string("mode", std::string("constant"));
+  if ((mode != "constant" && mode != "reflect" && mode != "edge") || yd.size() != r) return false;
   std::vector<int64_t> pads;
   float value = 0;
   if (node.op_version < 11) {
@@ -242,6 +267,7 @@ bool lower_pad(Program& p, const Node& node, const Dims& xd, const Dims& yd) {
   for (size_t d = 0; d < r; ++d)
     if (pads[d] < 0 || pads[d + r] < 0 || xd[d] + pads[d] + pads[d + r] != yd[d]) return false;
   if (element_count(xd) == 0) return false;
+  if (mode != "constant") return lower_mirror_pad(p, node, xd, pads, mode == "reflect");
   // One run per row of the last axis, at its padded place.
   int64_t len = xd[r - 1], rows = element_count(xd) / len;
   if (size_t(rows) > kMaxRuns) return false;

@@ -12,6 +12,7 @@
 #include <map>
 
 #include "backends/cpu/isa.h"
+#include "backends/cpu/lstm_kernel.h"
 #include "backends/cpu/threading.h"
 #include "backends/reference/interpreter.h"
 #include "backends/reference/node_profiler.h"
@@ -154,7 +155,7 @@ void Program::lower_node(const Node& node) {
     if (lower_conv(*this, node) || lower_matmul(*this, node) || lower_pool(*this, node) ||
         (own && (lower_elementwise(*this, node) || lower_norm(*this, node))) || lower_transpose(*this, node) ||
         lower_view(*this, node) || lower_slice(*this, node) || lower_copy(*this, node) ||
-        (own && lower_rotary(*this, node)) || lower_common_ops(*this, node))
+        (own && (lower_rotary(*this, node) || lower_lstm(*this, node))) || lower_common_ops(*this, node))
       return;
   } catch (const dnnl::error&) {
     // oneDNN has no implementation for this configuration: the reference kernel runs it.
