@@ -1,8 +1,8 @@
 // SCALE-Sim v2 compatibility: goldens from its CI, hand-derived fold arithmetic, parsers and errors.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <string>
 
 #include "core/error.h"
@@ -308,7 +308,8 @@ TEST(ScaleSim, BadTopologyNamesFileLineAndField) {
 TEST(ScaleSim, ResNet50IsFast) {
   auto layers = parse_topology_file(kData + "resnet50.csv", TopologyKind::kConv);
   ASSERT_EQ(layers.size(), 54u);
-  auto t0 = std::chrono::steady_clock::now();
+  // CPU time, not wall time: the test machines are shared and often loaded.
+  const std::clock_t t0 = std::clock();
   for (bool user : {false, true}) {
     for (Dataflow df : {Dataflow::kOS, Dataflow::kWS, Dataflow::kIS}) {
       Config cfg = array_cfg(32, 32, df);
@@ -321,6 +322,6 @@ TEST(ScaleSim, ResNet50IsFast) {
       }
     }
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
   EXPECT_LT(secs, 5.0);
 }

@@ -100,17 +100,21 @@ struct ReadBuffer {
   // Serves the lines [lo, hi] requested at `cycle`; returns the extra cycles the
   // requesting row is held, with SCALE-Sim's accounting (a positive wait is
   // added twice to the row's offset; a negative one is subtracted once).
+  // One miss: the window moves on by P sets and a prefetch is chained after the previous one.
+  void prefetch(int64_t cycle, int64_t& offset) {
+    start = (start + P) % L;
+    last_prefetch += lines_per_prefetch + 1;  // one cycle per line plus the port latency
+    ++prefetches;
+    const int64_t wait = last_prefetch - (cycle + offset);
+    if (wait > 0) offset += wait;
+    if (double_count) offset += wait;
+  }
   int64_t serve(int64_t lo, int64_t hi, int64_t cycle) {
     int64_t offset = 1;  // hit latency
     int64_t cur = lo;
     for (int64_t guard = 0; guard < 4 * L + 8; ++guard) {
       while (!resident(cur)) {
-        start = (start + P) % L;
-        last_prefetch += lines_per_prefetch + 1;  // one cycle per line plus the port latency
-        ++prefetches;
-        const int64_t wait = last_prefetch - (cycle + offset);
-        if (wait > 0) offset += wait;
-        if (double_count) offset += wait;
+        prefetch(cycle, offset);
         if (++guard > 4 * L + 8) break;
       }
       if (A >= L) break;
@@ -121,6 +125,52 @@ struct ReadBuffer {
     return offset - 1;
   }
   int64_t dram_words() const { return (initial_lines + prefetches * lines_per_prefetch) * bw; }
+
+  // Convolution ifmaps repeat addresses (im2col) and may hold -1 (outputs that SCALE-Sim's rounding
+  // places past the input edge). SCALE-Sim's sets hold addresses, so a demanded address hits when
+  // any set in the window holds it. Then positions are served by address: `addr` gives the address
+  // at each position (-1: no request), `set_of` its set, and `occ[first[a] .. first[a+1])` the sets
+  // holding address a, ascending.
+  const std::vector<int64_t>* addr = nullptr;
+  std::vector<int32_t> set_of, occ;
+  std::vector<int64_t> first;
+
+  void index_addresses(const std::vector<int64_t>& addresses, int64_t num_addresses) {
+    addr = &addresses;
+    set_of.resize(addresses.size());
+    first.assign(static_cast<size_t>(num_addresses) + 1, 0);
+    int64_t valid = 0;
+    for (size_t p = 0; p < addresses.size(); ++p) {
+      set_of[p] = static_cast<int32_t>(valid / set);
+      if (addresses[p] >= 0) ++valid, ++first[static_cast<size_t>(addresses[p]) + 1];
+    }
+    for (size_t a = 1; a < first.size(); ++a) first[a] += first[a - 1];
+    occ.resize(static_cast<size_t>(valid));
+    std::vector<int64_t> fill(first.begin(), first.end() - 1);
+    for (size_t p = 0; p < addresses.size(); ++p)
+      if (addresses[p] >= 0) occ[static_cast<size_t>(fill[static_cast<size_t>(addresses[p])]++)] = set_of[p];
+  }
+  bool holds(int64_t a) const {
+    if (A >= L) return true;
+    const auto b = occ.begin() + first[static_cast<size_t>(a)], e = occ.begin() + first[static_cast<size_t>(a) + 1];
+    const int64_t end = start + A;
+    auto it = std::lower_bound(b, e, start);
+    if (it != e && *it < end) return true;
+    return end > L && b != e && *b < end - L;
+  }
+  // Serves positions [lo, hi] (in valid-position order) requested at `cycle`.
+  int64_t serve_positions(int64_t lo, int64_t hi, int64_t cycle) {
+    if (addr == nullptr) return serve(lo / set, hi / set, cycle);
+    const int64_t s_lo = set_of[static_cast<size_t>(lo)], s_hi = set_of[static_cast<size_t>(hi)];
+    if (A >= L || ((s_lo - start) % L + L) % L + (s_hi - s_lo) < A) return 0;  // all resident: hits
+    int64_t offset = 1;
+    for (int64_t p = lo; p <= hi; ++p) {
+      const int64_t a = (*addr)[static_cast<size_t>(p)];
+      if (a < 0) continue;
+      for (int64_t guard = 0; !holds(a) && guard <= L; ++guard) prefetch(cycle, offset);
+    }
+    return offset - 1;
+  }
 };
 
 // Start of anti-diagonal d in the diagonal roll-out of an M x W matrix (the
@@ -272,8 +322,45 @@ struct WriteBuffer {
   }
 };
 
+// The ifmap address at each valid prefetch position, when the layer's im2col
+// repeats addresses or reads past the input edge (else empty: positions are
+// distinct addresses). operand_matrix.py: pixel p, window element k.
+std::vector<int64_t> ifmap_addresses(const Layer& l, Dataflow df, const Mapping& m, const Streamed& s) {
+  const int64_t oh = l.ofmap_h(), ow = l.ofmap_w();
+  const bool repeats = (oh > 1 && l.filter_h > l.stride_h) || (ow > 1 && l.filter_w > l.stride_w);
+  const bool past_edge =
+      (oh - 1) * l.stride_h + l.filter_h > l.ifmap_h || (ow - 1) * l.stride_w + l.filter_w > l.ifmap_w;
+  std::vector<int64_t> out;
+  if (!repeats && !past_edge) return out;
+  const int64_t W = l.ifmap_w, Cin = l.channels, SC = l.filter_w * Cin;
+  auto address = [&](int64_t p, int64_t k) -> int64_t {
+    const int64_t ir = p / ow * l.stride_h, ic = p % ow * l.stride_w;
+    const int64_t cr = k / SC, cc = k % SC / Cin, ch = k % Cin;
+    if (cr + ir >= l.ifmap_h || cc + ic >= W) return -1;
+    return ((ir + cr) * W + ic + cc) * Cin + ch;
+  };
+  if (df == Dataflow::kIS) {  // stationary: column-fold blocks of the win x px matrix, row-major
+    out.reserve(static_cast<size_t>(m.Sr * m.Sc));
+    for (int64_t fc = 0; fc < m.col_folds; ++fc)
+      for (int64_t k = 0; k < m.Sr; ++k)
+        for (int64_t j = 0; j < m.cols_used(fc); ++j) out.push_back(address(fc * m.C + j, k));
+    return out;
+  }
+  // streamed (os, ws): the stacked T x R blocks rolled out along anti-diagonals, padding skipped
+  const int64_t M = s.Tlen * s.blocks;
+  out.reserve(static_cast<size_t>(s.valid()));
+  for (int64_t d = 0; d < M + s.W - 1; ++d) {
+    for (int64_t r = std::min(d, M - 1); r >= std::max<int64_t>(0, d - s.W + 1); --r) {
+      const int64_t c = d - r, b = r / s.Tlen, t = r % s.Tlen;
+      if (b == s.blocks - 1 && c >= s.last_used) continue;
+      out.push_back(df == Dataflow::kWS ? address(t, b * m.R + c) : address(b * m.R + c, t));
+    }
+  }
+  return out;
+}
+
 // Walks every demand row once and returns the stall cycles; fills DRAM figures.
-int64_t user_stalls(const Config& cfg, const Mapping& m, LayerResult& r) {
+int64_t user_stalls(const Config& cfg, const Layer& layer, const Mapping& m, LayerResult& r) {
   const int64_t bw = cfg.bandwidth;
   ReadBuffer ifb, fib;
   Streamed s_if, s_fi;
@@ -300,6 +387,16 @@ int64_t user_stalls(const Config& cfg, const Mapping& m, LayerResult& r) {
       break;
   }
   ifb.double_count = fib.double_count = cfg.legacy_double_wait;
+  std::vector<int64_t> if_addr;
+  if (ifb.A < ifb.L) {  // only a buffer that cannot hold the whole ifmap ever misses
+    if_addr = ifmap_addresses(layer, cfg.dataflow, m, s_if);
+    if (!if_addr.empty()) {
+      const int64_t valid = std::count_if(if_addr.begin(), if_addr.end(), [](int64_t a) { return a >= 0; });
+      const int64_t fetched = cfg.dataflow == Dataflow::kIS ? st.words() : s_if.words();
+      ifb.init(valid, fetched, ifmap_sram, bw);
+      ifb.index_addresses(if_addr, layer.ifmap_h * layer.ifmap_w * layer.channels);
+    }
+  }
   WriteBuffer ofb;
   ofb.init(cfg.ofmap_sram_kb * 1024, bw);
   // Ofmap demand of a fold: `pre` empty rows, then a block whose rows [vlo, vhi] carry
@@ -317,7 +414,7 @@ int64_t user_stalls(const Config& cfg, const Mapping& m, LayerResult& r) {
         // Stall cycles of a buffer for this row's demand [lo, hi), if the row has any
         // (range() fills lo/hi before serve() reads them: arguments are evaluated first).
         auto serve = [&](bool has_demand, auto& buffer) -> int64_t {
-          return has_demand ? buffer.serve(lo / buffer.set, hi / buffer.set, cycle) : 0;
+          return has_demand ? buffer.serve_positions(lo, hi, cycle) : 0;
         };
         // Which operand stream feeds the ifmap and filter buffers depends on the dataflow.
         switch (cfg.dataflow) {
@@ -429,7 +526,7 @@ LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
     // The USER walk visits every demand row; bound it so a huge layer is an error, not a hang.
     check(demand_rows <= 2'000'000'000, "scalesim: layer '", layer.name, "' has ", demand_rows,
           " demand rows on this array, too many for the USER-bandwidth walk (limit 2e9)");
-    r.stall_cycles = user_stalls(cfg, m, r);
+    r.stall_cycles = user_stalls(cfg, layer, m, r);
   } else {
     // CALC mode sizes the interface so that nothing stalls; DRAM traffic is
     // Wafer's estimate: each operand is fetched once per sweep the demand makes
