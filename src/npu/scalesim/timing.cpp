@@ -332,6 +332,8 @@ std::vector<int64_t> ifmap_addresses(const Layer& l, Dataflow df, const Mapping&
       (oh - 1) * l.stride_h + l.filter_h > l.ifmap_h || (ow - 1) * l.stride_w + l.filter_w > l.ifmap_w;
   std::vector<int64_t> out;
   if (!repeats && !past_edge) return out;
+  check(s.valid() <= 400'000'000 && m.Sr * m.Sc <= 400'000'000, "scalesim: layer '", l.name,
+        "': its ifmap has too many positions for the USER-bandwidth address index (limit 4e8)");
   const int64_t W = l.ifmap_w, Cin = l.channels, SC = l.filter_w * Cin;
   auto address = [&](int64_t p, int64_t k) -> int64_t {
     const int64_t ir = p / ow * l.stride_h, ic = p % ow * l.stride_w;
@@ -458,6 +460,8 @@ int64_t user_stalls(const Config& cfg, const Layer& layer, const Mapping& m, Lay
 
 LayerResult simulate_layer(const Config& cfg, const Layer& layer) {
   check(cfg.array_height > 0 && cfg.array_width > 0 && cfg.bandwidth > 0, "scalesim: bad array or bandwidth");
+  check(cfg.ifmap_sram_kb > 0 && cfg.filter_sram_kb > 0 && cfg.ofmap_sram_kb > 0,
+        "scalesim: SRAM sizes must be >= 1 kB");
   const Mapping m = make_mapping(cfg, layer);
   LayerResult r;
   r.row_folds = m.row_folds;
