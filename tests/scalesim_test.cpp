@@ -186,6 +186,50 @@ TEST(ScaleSim, UserBandwidthOverflowGoldens) {
   EXPECT_GE(rows, 8);
 }
 
+// Small random cases against SCALE-Sim (tests/data/scalesim/user_overflow/small_cases.csv): partial
+// folds, strides, reads past the input edge, odd bandwidths, overflowing 1-2 kB buffers; all exact.
+TEST(ScaleSim, UserBandwidthSmallCasesExact) {
+  int rows = 0;
+  for (const std::string& line : split_lines(read_text_file(kData + "user_overflow/small_cases.csv"))) {
+    if (line.empty() || line[0] == '#' || line.rfind("dataflow,", 0) == 0) continue;
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (size_t comma; (comma = line.find(',', pos)) != std::string::npos; pos = comma + 1)
+      f.push_back(trim(line.substr(pos, comma - pos)));
+    f.push_back(trim(line.substr(pos)));
+    ASSERT_EQ(f.size(), 20u) << line;
+    auto num = [&](size_t i) { return std::stoll(f[i]); };
+    const Dataflow df = f[0] == "os" ? Dataflow::kOS : f[0] == "ws" ? Dataflow::kWS : Dataflow::kIS;
+    Config cfg = array_cfg(num(1), num(2), df);
+    cfg.ifmap_sram_kb = num(3), cfg.filter_sram_kb = num(4), cfg.ofmap_sram_kb = num(5);
+    cfg.bandwidth = num(6);
+    cfg.user_bandwidth = true;
+    std::string dims = f[8];
+    for (char& ch : dims)
+      if (ch == ' ') ch = ',';
+    const bool is_gemm = f[7] == "gemm";
+    const std::string header = is_gemm ? "Layer, M, N, K,\n" : "Layer, H, W, R, S, C, K, Stride,\n";
+    const Layer layer = parse_topology_text(header + "L," + dims + ",\n", "small_cases.csv",
+                                            is_gemm ? TopologyKind::kGemm : TopologyKind::kConv)
+                            .at(0);
+    const LayerResult r = simulate_layer(cfg, layer);
+    const double got[] = {static_cast<double>(r.total_cycles),
+                          static_cast<double>(r.stall_cycles),
+                          r.ifmap_dram_start,
+                          r.ifmap_dram_stop,
+                          static_cast<double>(r.ifmap_dram_reads),
+                          r.filter_dram_start,
+                          r.filter_dram_stop,
+                          static_cast<double>(r.filter_dram_reads),
+                          r.ofmap_dram_start,
+                          r.ofmap_dram_stop,
+                          static_cast<double>(r.ofmap_dram_writes)};
+    for (size_t i = 0; i < 11; ++i) EXPECT_EQ(got[i], static_cast<double>(num(9 + i))) << line << " column " << 9 + i;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 14);
+}
+
 // The ofmap write buffer (write_buffer.py) on its own: an 8x8 ws GEMM 600x8x8 whose operands fit, with
 // a 1 kB ofmap buffer drained at 1 word/cycle while the array produces 8 results/cycle. SCALE-Sim
 // (golden.csv row a8_wb.cfg) stalls 3065 cycles; before Wafer modelled the write buffer it reported 0.
