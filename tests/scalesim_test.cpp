@@ -1,8 +1,8 @@
 // SCALE-Sim v2 compatibility: goldens from its CI, hand-derived fold arithmetic, parsers and errors.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <cmath>
+#include <ctime>
 #include <string>
 
 #include "core/error.h"
@@ -108,8 +108,8 @@ TEST(ScaleSim, PartialFoldsAverage) {
 }
 
 // SCALE-Sim's USER-bandwidth goldens (test/general/golden_trace_user_{os,ws,is}): GEMM 256x128x256,
-// 32x32, 64 kB buffers, 10 words/cycle. Stall-free cycles and utilisations are exact; os and ws stalls are
-// exact too, is stalls are within 5 % (see docs/SCALESIM.md).
+// 32x32, 64 kB buffers, 10 words/cycle. All exact, including is, whose ofmap write buffer stalls the
+// array; these goldens predate SCALE-Sim commit 22f88b1, so its double-counted read waits are on.
 TEST(ScaleSim, UserBandwidthGoldens) {
   struct Case {
     const char* cfg;
@@ -122,17 +122,128 @@ TEST(ScaleSim, UserBandwidthGoldens) {
   for (const Case& c : cases) {
     Config cfg = parse_config_file(kData + c.cfg);
     cfg.compensated_sum = true;  // these goldens were produced by a Python with sum() compensation (>= 3.12)
+    cfg.legacy_double_wait = true;
     ASSERT_TRUE(cfg.user_bandwidth);
     LayerResult r = simulate_layer(cfg, layers[0]);
-    EXPECT_EQ(r.total_cycles - r.stall_cycles, c.total - c.stalls) << c.cfg;
+    EXPECT_EQ(r.total_cycles, c.total) << c.cfg;
+    EXPECT_EQ(r.stall_cycles, c.stalls) << c.cfg;
     EXPECT_EQ(python_float(r.compute_util), python_float(c.compute_util)) << c.cfg;
     EXPECT_DOUBLE_EQ(r.mapping_eff, 100.0) << c.cfg;
-    EXPECT_NEAR(static_cast<double>(r.stall_cycles), static_cast<double>(c.stalls), 0.05 * c.stalls) << c.cfg;
-    EXPECT_NEAR(static_cast<double>(r.total_cycles), static_cast<double>(c.total), 0.02 * c.total) << c.cfg;
-    std::printf("  %s: total %lld (SCALE-Sim %lld), stalls %lld (SCALE-Sim %lld)\n", c.cfg,
-                static_cast<long long>(r.total_cycles), static_cast<long long>(c.total),
-                static_cast<long long>(r.stall_cycles), static_cast<long long>(c.stalls));
+    // Without the legacy double count, os and ws (read stalls) stall less; is stalls on its ofmap
+    // write buffer only, which the read-wait accounting does not touch.
+    cfg.legacy_double_wait = false;
+    if (cfg.dataflow == Dataflow::kIS)
+      EXPECT_EQ(simulate_layer(cfg, layers[0]).stall_cycles, c.stalls) << c.cfg;
+    else
+      EXPECT_LT(simulate_layer(cfg, layers[0]).stall_cycles, c.stalls) << c.cfg;
   }
+}
+
+// Layers whose operands exceed the SRAMs (64x64 with 256/256/128 kB at 20 words/cycle, 8x8 with 8 kB at
+// 4 words/cycle), against SCALE-Sim v2 HEAD (22f88b1): total and stall cycles and every DRAM column of
+// DETAILED_ACCESS_REPORT. Exact, except where golden.csv states a tolerance (conv operand dedup, see
+// docs/SCALESIM.md). Produced as described in tests/data/scalesim/user_overflow/golden.csv.
+TEST(ScaleSim, UserBandwidthOverflowGoldens) {
+  const std::string dir = kData + "user_overflow/";
+  int rows = 0;
+  for (const std::string& line : split_lines(read_text_file(dir + "golden.csv"))) {
+    if (line.empty() || line[0] == '#' || line.rfind("cfg,", 0) == 0) continue;
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (size_t comma; (comma = line.find(',', pos)) != std::string::npos; pos = comma + 1)
+      f.push_back(trim(line.substr(pos, comma - pos)));
+    f.push_back(trim(line.substr(pos)));
+    ASSERT_EQ(f.size(), 15u) << line;
+    auto num = [&](int i) { return std::stod(f[static_cast<size_t>(i)]); };
+    const Config cfg = parse_config_file(dir + f[0]);
+    ASSERT_TRUE(cfg.user_bandwidth) << f[0];
+    auto kind = f[1].rfind("gemm", 0) == 0 ? TopologyKind::kGemm : TopologyKind::kConv;
+    const Layer layer = parse_topology_file(dir + f[1], kind).at(static_cast<size_t>(num(2)));
+    const LayerResult r = simulate_layer(cfg, layer);
+    const std::string what = f[0] + " " + f[1] + " " + layer.name;
+    const double tol = num(14);
+    ++rows;
+    if (tol > 0) {
+      EXPECT_NEAR(static_cast<double>(r.total_cycles), num(3), tol * num(3)) << what;
+      EXPECT_NEAR(static_cast<double>(r.stall_cycles), num(4), tol * num(3)) << what;
+      EXPECT_EQ(static_cast<double>(r.ifmap_dram_reads), num(7)) << what;
+      EXPECT_EQ(static_cast<double>(r.filter_dram_reads), num(10)) << what;
+      EXPECT_EQ(static_cast<double>(r.ofmap_dram_writes), num(13)) << what;
+      continue;
+    }
+    EXPECT_EQ(static_cast<double>(r.total_cycles), num(3)) << what;
+    EXPECT_EQ(static_cast<double>(r.stall_cycles), num(4)) << what;
+    EXPECT_EQ(r.ifmap_dram_start, num(5)) << what;
+    EXPECT_EQ(r.ifmap_dram_stop, num(6)) << what;
+    EXPECT_EQ(static_cast<double>(r.ifmap_dram_reads), num(7)) << what;
+    EXPECT_EQ(r.filter_dram_start, num(8)) << what;
+    EXPECT_EQ(r.filter_dram_stop, num(9)) << what;
+    EXPECT_EQ(static_cast<double>(r.filter_dram_reads), num(10)) << what;
+    EXPECT_EQ(r.ofmap_dram_start, num(11)) << what;
+    EXPECT_EQ(r.ofmap_dram_stop, num(12)) << what;
+    EXPECT_EQ(static_cast<double>(r.ofmap_dram_writes), num(13)) << what;
+  }
+  EXPECT_GE(rows, 8);
+}
+
+// Small random cases against SCALE-Sim (tests/data/scalesim/user_overflow/small_cases.csv): partial
+// folds, strides, reads past the input edge, odd bandwidths, overflowing 1-2 kB buffers; all exact.
+TEST(ScaleSim, UserBandwidthSmallCasesExact) {
+  int rows = 0;
+  for (const std::string& line : split_lines(read_text_file(kData + "user_overflow/small_cases.csv"))) {
+    if (line.empty() || line[0] == '#' || line.rfind("dataflow,", 0) == 0) continue;
+    std::vector<std::string> f;
+    size_t pos = 0;
+    for (size_t comma; (comma = line.find(',', pos)) != std::string::npos; pos = comma + 1)
+      f.push_back(trim(line.substr(pos, comma - pos)));
+    f.push_back(trim(line.substr(pos)));
+    ASSERT_EQ(f.size(), 20u) << line;
+    auto num = [&](size_t i) { return std::stoll(f[i]); };
+    const Dataflow df = f[0] == "os" ? Dataflow::kOS : f[0] == "ws" ? Dataflow::kWS : Dataflow::kIS;
+    Config cfg = array_cfg(num(1), num(2), df);
+    cfg.ifmap_sram_kb = num(3), cfg.filter_sram_kb = num(4), cfg.ofmap_sram_kb = num(5);
+    cfg.bandwidth = num(6);
+    cfg.user_bandwidth = true;
+    std::string dims = f[8];
+    for (char& ch : dims)
+      if (ch == ' ') ch = ',';
+    const bool is_gemm = f[7] == "gemm";
+    const std::string header = is_gemm ? "Layer, M, N, K,\n" : "Layer, H, W, R, S, C, K, Stride,\n";
+    const Layer layer = parse_topology_text(header + "L," + dims + ",\n", "small_cases.csv",
+                                            is_gemm ? TopologyKind::kGemm : TopologyKind::kConv)
+                            .at(0);
+    const LayerResult r = simulate_layer(cfg, layer);
+    const double got[] = {static_cast<double>(r.total_cycles),
+                          static_cast<double>(r.stall_cycles),
+                          r.ifmap_dram_start,
+                          r.ifmap_dram_stop,
+                          static_cast<double>(r.ifmap_dram_reads),
+                          r.filter_dram_start,
+                          r.filter_dram_stop,
+                          static_cast<double>(r.filter_dram_reads),
+                          r.ofmap_dram_start,
+                          r.ofmap_dram_stop,
+                          static_cast<double>(r.ofmap_dram_writes)};
+    for (size_t i = 0; i < 11; ++i) EXPECT_EQ(got[i], static_cast<double>(num(9 + i))) << line << " column " << 9 + i;
+    ++rows;
+  }
+  EXPECT_EQ(rows, 14);
+}
+
+// The ofmap write buffer (write_buffer.py) on its own: an 8x8 ws GEMM 600x8x8 whose operands fit, with
+// a 1 kB ofmap buffer drained at 1 word/cycle while the array produces 8 results/cycle. SCALE-Sim
+// (golden.csv row a8_wb.cfg) stalls 3065 cycles; before Wafer modelled the write buffer it reported 0.
+TEST(ScaleSim, WriteBufferStallsTheArray) {
+  Config cfg = parse_config_file(kData + "user_overflow/a8_wb.cfg");
+  const LayerResult r = simulate_layer(cfg, gemm(600, 8, 8));
+  EXPECT_EQ(r.stall_cycles, 3065);
+  EXPECT_EQ(r.total_cycles, 3686);
+  EXPECT_EQ(r.ofmap_dram_writes, 4800);  // every result is drained once
+  // Stall-free, the fold is 600 + 2*8 + 8 - 2 = 622 demand rows; the stalls add to that.
+  EXPECT_EQ(r.total_cycles, 622 - 1 + r.stall_cycles);
+  // A buffer big enough for the whole ofmap never stalls.
+  cfg.ofmap_sram_kb = 16;
+  EXPECT_EQ(simulate_layer(cfg, gemm(600, 8, 8)).stall_cycles, 0);
 }
 
 TEST(ScaleSim, GemmTopologyMapsToConv) {
@@ -241,7 +352,8 @@ TEST(ScaleSim, BadTopologyNamesFileLineAndField) {
 TEST(ScaleSim, ResNet50IsFast) {
   auto layers = parse_topology_file(kData + "resnet50.csv", TopologyKind::kConv);
   ASSERT_EQ(layers.size(), 54u);
-  auto t0 = std::chrono::steady_clock::now();
+  // CPU time, not wall time: the test machines are shared and often loaded.
+  const std::clock_t t0 = std::clock();
   for (bool user : {false, true}) {
     for (Dataflow df : {Dataflow::kOS, Dataflow::kWS, Dataflow::kIS}) {
       Config cfg = array_cfg(32, 32, df);
@@ -254,6 +366,6 @@ TEST(ScaleSim, ResNet50IsFast) {
       }
     }
   }
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
   EXPECT_LT(secs, 5.0);
 }

@@ -16,7 +16,7 @@ void add_scalesim_command(CLI::App& app) {
   auto* sub = app.add_subcommand("scalesim", "SCALE-Sim v2 compatible systolic-array timing reports");
   struct Opts {
     std::string config, topology, input_type = "conv", outdir = ".";
-    bool quiet = false, py312_sum = false;
+    bool quiet = false, py312_sum = false, legacy_waits = false;
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("-c,--config", o->config, "SCALE-Sim .cfg file")->required();
@@ -26,12 +26,15 @@ void add_scalesim_command(CLI::App& app) {
   sub->add_option("-p,--outdir", o->outdir, "output folder; reports go to OUTDIR/<run_name>/");
   sub->add_flag("--py312-sum", o->py312_sum,
                 "average utilisations with Python 3.12's compensated sum() (last-digit compatibility)");
+  sub->add_flag("--legacy-read-waits", o->legacy_waits,
+                "count USER-mode read waits as SCALE-Sim did before commit 22f88b1 (2025-02-25; its USER goldens)");
   sub->add_flag("-q,--quiet", o->quiet, "print nothing but errors");
   set_action(sub, [o]() {
     using namespace wafer::scalesim;
     auto t0 = std::chrono::steady_clock::now();
     Config cfg = parse_config_file(o->config);
     cfg.compensated_sum = o->py312_sum;
+    cfg.legacy_double_wait = o->legacy_waits;
     auto kind = o->input_type == "gemm" ? TopologyKind::kGemm : TopologyKind::kConv;
     std::vector<Layer> layers = parse_topology_file(o->topology, kind);
     std::vector<LayerResult> results;

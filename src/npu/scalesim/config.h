@@ -30,6 +30,10 @@ struct Config {
   // that Python 3.12+'s sum() uses. SCALE-Sim's goldens differ in the last digits
   // depending on the Python that produced them; its CI AlexNet golden is plain summation.
   bool compensated_sum = false;
+  // SCALE-Sim's read buffer up to commit d78b477 (its USER goldens) added each prefetch wait to a
+  // row's offset once unconditionally and once more when positive; 22f88b1 (2025-02-25, v2 HEAD)
+  // adds a positive wait once. Default: HEAD.
+  bool legacy_double_wait = false;
 };
 
 const char* dataflow_name(Dataflow df);
