@@ -4,6 +4,7 @@
 // against direct simulation.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -256,7 +257,7 @@ constexpr const char* kTinyLlama = R"({"model_type": "llama", "hidden_size": 128
   "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
 
 TEST(LlmHarness, InterpolatedStepCostsMatchDirectSimulation) {
-  std::string path = ::testing::TempDir() + "/wafer_tiny_llama_harness.json";
+  std::string path = ::testing::TempDir() + "/wafer_tiny_llama_harness_" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << kTinyLlama;
   api::LlmSimOptions o;
   o.model = path;

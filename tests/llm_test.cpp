@@ -3,6 +3,7 @@
 // inference on the simulated NPU (memory against hand formulas, capacity errors, timing invariants).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <fstream>
@@ -37,7 +38,7 @@ const char* kTinyLlama = R"({"model_type": "llama", "hidden_size": 256, "num_hid
 
 std::string tiny_file() {
   static const std::string path = [] {
-    std::string p = ::testing::TempDir() + "/wafer_tiny_llama.json";
+    std::string p = ::testing::TempDir() + "/wafer_tiny_llama_" + std::to_string(::getpid()) + ".json";
     std::ofstream(p) << kTinyLlama;
     return p;
   }();
@@ -239,7 +240,7 @@ TEST(LlmSim, SegmentsAgreeWithWholeGraph) {
     };
     EXPECT_EQ(layer_cycles(0), layer_cycles(3)) << name;
   }
-  std::string path = ::testing::TempDir() + "/wafer_mid_llama.json";
+  std::string path = ::testing::TempDir() + "/wafer_mid_llama_" + std::to_string(::getpid()) + ".json";
   std::ofstream(path) << mid;
   api::LlmSimOptions o;
   o.model = path;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <cstdint>
+
 #include <fstream>
 #include <string>
 
@@ -12,7 +14,10 @@ namespace wafer::test {
 // Llama-shaped, `layers` decoder layers: 4 heads over 2 KV heads, hidden 256 (head_dim 64), MLP 512,
 // vocabulary 1,000. Returns the config.json's path (one file per layer count, in the test's temp dir).
 inline std::string tiny_llama_file(int64_t layers) {
-  const std::string p = ::testing::TempDir() + "/wafer_tiny_llama_" + std::to_string(layers) + "_layers.json";
+  // One file per process: ctest runs each test as its own process, several at once, and a shared path is
+  // read while another process rewrites it.
+  const std::string p = ::testing::TempDir() + "/wafer_tiny_llama_" + std::to_string(layers) + "_layers_" +
+                        std::to_string(::getpid()) + ".json";
   std::ofstream(p) << R"({"model_type": "llama", "hidden_size": 256, "num_hidden_layers": )" << layers
                    << R"(, "num_attention_heads": 4, "num_key_value_heads": 2, "intermediate_size": 512,
     "vocab_size": 1000, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5})";
