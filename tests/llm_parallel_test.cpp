@@ -89,10 +89,7 @@ TEST(LlmParallel, DataParallelScalesTotalThroughputExactly) {
 }
 
 TEST(LlmParallel, TensorParallelOnATwoChipRingIsTheAlphaBetaFormula) {
-  // The ring as a file, for --hw.
-  const std::string path = ::testing::TempDir() + "/ring-2.yaml";
-  std::ofstream(path) << "kind: system\nname: ring-2\nsources: [\"test\"]\nchip: h100\ncount: 2\ntopology: ring\n"
-                         "links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}\n";
+  const std::string path = test::h100_ring_file(2);
   api::LlmSimOptions o = tiny(2, 1, 1, 2);
   o.hw.preset_or_path = path;
   const api::LlmSimReport r = api::simulate_llm(o);
@@ -216,25 +213,6 @@ TEST(LlmParallel, ExpertParallelChipReadsOnlyItsExperts) {
   EXPECT_NEAR(two.decode_tokens_per_s, 2 * 8 / two.tpot_s, 1e-9 * two.decode_tokens_per_s);
 }
 
-namespace {
-
-// Eight H100s on a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte.
-std::string eight_chip_ring_file() {
-  const std::string p = ::testing::TempDir() + "/wafer_ring_8_" +
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".yaml";
-  std::ofstream(p) << R"(kind: system
-name: ring-8
-sources: ["test"]
-chip: h100
-count: 8
-topology: ring
-links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}
-)";
-  return p;
-}
-
-}  // namespace
-
 TEST(LlmParallel, GroupsSitTensorParallelInnermost) {
   using G = std::vector<std::vector<int>>;
   EXPECT_EQ(api::tp_groups({2, 1, 4, 1}, 1), (G{{0, 1}, {2, 3}, {4, 5}, {6, 7}}));
@@ -247,7 +225,7 @@ TEST(LlmParallel, ExpertAllToAllsOfInterleavedGroupsShareTheRing) {
   // tp 2 x ep 4 on an 8-ring: the expert groups {0,2,4,6} and {1,3,5,7} interleave, so every link carries
   // both groups' all-to-alls: each takes its ring-of-4 time (2 hops of latency + n x 4 / 4 / B) plus the
   // bandwidth term once more. Mixtral decode, 8 sequences: n = 8 x 2 x 4,096 x 2 bytes, 32 layers x 2.
-  const npu::SystemDesc ring = npu::load_system(eight_chip_ring_file());
+  const npu::SystemDesc ring = npu::load_system(test::h100_ring_file(8));
   const llm::LlmConfig c = llm::load_llm_config(model("mixtral-8x7b"));
   const api::EpComm e = api::ep_phase_comm(ring, c, 4, 8, 2, api::ep_groups({2, 1, 1, 4}, 1));
   EXPECT_EQ(e.contention, 2);
@@ -262,10 +240,10 @@ TEST(LlmParallel, TensorParallelPairsOnPartOfARingOrTorus) {
   // --tp 2 --dp 4 on an 8-ring runs: each pair is joined by one direction's links (a ring of 2 of its own
   // would have both), so its all-reduces' bandwidth term doubles (dilation 2), and the pairs share no link.
   api::LlmSimOptions o = tiny(2, 1, 4);
-  o.hw.preset_or_path = eight_chip_ring_file();
+  o.hw.preset_or_path = test::h100_ring_file(8);
   const api::LlmSimReport r = api::simulate_llm(o);
   EXPECT_EQ(r.decode.tp_contention, 1);
-  const npu::SystemDesc ring = npu::load_system(eight_chip_ring_file());
+  const npu::SystemDesc ring = npu::load_system(test::h100_ring_file(8));
   const auto groups = api::tp_groups({2, 1, 4, 1}, 1);
   // Decode: 4 sequences x hidden 256 x 2 bytes per all-reduce, 2 x 4 layers + 1; logits 4 x 1,000 x 2.
   const npu::ConcurrentCost ar = npu::concurrent_collective(ring, npu::Collective::AllReduce, groups, 2048);

@@ -24,4 +24,14 @@ inline std::string tiny_llama_file(int64_t layers) {
   return p;
 }
 
+// `count` H100s on a ring: 2 links per chip (one each way) of 50 GB/s, 1 us a step, 10 pJ/byte; no network
+// cost. Returns the system file's path (one per chip count and process, as above).
+inline std::string h100_ring_file(int count) {
+  const std::string p =
+      ::testing::TempDir() + "/wafer_h100_ring_" + std::to_string(count) + "_" + std::to_string(::getpid()) + ".yaml";
+  std::ofstream(p) << "kind: system\nname: ring-" << count << "\nsources: [\"test\"]\nchip: h100\ncount: " << count
+                   << "\ntopology: ring\nlinks: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}\n";
+  return p;
+}
+
 }  // namespace wafer::test

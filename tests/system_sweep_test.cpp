@@ -9,6 +9,7 @@
 #include "api/system_sweep.h"
 #include "core/error.h"
 #include "graph_test_util.h"
+#include "llm_test_util.h"
 #include "npu/sweep.h"
 
 using wafer::test::error_of;
@@ -32,24 +33,10 @@ std::string eight_head_llama() {
   return p;
 }
 
-// H100s on a ring, 2 links of 50 GB/s, 1 us a step; no network cost.
-std::string h100_ring() {
-  const std::string p = ::testing::TempDir() + "/wafer_sweep_ring_" + test_name() + ".yaml";
-  std::ofstream(p) << R"(kind: system
-name: h100-ring
-sources: ["test"]
-chip: h100
-count: 2
-topology: ring
-links: {per_chip: 2, bandwidth: 50 GB/s, latency: 1 us, pj_per_byte: 10}
-)";
-  return p;
-}
-
 api::SystemSweepOptions options(std::vector<std::string> sets) {
   api::SystemSweepOptions o;
   o.llm.model = eight_head_llama();
-  o.llm.hw.preset_or_path = h100_ring();
+  o.llm.hw.preset_or_path = test::h100_ring_file(2);
   o.llm.batch = 2, o.llm.prompt_len = 64, o.llm.gen_len = 5;
   o.sets = std::move(sets);
   return o;

@@ -95,6 +95,17 @@ py::object axis_value(const std::string& text) {
   return py::str(text);
 }
 
+// One dict per design: the point of `wafer sweep --json`, and each axis as a column of its own.
+py::list sweep_rows(const nlohmann::json& j) {
+  py::list rows;
+  for (const auto& point : j["points"]) {
+    py::dict row = to_python(point);
+    for (const auto& [field, value] : point["values"].items()) row[py::str(field)] = axis_value(value);
+    rows.append(row);
+  }
+  return rows;
+}
+
 py::list sweep(const py::object& model, const py::object& hw, const py::object& grid, int batch,
                const std::string& precision, const py::object& shapes, int jobs) {
   api::SweepOptions o;
@@ -108,14 +119,7 @@ py::list sweep(const py::object& model, const py::object& hw, const py::object& 
     api::SweepRun run = api::sweep(o);
     j = report::sweep_json(run.axes, run.points);
   }
-  // One dict per design: the point of `wafer sweep --json`, and each axis as a column of its own.
-  py::list rows;
-  for (const auto& point : j["points"]) {
-    py::dict row = to_python(point);
-    for (const auto& [field, value] : point["values"].items()) row[py::str(field)] = axis_value(value);
-    rows.append(row);
-  }
-  return rows;
+  return sweep_rows(j);
 }
 
 py::list sweep_system(const py::object& model, const py::object& hw, const py::object& grid, int64_t prompt_len,
@@ -134,13 +138,7 @@ py::list sweep_system(const py::object& model, const py::object& hw, const py::o
     py::gil_scoped_release unlocked;
     j = api::system_sweep_json(api::sweep_system(o));
   }
-  py::list rows;
-  for (const auto& point : j["points"]) {
-    py::dict row = to_python(point);
-    for (const auto& [field, value] : point["values"].items()) row[py::str(field)] = axis_value(value);
-    rows.append(row);
-  }
-  return rows;
+  return sweep_rows(j);
 }
 
 py::dict hardware(const py::object& hw, const py::object& overrides) {

@@ -46,9 +46,7 @@ nlohmann::json llm_curve_json(const std::vector<LlmCurvePoint>& curve) {
 namespace {
 
 std::string num(double v, const char* fmt = "%.4g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
+  return report::format_number(v, fmt);
 }
 
 std::string esc(const std::string& s) {

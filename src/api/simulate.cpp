@@ -26,19 +26,14 @@ namespace {
 
 // One chip's result as `chips` chips running side by side.
 void scale_to_chips(npu::SimResult& r, const npu::SystemDesc& s, int chips) {
-  const auto n = uint64_t(chips);
   r.chips = chips;
   r.network_usd = s.network_usd;
   r.hw_name = s.name + " (" + std::to_string(chips) + " of " + std::to_string(s.count) + " x " + r.hw_name + ")";
   r.batch *= chips;
+  r.scale_work(chips);
   r.throughput_samples_per_s *= chips;
-  r.macs *= chips;
-  r.offchip_bytes *= n;
-  r.onchip_bytes *= n;
   r.peak_macs_per_s *= chips;
   r.offchip_bytes_per_s *= chips;
-  r.energy_j *= chips;
-  for (auto& [k, j] : r.energy_breakdown_j) j *= chips;
   r.area_mm2 *= chips;
 }
 

@@ -76,12 +76,6 @@ SystemSweepPoint run_point(const SystemSweepOptions& o, const npu::Overrides& va
   return p;
 }
 
-std::string num(double v, const char* fmt) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
-
 }  // namespace
 
 SystemSweepRun sweep_system(const SystemSweepOptions& o, const npu::SweepProgress& progress) {
@@ -154,41 +148,25 @@ std::string system_sweep_table(const SystemSweepRun& run) {
     for (const auto& [_, v] : p.values) row.push_back(v);
     if (p.ok) {
       row.push_back(ParallelSplit{p.tp, p.pp, p.dp, p.ep}.flags());
-      row.push_back(num(p.ttft_s * 1e3, "%.4g"));
-      row.push_back(num(p.tpot_s * 1e3, "%.4g"));
-      row.push_back(num(p.tokens_per_s, "%.5g"));
-      row.push_back(num(p.tokens_per_s_per_user, "%.4g"));
-      row.push_back(num(p.energy_per_token_j, "%.4g"));
-      row.push_back(num(p.power_w, "%.4g"));
-      row.push_back(num(p.perf_per_w(), "%.4g"));
-      row.push_back(p.cost_usd > 0 ? num(p.cost_usd, "%.0f") : "-");
-      row.push_back(p.cost_usd > 0 ? num(p.perf_per_usd(), "%.4g") : "-");
-      row.push_back(num(100 * p.comm_fraction, "%.3g") + " %");
-      row.push_back(num(p.contention, "%.3g"));
+      row.push_back(report::format_number(p.ttft_s * 1e3, "%.4g"));
+      row.push_back(report::format_number(p.tpot_s * 1e3, "%.4g"));
+      row.push_back(report::format_number(p.tokens_per_s, "%.5g"));
+      row.push_back(report::format_number(p.tokens_per_s_per_user, "%.4g"));
+      row.push_back(report::format_number(p.energy_per_token_j, "%.4g"));
+      row.push_back(report::format_number(p.power_w, "%.4g"));
+      row.push_back(report::format_number(p.perf_per_w(), "%.4g"));
+      row.push_back(p.cost_usd > 0 ? report::format_number(p.cost_usd, "%.0f") : "-");
+      row.push_back(p.cost_usd > 0 ? report::format_number(p.perf_per_usd(), "%.4g") : "-");
+      row.push_back(report::format_number(100 * p.comm_fraction, "%.3g") + " %");
+      row.push_back(report::format_number(p.contention, "%.3g"));
       row.push_back(p.pareto ? "*" : "");
     } else {
       row.push_back("invalid: " + p.error);
     }
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows)
-    if (row.size() == header.size())
-      for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
   std::ostringstream out;
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string text;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      std::string s = cells[c];
-      if (s.size() < width[c] && !(cells.size() < header.size() && c + 1 == cells.size()))
-        s = std::string(width[c] - s.size(), ' ') + s;
-      text += "  " + s;
-    }
-    out << text << "\n";
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  out << report::aligned_table(header, rows);
   const auto ok = std::count_if(run.points.begin(), run.points.end(), [](const auto& p) { return p.ok; });
   const auto front = std::count_if(run.points.begin(), run.points.end(), [](const auto& p) { return p.pareto; });
   out << run.points.size() << " system(s), " << ok << " valid, " << front

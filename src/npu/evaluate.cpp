@@ -72,17 +72,11 @@ SimResult as_whole_batch(SimResult r, int runs) {
   const auto k = uint64_t(runs);
   r.sub_batch = r.batch;
   r.batch *= runs;
+  r.scale_work(runs);
   r.cycles *= k;
   r.latency_s *= runs;
-  r.macs *= runs;
-  r.offchip_bytes *= k;
-  r.onchip_bytes *= k;
-  r.collectives *= runs;
   r.comm_cycles *= k;
   r.comm_exposed_cycles *= k;
-  r.comm_energy_j *= runs;
-  r.energy_j *= runs;
-  for (auto& [part, j] : r.energy_breakdown_j) j *= runs;
   return r;
 }
 

@@ -68,6 +68,18 @@ struct SimResult {
   // above are all of them together, `layers` and the latency one chip's.
   int chips = 1;
   double network_usd = 0;
+  // The work totals of k such runs, in series (a batch as sub-batches: npu/evaluate.cpp) or side by side (data
+  // parallel chips: api/simulate.cpp): MACs, traffic, collectives and energy. Time is the caller's to scale.
+  void scale_work(int k) {
+    const auto n = uint64_t(k);
+    macs *= k;
+    offchip_bytes *= n;
+    onchip_bytes *= n;
+    collectives *= k;
+    comm_energy_j *= k;
+    energy_j *= k;
+    for (auto& [part, j] : energy_breakdown_j) j *= k;
+  }
   // Mean power over the run from the energy model (joules / latency) and what it buys.
   double power_w() const { return latency_s > 0 ? energy_j / latency_s : 0; }
   std::vector<LayerStats> layers;

@@ -1,4 +1,5 @@
 // Shared formatting for the reports: numbers with their units, file output.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -16,6 +17,38 @@ std::string printf_string(const char* fmt, double v, const char* unit) {
   return buf;
 }
 }  // namespace
+
+std::string format_number(double v, const char* fmt) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+std::string aligned_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  auto is_message = [&](const std::vector<std::string>& cells, size_t c) {
+    return cells.size() < header.size() && c + 1 == cells.size();
+  };
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
+  for (const auto& row : rows)
+    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
+      if (!is_message(row, c)) width[c] = std::max(width[c], row[c].size());
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const std::string& s = cells[c];
+      text += "  ";
+      if (c < width.size() && !is_message(cells, c) && s.size() < width[c])
+        text += std::string(width[c] - s.size(), ' ');
+      text += s;
+    }
+    out += text.substr(0, text.find_last_not_of(' ') + 1) + "\n";
+  };
+  line(header);
+  for (const auto& row : rows) line(row);
+  return out;
+}
 
 std::string format_bytes(double bytes) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};

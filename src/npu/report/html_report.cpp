@@ -21,9 +21,7 @@ std::string esc(const std::string& s) {
 }
 
 std::string num(double v, const char* fmt = "%.4g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
+  return format_number(v, fmt);
 }
 
 uint64_t level(const npu::LayerStats& l, npu::MemLevel m) {

@@ -16,6 +16,12 @@ namespace wafer::report {
 std::string format_bytes(double bytes);
 std::string format_seconds(double s);
 std::string format_joules(double j);
+// One number printed with a printf format ("%.4g").
+std::string format_number(double v, const char* fmt);
+
+// A plain-text table: columns right-aligned to their widest cell. A row shorter than the header (a design
+// that failed) ends in a message that is printed as is and does not widen its column.
+std::string aligned_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 struct TableOptions {
   int top = 15;      // layers shown, the most expensive first (by cycles)

@@ -43,9 +43,7 @@ const Metric& metric(const std::string& name) {
 }
 
 std::string num(double v, const char* fmt = "%.6g") {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
+  return format_number(v, fmt);
 }
 
 // One plot axis: log10 when the values span more than a decade (array sizes usually do), else linear.

@@ -3,17 +3,12 @@
 #include <cstdio>
 #include <sstream>
 
+#include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
 
 namespace wafer::report {
 
 namespace {
-
-std::string num(double v, const char* fmt) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
 
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
@@ -36,39 +31,22 @@ std::string sweep_table(const std::vector<npu::SweepAxis>& axes, const std::vect
     std::vector<std::string> row = {std::to_string(i + 1)};
     for (const auto& [_, v] : p.values) row.push_back(v);
     if (p.ok) {
-      row.push_back(num(p.latency_s * 1e3, "%.4f"));
-      row.push_back(num(p.throughput_samples_per_s, "%.1f"));
-      row.push_back(num(p.energy_j * 1e3, "%.4f"));
-      row.push_back(num(p.area_mm2, "%.2f"));
-      row.push_back(num(p.power_w, "%.4g"));
-      row.push_back(num(p.perf_per_w(), "%.4g"));
-      row.push_back(p.cost_usd > 0 ? num(p.cost_usd, "%.0f") : "-");
-      row.push_back(p.cost_usd > 0 ? num(p.perf_per_usd(), "%.4g") : "-");
+      row.push_back(format_number(p.latency_s * 1e3, "%.4f"));
+      row.push_back(format_number(p.throughput_samples_per_s, "%.1f"));
+      row.push_back(format_number(p.energy_j * 1e3, "%.4f"));
+      row.push_back(format_number(p.area_mm2, "%.2f"));
+      row.push_back(format_number(p.power_w, "%.4g"));
+      row.push_back(format_number(p.perf_per_w(), "%.4g"));
+      row.push_back(p.cost_usd > 0 ? format_number(p.cost_usd, "%.0f") : "-");
+      row.push_back(p.cost_usd > 0 ? format_number(p.perf_per_usd(), "%.4g") : "-");
       row.push_back(p.pareto ? "*" : "");
     } else {
       row.push_back("invalid: " + p.error);
     }
     rows.push_back(std::move(row));
   }
-  std::vector<size_t> width(header.size());
-  for (size_t c = 0; c < header.size(); ++c) width[c] = header[c].size();
-  for (const auto& row : rows)
-    for (size_t c = 0; c < row.size() && c < width.size(); ++c)
-      if (!(row.size() < header.size() && c == row.size() - 1)) width[c] = std::max(width[c], row[c].size());
   std::ostringstream out;
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string text;
-    for (size_t c = 0; c < cells.size(); ++c) {
-      bool last_error = cells.size() < header.size() && c == cells.size() - 1;
-      std::string s = cells[c];
-      if (!last_error && s.size() < width[c]) s = std::string(width[c] - s.size(), ' ') + s;
-      text += "  ";
-      text += s;
-    }
-    out << text.substr(0, text.find_last_not_of(' ') + 1) << "\n";
-  };
-  line(header);
-  for (const auto& row : rows) line(row);
+  out << aligned_table(header, rows);
   size_t ok = std::count_if(points.begin(), points.end(), [](const auto& p) { return p.ok; });
   size_t front = std::count_if(points.begin(), points.end(), [](const auto& p) { return p.pareto; });
   out << points.size() << " design(s), " << ok << " valid, " << front
