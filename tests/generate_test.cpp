@@ -129,6 +129,30 @@ TEST(Generate, ReferenceAndCpuChooseTheSameGreedyTokens) {
   EXPECT_EQ(ref.tokens[0], ref.tokens[2]);  // one prompt repeated: one answer
 }
 
+TEST(Generate, ProfileTimesThePrefillAndTheDecodeApart) {
+  for (const char* backend : {"cpu", "reference"}) {
+    auto o = options_for("llama_micro", backend);
+    o.prompts = {{42, 7, 99, 1, 0}};
+    o.max_new_tokens = 5;
+    o.warmup = 1;  // runs both programs untimed first: they must not count
+    o.profile = true;
+    const auto r = api::generate(o);
+    auto sum_ms = [](const Profile& p) {
+      double ms = 0;
+      for (const auto& s : p.steps) ms += s.total_ms;
+      return ms;
+    };
+    EXPECT_EQ(r.prefill_profile.runs, 1) << backend;
+    EXPECT_EQ(r.profile.runs, 4) << backend;  // the tokens after the first
+    ASSERT_FALSE(r.prefill_profile.steps.empty()) << backend;
+    ASSERT_FALSE(r.profile.steps.empty()) << backend;
+    // Step times are inside the measured phases.
+    EXPECT_GT(sum_ms(r.prefill_profile), 0) << backend;
+    EXPECT_LE(sum_ms(r.prefill_profile), r.ttft_ms) << backend;
+    EXPECT_LE(sum_ms(r.profile), r.tpot_ms * 4) << backend;
+  }
+}
+
 TEST(Generate, SamplingIsSeededAndTopKOneIsGreedy) {
   auto o = options_for("gpt2_micro", "cpu");
   o.prompts = {{1, 2, 3}};

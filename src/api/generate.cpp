@@ -264,6 +264,8 @@ GenerateResult GenerateSession::run(const GenerateOptions& o, const std::functio
     if (o.keep_logits) r.logits.push_back(rows);
   };
 
+  // Profiling resets each program's step times: on here for the prefill, on again (reset) for the decode.
+  if (o.profile) exe->set_profiling(true);
   auto t_start = Clock::now();
   {
     auto out = exe->run(prefill);
@@ -273,9 +275,12 @@ GenerateResult GenerateSession::run(const GenerateOptions& o, const std::functio
   }
   r.ttft_ms = ms_since(t_start);
   if (on_first_token) on_first_token();
+  if (o.profile) {
+    r.prefill_profile = exe->profile();
+    exe->set_profiling(true);
+  }
 
   auto t_decode = Clock::now();
-  if (o.profile) exe->set_profiling(true);
   int64_t* m = mask.data<int64_t>();
   std::fill(m, m + mask.numel(), 0);
   for (int64_t b = 0; b < batch; ++b) {

@@ -45,7 +45,7 @@ struct GenerateOptions {
   SamplingOptions sampling;  // greedy by default
   int warmup = 1;            // untimed prefill + decode runs first (the cpu backend compiles on a first run)
   bool keep_logits = false;  // keep the logits each token was chosen from (tests)
-  bool profile = false;      // time every step of the decode program (cpu and reference backends)
+  bool profile = false;      // time every step of the prefill and decode programs (cpu and reference backends)
 };
 
 struct GenerateResult {
@@ -59,7 +59,8 @@ struct GenerateResult {
   int64_t cache_positions = 0;               // capacity of the preallocated cache
   std::string backend_name;
   std::vector<Tensor> logits;  // keep_logits: [batch, vocab] float32 per generated token
-  Profile profile;             // profile: the decode steps
+  Profile profile;             // profile: the decode steps, summed over the decode runs
+  Profile prefill_profile;     // profile: the prefill steps (one run)
 };
 
 GenerateResult generate(const GenerateOptions& options);

@@ -38,7 +38,8 @@ void add_generate_command(CLI::App& app) {
   sub->add_option("--seed", o->sampling.seed, "Seed of the sampler")->capture_default_str();
   sub->add_option("--warmup", o->warmup, "Untimed prefill + decode runs first")->capture_default_str();
   sub->add_flag("--json", o->json, "Print one JSON object: tokens, ttft_ms, tpot_ms, tokens_per_s, ...");
-  sub->add_flag("--profile", o->profile, "Time every step of the decode program (table of the slowest)");
+  sub->add_flag("--profile", o->profile,
+                "Time every step of the prefill and of the decode program (tables of the slowest)");
   sub->add_option("--profile-top", o->profile_top, "Rows of the --profile table (0 = every step)")
       ->capture_default_str();
   set_action(sub, [o]() {
@@ -47,7 +48,10 @@ void add_generate_command(CLI::App& app) {
     note_if_busy(o->backend);  // after the run: an error stays one line
     if (o->json) {
       nlohmann::json j = api::generate_json(*o, r);
-      if (o->profile) j["profile"] = api::profile_json(r.profile);
+      if (o->profile) {
+        j["profile"] = api::profile_json(r.profile);
+        j["prefill_profile"] = api::profile_json(r.prefill_profile);
+      }
       std::cout << j.dump(2) << "\n";
       return 0;
     }
@@ -60,7 +64,12 @@ void add_generate_command(CLI::App& app) {
     }
     std::cout << "TTFT " << r.ttft_ms << " ms, TPOT " << r.tpot_ms << " ms, " << r.tokens_per_s << " tokens/s overall, "
               << r.decode_tokens_per_s << " tokens/s in decode\n";
-    if (o->profile) print_profile(std::cout, r.profile, o->profile_top);
+    if (o->profile) {
+      std::cout << "\nprefill (one run over the prompts):\n";
+      print_profile(std::cout, r.prefill_profile, o->profile_top);
+      std::cout << "\ndecode (one token per sequence a run):\n";
+      print_profile(std::cout, r.profile, o->profile_top);
+    }
     return 0;
   });
 }
