@@ -128,6 +128,8 @@ class MatrixLayerEmission {
  private:
   struct CoreState {
     std::vector<int> slot_user;  // the MatMul that last read each operand buffer
+    // Wave blocking: the loads that last read each staged K slice buffer in the global buffer (input, weights)
+    std::vector<std::pair<int, int>> slice_reader;
     int64_t counter = 0;
     int64_t w_key = -1;
     int w_instr = -1;
@@ -194,10 +196,29 @@ class MatrixLayerEmission {
     return int(prog_.instrs.size()) - 1;
   }
 
+  // Under wave blocking, the K slices of steps ki + first .. ki + end - 1 not staged yet go out, as a GPU's
+  // producer issues its TMA loads ahead: each waits only for the loads that read its global-buffer slot
+  // `stages` steps back, so the off-chip latency overlaps the steps between. (Staged one step at a time, the
+  // core's in-order DMA queue would wait out every slice's latency before the step's fetch to the core.) The
+  // look-ahead goes after the step's own fetches so that they do not queue behind it.
+  void stage_slices_ahead(const CoreState& cs, int core, int64_t ki, size_t slot, int first, int end) {
+    const size_t stages = cs.slice_reader.size();
+    for (int64_t j = first; j < end && ki + j < kt_; ++j) {
+      int& staged = wave_slice_[size_t(ki + j)];
+      if (staged >= 0) continue;
+      const auto [in_reader, w_reader] = cs.slice_reader[(slot + size_t(j)) % stages];
+      std::vector<int> after;
+      Emitter::add_dep(after, in_reader);
+      Emitter::add_dep(after, w_reader);
+      staged = stage_wave_slice(core, ki + j, after);
+    }
+  }
+
   // After a dropped wave every index kept into the loop moves back.
   void drop_wave(int dropped) {
     for (auto& cs : st_) {
       for (int& u : cs.slot_user) u = waves_->shift(u, dropped);
+      for (auto& [a, b] : cs.slice_reader) a = waves_->shift(a, dropped), b = waves_->shift(b, dropped);
       cs.w_instr = waves_->shift(cs.w_instr, dropped);
     }
     row_stage_ = waves_->shift(row_stage_, dropped);
@@ -226,7 +247,7 @@ class MatrixLayerEmission {
     waves_.emplace(prog_, representative_ && l_.options.fold_waves);
     const int stages = std::max(2, p_.tiles.stages);
     st_.assign(size_t(nc_), {});
-    for (auto& cs : st_) cs.slot_user.assign(size_t(stages), -1);
+    for (auto& cs : st_) cs.slot_user.assign(size_t(stages), -1), cs.slice_reader.assign(size_t(stages), {-1, -1});
     // Split-K: each output tile is ks_ consecutive tiles, one per K share, on as many cores.
     const int64_t total = gv_.groups * mt_ * nt_ * ks_;
     for (int64_t t = 0; t < total; ++t) {
@@ -356,9 +377,8 @@ class MatrixLayerEmission {
     ValInfo a_from = a_tile;
     int slice = -1;
     if (block_rows_ > 0) {
-      int& staged = wave_slice_[size_t(ki)];
-      if (staged < 0) staged = stage_wave_slice(core, ki, slot_dep);
-      slice = staged;
+      stage_slices_ahead(cs, core, ki, slot, 0, 1);  // only at a wave's first step: later ones are staged ahead
+      slice = wave_slice_[size_t(ki)];
       if (a_off_) a_from.level = MemLevel::GlobalBuffer, a_from.ready = slice;
     }
     int in_i = em_.fetch(a_from, core, uint64_t(std::ceil(in_tile)), layer_, "input", slot_dep);
@@ -386,6 +406,10 @@ class MatrixLayerEmission {
         w_i = em_.emit(std::move(in));
         cs.w_key = key, cs.w_instr = w_i;
       }
+    }
+    if (block_rows_ > 0) {
+      cs.slice_reader[slot] = {in_i, w_i};
+      stage_slices_ahead(cs, core, ki, slot, 1, stages);
     }
     Instr mm{OpKind::MatMul, layer_, core};
     mm.m0 = m0, mm.m1 = m1, mm.k0 = k0, mm.k1 = k1, mm.n0 = n0, mm.n1 = n1, mm.group = grp;
