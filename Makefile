@@ -41,10 +41,12 @@ bench: build
 	@bench/run $(WAFER) $(BENCH_ARGS)
 
 # The simulator against published measurements of real machines (MLPerf Inference, papers): exports
-# ResNet-50 and the BERT-large encoder (graphs only, python3-torch) and writes docs/FIDELITY.md. Minutes.
+# ResNet-50 and the BERT-large encoder (graphs only, python3-torch), builds the six TPU v1 stand-ins
+# (scripts/tpu_v1_models.py) and writes docs/FIDELITY.md. Minutes.
 fidelity: build
 	@WAFER_WITH_TORCH=1 scripts/install-deps
 	@/usr/bin/python3 scripts/export_models.py $(BUILD)/fidelity-models --models resnet50,bert_large --graph-only
+	@/usr/bin/python3 scripts/tpu_v1_models.py $(BUILD)/fidelity-models
 	@scripts/fidelity $(WAFER) --models $(BUILD)/fidelity-models --out docs/FIDELITY.md
 
 clean:

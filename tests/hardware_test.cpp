@@ -101,6 +101,21 @@ TEST(Hardware, PresetsMatchTheirSources) {
   EXPECT_NEAR(wse.area_mm2(), 46225, 1000);
 }
 
+// cores.scratchpad.holds_weights: true by default; tpu-v1 sets it false (its weights come only through the
+// Weight FIFO, Jouppi et al. 2017), which needs off-chip memory to stream them from.
+TEST(Hardware, ScratchpadHoldsWeightsFlag) {
+  EXPECT_TRUE(parse_hardware(kMinimal, "test.yaml").scratchpad.holds_weights);
+  EXPECT_FALSE(
+      parse_hardware(kMinimal, "test.yaml", {{"cores.scratchpad.holds_weights", "false"}}).scratchpad.holds_weights);
+  EXPECT_FALSE(load_hardware("tpu-v1").scratchpad.holds_weights);
+  EXPECT_TRUE(load_hardware("tpu-v1").matrix.pipelined_folds);  // double-buffered weight tiles
+  EXPECT_TRUE(load_hardware("tpu-v4").scratchpad.holds_weights);
+  EXPECT_THAT(error_of(kMinimal, {{"cores.scratchpad.holds_weights", "sometimes"}}),
+              HasSubstr("cores.scratchpad.holds_weights: expected true or false"));
+  EXPECT_THAT(error_of(kMinimal, {{"cores.scratchpad.holds_weights", "false"}, {"offchip", "none"}}),
+              HasSubstr("cores.scratchpad.holds_weights: false needs off-chip memory"));
+}
+
 TEST(Hardware, UnknownPresetListsTheKnownOnes) {
   try {
     load_hardware("tpu-v9");

@@ -142,13 +142,18 @@ TEST(NpuCompiler, TinyScratchpadIsAnErrorNamingLayerAndSizes) {
 
 TEST(NpuCompiler, WeightsResidentWhenTheyFitStreamedWhenNot) {
   auto g = conv_relu(1);
-  Program big = compile_for_npu(*g, load_hardware("tpu-v1"), {});
+  const std::pair<std::string, std::string> ub{"cores.scratchpad.holds_weights", "true"};
+  Program big = compile_for_npu(*g, load_hardware("tpu-v1", {ub}), {});
   EXPECT_TRUE(big.layers[0].weights_resident);
   EXPECT_EQ(big.resident_weight_bytes, big.weight_bytes_total);
   // 1280 B scratchpad: the 288 B of weights no longer fit next to the 1152 B working set (8-row tiles).
-  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {{"cores.scratchpad.size", "1280"}}), {});
+  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {ub, {"cores.scratchpad.size", "1280"}}), {});
   EXPECT_FALSE(small.layers[0].weights_resident);
   EXPECT_EQ(small.resident_weight_bytes, 0u);
+  // tpu-v1 as it is: the Unified Buffer never holds weights (they come through the Weight FIFO).
+  Program fifo = compile_for_npu(*g, load_hardware("tpu-v1"), {});
+  EXPECT_FALSE(fifo.layers[0].weights_resident);
+  EXPECT_EQ(fifo.resident_weight_bytes, 0u);
 }
 
 TEST(NpuFunctional, MatchesReferenceFp32AndBf16) {

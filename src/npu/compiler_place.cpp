@@ -92,7 +92,8 @@ void choose_matrix_tiles(Lowering& l) {
     }
     p.problem = tp;
     try {
-      p.tiles = choose_tiles(hw, l.tdt, tp, hw.scratchpad.size_bytes / 2);  // leave half for resident weights
+      // leave half for resident weights, where the scratchpad can hold any
+      p.tiles = choose_tiles(hw, l.tdt, tp, hw.scratchpad.size_bytes / (hw.scratchpad.holds_weights ? 2 : 1));
     } catch (const Error&) {
       p.tiles = choose_tiles(hw, l.tdt, tp, hw.scratchpad.size_bytes);
     }
@@ -132,7 +133,8 @@ void place_layers(Lowering& l) {
 }
 
 // Weight residency: greedy by reuse (row tiles that re-read the weights), largest first; a layer's weights go
-// to its cores' scratchpads when they fit beside every tile working set there, else to the global buffer's
+// to its cores' scratchpads when they fit beside every tile working set there (and the scratchpad can feed
+// weights: cores.scratchpad.holds_weights), else to the global buffer's
 // half not kept for activations, else stay off-chip and are streamed per use.
 void assign_weight_homes(Lowering& l) {
   const HardwareDesc& hw = l.hw;
@@ -154,7 +156,7 @@ void assign_weight_homes(Lowering& l) {
     const int fc = l.first_core[i], nc = l.num_cores[i];
     uint64_t wb = l.g.initializer(plans[i].weight)->numel() * l.eb;
     uint64_t share = uint64_t(cdiv(int64_t(wb), nc));
-    bool fits = true;
+    bool fits = hw.scratchpad.holds_weights;  // else the matrix units take weights from off-chip only (TPU v1)
     for (int c = fc; c < fc + nc && fits; ++c) fits = l.core_used[size_t(c)] + share <= hw.scratchpad.size_bytes;
     if (fits) {
       for (int c = fc; c < fc + nc; ++c) l.core_used[size_t(c)] += share;

@@ -53,11 +53,12 @@ namespace {
 
 using namespace yaml_fields;
 
-SramSpec read_sram(Fields f, bool allow_zero) {
+SramSpec read_sram(Fields f, bool allow_zero, bool scratchpad = false) {
   SramSpec s;
   s.size_bytes = f.bytes("size", allow_zero ? 0 : 1);
   s.banks = f.integer("banks", 1, 1);
   s.bytes_per_cycle = s.size_bytes ? f.number("bytes_per_cycle", 1e-9) : f.number("bytes_per_cycle", 0, 0.0);
+  if (scratchpad) s.holds_weights = f.flag("holds_weights", true);
   f.finish();
   return s;
 }
@@ -195,7 +196,7 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
         fail("cores.vector.cycles_per_element.", needed, ": missing required field");
     v.finish();
 
-    hw.scratchpad = read_sram(cores.sub("scratchpad"), false);
+    hw.scratchpad = read_sram(cores.sub("scratchpad"), false, true);
     if (cores.has("accumulator"))
       hw.accumulator = read_sram(cores.sub("accumulator"), true);
     else
@@ -220,6 +221,8 @@ HardwareDesc parse_hardware(const std::string& yaml_text, const std::string& nam
       o.finish();
       hw.offchip = mem;
     }
+    if (!hw.scratchpad.holds_weights && !hw.offchip)
+      fail("cores.scratchpad.holds_weights: false needs off-chip memory to stream the weights from (offchip is none)");
 
     Fields n = top.sub("noc");
     hw.noc.topology = n.string("topology");

@@ -39,6 +39,10 @@ struct SramSpec {
   uint64_t size_bytes = 0;
   int banks = 1;
   double bytes_per_cycle = 0;  // read+write bandwidth to the units
+  // Scratchpads only: whether the matrix units can take their weights from it. false: weights reach the
+  // matrix units only from off-chip memory, streamed per use (TPU v1: the Weight FIFO from Weight Memory,
+  // the Unified Buffer holds activations alone), so no weight is resident on chip.
+  bool holds_weights = true;
 };
 
 struct OffChipMemory {
