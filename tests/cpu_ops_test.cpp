@@ -60,6 +60,36 @@ void add_conv(Graph& g, const Dims& xd, int64_t out, std::mt19937& rng, const st
   c.attrs["pads"] = Attribute{Dims{1, 1, 1, 1}};
 }
 
+// A 1-channel map left padded in nChw16c (here: a 3x3 conv to one channel in a graph with a
+// depthwise conv, which keeps every conv blocked) must not run oneDNN's reference eltwise:
+// the Sigmoid reads it converted to plain and runs jitted (IS-Net's mask heads).
+TEST(CpuOps, ActivationOnAOneChannelBlockedMapRunsJitted) {
+  std::mt19937 rng(103);
+  Graph g = input_graph({1, 16, 12, 12});
+  g.initializers["wd"] = random_tensor({16, 1, 3, 3}, rng, 0.3f);
+  Node& dw = add_named(g, "Conv", {"x", "wd"}, {"d"}, 11);
+  dw.attrs["group"] = Attribute{int64_t(16)};
+  dw.attrs["pads"] = Attribute{Dims{1, 1, 1, 1}};
+  g.initializers["w1"] = random_tensor({1, 16, 3, 3}, rng, 0.3f);
+  add_named(g, "Conv", {"d", "w1"}, {"m"}, 11).attrs["pads"] = Attribute{Dims{1, 1, 1, 1}};
+  add_named(g, "Sigmoid", {"m"}, {"y"}, 13);
+  add_named(g, "Add", {"m", "m"}, {"z"}, 14);  // a second reader: the Sigmoid stays a step of its own
+  g.outputs = {"y", "z"};
+  Tensor x = random_tensor({1, 16, 12, 12}, rng);
+  expect_matches(g, {x});
+  auto lowered = g.clone();
+  cpu_pipeline(*lowered);
+  cpu::Program p(std::move(lowered), {});
+  bool found = false;
+  for (const auto& s : p.profile().steps)
+    if (s.op == "Sigmoid") {
+      found = true;
+      EXPECT_EQ(s.library, "oneDNN");
+      EXPECT_NE(s.kernel.rfind("ref", 0), 0u) << s.kernel;  // jit:avx512_core, jit:avx2, jit:sse41
+    }
+  EXPECT_TRUE(found);
+}
+
 TEST(CpuOps, ActivationsOnPlainAndBlockedInputs) {
   std::mt19937 rng(101);
   struct Act {

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <random>
 
 #include "backends/backend.h"
@@ -79,7 +80,8 @@ TEST(CpuProfile, EveryStepOnceWithItsKernelSharesAndCosts) {
     EXPECT_EQ(s.label, labels[i]);
     EXPECT_FALSE(s.kernel.empty()) << s.label;
     EXPECT_FALSE(s.op.empty()) << s.label;
-    EXPECT_GE(s.total_ms, 0) << s.label;
+    ASSERT_EQ(s.run_ms.size(), 3u) << s.label;  // one time per profiled run
+    for (double ms : s.run_ms) EXPECT_GE(ms, 0) << s.label;
     if (s.library == "oneDNN") {
       EXPECT_NE(s.kernel, "unknown") << s.label;  // impl_info_str() of its descriptor
     }
@@ -109,7 +111,10 @@ TEST(CpuProfile, EveryStepOnceWithItsKernelSharesAndCosts) {
   EXPECT_EQ(*mul->bytes, 3 * 16 * 4);  // reads m and z, writes p
 
   double total_share = 0;
-  for (const auto& r : profile_rows(prof)) total_share += r.share;
+  for (const auto& r : profile_rows(prof)) {
+    total_share += r.share;
+    EXPECT_EQ(r.ms, median(r.step->run_ms)) << r.step->label;  // a row's time is its median run
+  }
   EXPECT_NEAR(total_share, 1.0, 1e-6);
 
   // Turning profiling back on starts over.
@@ -148,6 +153,71 @@ TEST(CpuProfile, ThroughTheExecutableAndOnTheReferenceBackend) {
   double total_share = 0;
   for (const auto& r : profile_rows(rp)) total_share += r.share;
   EXPECT_NEAR(total_share, 1.0, 1e-6);
+}
+
+// A row's time is the step's median over the runs, not its mean: one run that stalled (preempted,
+// or waiting at an OpenMP barrier for a descheduled thread) must not make a 0.05 ms model read as
+// ~10 ms per run, which is what the mean of these runs gives.
+TEST(CpuProfile, RowsTakeTheMedianRunSoOneStalledRunDoesNotCount) {
+  EXPECT_EQ(median({}), 0);
+  EXPECT_EQ(median({3}), 3);
+  EXPECT_EQ(median({4, 1, 3}), 3);
+  EXPECT_EQ(median({4, 1, 3, 2}), 2.5);
+  Profile p;
+  p.runs = 5;
+  StepProfile conv, relu;
+  conv.run_ms = {0.04, 0.05, 48.0, 0.05, 0.06};
+  conv.flops = 2'000'000;
+  conv.compute = true;
+  relu.run_ms = {0.01, 0.01, 0.01, 0.01, 0.01};
+  p.steps = {conv, relu};
+  auto rows = profile_rows(p);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_DOUBLE_EQ(rows[0].ms, 0.05);
+  EXPECT_NEAR(rows[0].mean_ms, (0.04 + 0.05 + 48.0 + 0.05 + 0.06) / 5, 1e-12);  // what the mean would say
+  EXPECT_NEAR(rows[0].share, 0.05 / 0.06, 1e-12);
+  ASSERT_TRUE(rows[0].gflops.has_value());
+  EXPECT_NEAR(*rows[0].gflops, 2e6 / 0.05e-3 / 1e9, 1e-9);  // 40 GFLOP/s at its typical time
+  EXPECT_DOUBLE_EQ(rows[1].ms, 0.01);
+}
+
+// The same on a real run: four runs of a small input and one of a 4096x larger one (a stand-in
+// for a stalled run, deterministic) on the reference backend's per-node profiler (the one the cpu
+// backend uses for control-flow graphs). Each node's time is that of a small run; the mean would
+// carry a fifth of the large run.
+TEST(CpuProfile, OneSlowRunDoesNotSetTheNodeTimes) {
+  Graph g;
+  g.inputs = {"x"};
+  add_named(g, "Sin", {"x"}, {"s"});
+  add_named(g, "Exp", {"s"}, {"y"});
+  g.outputs = {"y"};
+  std::mt19937 rng(9);
+  CompileOptions opts;
+  auto ref = make_backend("reference", &opts)->compile(g, opts);
+  ref->set_profiling(true);
+  Tensor small = random_tensor({256}, rng), large = random_tensor({256 * 4096}, rng);
+  double small_ms = 1e9, large_ms = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    ref->run({i == 2 ? large : small});
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (i == 2)
+      large_ms = ms;
+    else
+      small_ms = std::min(small_ms, ms);
+  }
+  Profile prof = ref->profile();
+  ASSERT_EQ(prof.runs, 5);
+  ASSERT_EQ(prof.steps.size(), 2u);
+  double sum = 0, mean_sum = 0;
+  for (const auto& r : profile_rows(prof)) {
+    ASSERT_EQ(r.step->run_ms.size(), 5u) << r.step->label;
+    sum += r.ms;
+    mean_sum += r.mean_ms;
+  }
+  ASSERT_GT(large_ms, 50 * small_ms);  // the large run is the outlier it stands for
+  EXPECT_LT(sum, large_ms / 20);       // the per-run sum of medians: a small run's time...
+  EXPECT_GT(mean_sum, large_ms / 10);  // ...where the means (the old report) carry a fifth of the large one
 }
 
 }  // namespace

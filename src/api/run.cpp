@@ -139,12 +139,13 @@ nlohmann::json profile_json(const Profile& profile) {
   double total = 0;
   for (const auto& r : profile_rows(profile)) {
     const StepProfile& s = *r.step;
-    total += r.mean_ms;
+    total += r.ms;
     j["steps"].push_back({{"label", s.label},
                           {"op", s.op},
                           {"library", s.library},
                           {"kernel", s.kernel},
                           {"isa", s.isa},
+                          {"median_ms", r.ms},
                           {"mean_ms", r.mean_ms},
                           {"share", r.share},
                           {"flops", opt(s.flops)},

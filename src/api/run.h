@@ -52,8 +52,9 @@ RunResult run_model(const RunOptions& options, GivenInputs given = {});
 // The object `wafer run --json` prints ("profile" when RunOptions::profile).
 nlohmann::json run_json(const RunOptions& options, const RunResult& result);
 
-// {"runs", "steps": [{label, op, library, kernel, isa, mean_ms, share, flops, bytes, gflops, gbps}, ...]}
-// in run order; numbers that are not known are null.
+// {"runs", "steps": [{label, op, library, kernel, isa, median_ms, mean_ms, share, flops, bytes, gflops, gbps}, ...],
+//  "total_ms"}: steps in run order; share, rates and total_ms from the per-step medians over the runs
+// (backends/profile.h); numbers that are not known are null.
 nlohmann::json profile_json(const Profile& profile);
 
 }  // namespace wafer::api

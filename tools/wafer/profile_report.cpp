@@ -60,25 +60,25 @@ void print_table(std::ostream& os, const std::vector<std::string>& head,
 void print_profile(std::ostream& os, const Profile& profile, int top) {
   auto rows = profile_rows(profile);
   double total = 0;
-  for (const auto& r : rows) total += r.mean_ms;
-  os << "profile: " << rows.size() << " steps, " << fmt("%.3f", total) << " ms per run (sum of step means over "
+  for (const auto& r : rows) total += r.ms;
+  os << "profile: " << rows.size() << " steps, " << fmt("%.3f", total) << " ms per run (sum of step medians over "
      << profile.runs << " timed run" << (profile.runs == 1 ? "" : "s") << ")\n";
   std::vector<const ProfileRow*> order;
   for (const auto& r : rows) order.push_back(&r);
-  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->mean_ms > b->mean_ms; });
+  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) { return a->ms > b->ms; });
   size_t shown = top > 0 ? std::min(order.size(), size_t(top)) : order.size();
   std::vector<std::vector<std::string>> table;
   double cumulative = 0;
   for (size_t i = 0; i < shown; ++i) {
     const ProfileRow& r = *order[i];
     cumulative += r.share;
-    table.push_back({std::to_string(i + 1), fmt("%.3f", r.mean_ms), fmt("%.1f%%", 100 * r.share),
+    table.push_back({std::to_string(i + 1), fmt("%.3f", r.ms), fmt("%.1f%%", 100 * r.share),
                      fmt("%.1f%%", 100 * cumulative), rate_text(r), kernel_text(*r.step), r.step->label});
   }
   print_table(os, {"#", "ms", "share", "cumul", "rate", "kernel", "step"}, table, 5);
   if (shown < order.size()) {
     double rest = 0;
-    for (size_t i = shown; i < order.size(); ++i) rest += order[i]->mean_ms;
+    for (size_t i = shown; i < order.size(); ++i) rest += order[i]->ms;
     os << "  (" << order.size() - shown << " more steps: " << fmt("%.3f", rest) << " ms, "
        << fmt("%.1f%%", total > 0 ? 100 * rest / total : 0) << "; --profile-top 0 lists all)\n";
   }
@@ -92,7 +92,7 @@ void print_profile(std::ostream& os, const Profile& profile, int top) {
   std::map<std::string, Agg> by_op;
   for (const auto& r : rows) {
     Agg& a = by_op[r.step->op];
-    a.ms += r.mean_ms;
+    a.ms += r.ms;
     a.steps++;
     if (r.step->flops)
       a.flops += double(*r.step->flops);

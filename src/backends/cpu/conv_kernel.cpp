@@ -16,6 +16,36 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// Left to itself oneDNN 2.6 runs fp32 convolutions as its NHWC brgconv kernels; asked for
+// nChw16c it runs its older jit ones. Which is faster depends on the CPU and the conv:
+// - Zen 4 (AMD family 19h): nChw16c, ResNet-50 -2..-6 % CPU time, ViT's patch-embedding conv
+//   2.3 ms instead of 5.4 ms (docs/PERFORMANCE.md).
+// - Zen 5 (family 1Ah), one thread: ResNet-50's 3x3 (and 7x7 stem) convolutions take 17 % less
+//   as brgconv (batch 1 and 8), its 1x1 ones as much at batch 1 and 19 % more at batch 8; ViT's
+//   patch conv is equal. Depthwise convolutions run faster as jit_dw in nChw16c than as
+//   brdgmm_dw (MobileNetV2 +9 % in NHWC).
+// So off Zen 4 a graph with a grouped convolution stays in nChw16c throughout (a layout switch
+// costs a reorder), and in a dense graph the 1x1 convolutions take nChw16c and the larger
+// kernels oneDNN's choice: ResNet-50 then reorders around each 3x3 conv, much less than it saves
+// at batch 8 and about what the 1x1 ones would save in NHWC at batch 1. Other CPUs (Intel, where
+// oneDNN's defaults are tuned) follow the same rule.
+// nChw16c is AVX-512's block (16 floats a register); below AVX-512 oneDNN's choice stands.
+bool prefer_nchw16c(const Graph& graph, const Node& conv, const Ablation& off) {
+  if (cpu_isa() != Isa::avx512 || off.blocked || off.nchw16c) return false;
+  if (amd_family_19h() || has_grouped_conv(graph)) return true;
+  const Tensor* w = conv.has_input(1) ? graph.initializer(conv.inputs[1]) : nullptr;
+  if (!w) return true;
+  for (int64_t i = 2; i < w->rank(); ++i)
+    if (w->dims()[size_t(i)] != 1) return false;
+  return true;
+}
+
+bool has_grouped_conv(const Graph& graph) {
+  for (const auto& n : graph.nodes)
+    if ((n->op_type == "Conv" || n->op_type == "FusedConv") && n->attr_int("group", 1) > 1) return true;
+  return false;
+}
+
 bool lower_conv(Program& p, const Node& node) {
   bool fused = node.domain == "wafer" && node.op_type == "FusedConv";
   if (!fused && !(node.domain.empty() && node.op_type == "Conv")) return false;
@@ -97,15 +127,11 @@ bool lower_conv(Program& p, const Node& node) {
     return dnnl::convolution_forward::primitive_desc(desc, attr, p.engine());
   };
   // fp32 2-D convolutions ask for nChw16c on each side whose channel count is a multiple
-  // of 16 (the 3-channel image stays `any`): left to itself oneDNN 2.6 picks its NHWC
-  // brgconv kernels, whose ResNet-50 / MobileNetV2 cost ~4-6 % more CPU time on Zen 4
-  // than the nChw16c jit kernels (docs/PERFORMANCE.md). Consecutive convolutions agree,
-  // so the network stays in nChw16c without reorders. Shapes with no nChw16c kernel
-  // (oneDNN fails, or offers only its reference one) keep oneDNN's choice. nChw16c is
-  // AVX-512's block (16 floats a register); below AVX-512 oneDNN's own choice stands.
-  const bool avx512 = cpu_isa() == Isa::avx512;
+  // of 16 (the 3-channel image stays `any`) where prefer_nchw16c() says so; consecutive
+  // convolutions agree, so the network stays in nChw16c without reorders. Shapes with no
+  // nChw16c kernel (oneDNN fails, or offers only its reference one) keep oneDNN's choice.
   std::optional<dnnl::convolution_forward::primitive_desc> pd;
-  if (avx512 && act == dt::f32 && sp == 2 && !off.blocked && !off.nchw16c) {
+  if (act == dt::f32 && sp == 2 && prefer_nchw16c(p.graph(), node, off)) {
     auto blocked16 = [&](const memory::dims& d, const memory::desc& other) {
       return d[1] % 16 == 0 ? memory::desc(d, act, tag::aBcd16b) : other;
     };

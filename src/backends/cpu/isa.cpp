@@ -61,6 +61,18 @@ bool has_avx512_bf16() {
   return (eax & (1u << 5)) != 0;
 }
 
+bool amd_family_19h() {
+  static const bool zen34 = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return false;
+    bool amd = ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163;  // "AuthenticAMD"
+    if (!amd || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return false;
+    unsigned family = ((eax >> 8) & 0xf) + ((eax >> 20) & 0xff);  // base + extended (base is 0xf on AMD)
+    return family == 0x19;
+  }();
+  return zen34;
+}
+
 std::string cpu_model_name() {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);) {

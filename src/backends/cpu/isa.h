@@ -27,6 +27,11 @@ Isa parse_isa(std::string_view name, std::string_view what = "WAFER_CPU_ISA");
 // without it `--precision bf16` runs the fp32 program.
 bool has_avx512_bf16();
 
+// An AMD CPU of family 19h (Zen 3, Zen 4; CPUID leaf 1, base + extended family): where the
+// cpu backend's fp32 convolutions were measured faster in nChw16c than in oneDNN's own choice
+// (conv_kernel.cpp, docs/PERFORMANCE.md). Zen 5 is family 1Ah.
+bool amd_family_19h();
+
 // The CPU's model name as the OS reports it (/proc/cpuinfo "model name"), "unknown" where
 // it reports none: reports say which CPU a time was measured on (wafer run --json).
 std::string cpu_model_name();

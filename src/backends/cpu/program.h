@@ -273,10 +273,10 @@ class Program {
   std::unordered_map<const Node*, const Node*> view_owner_;
   std::unordered_set<const Node*> lowered_;  // nodes whose steps exist (for define_in_place)
   const Node* lowering_ = nullptr;           // the node being lowered
-  // Per-step profile (set_profiling): milliseconds per step summed over the profiled runs.
+  // Per-step profile (set_profiling): milliseconds per step in each profiled run.
   bool profiling_ = false;
   int profiled_runs_ = 0;
-  std::vector<double> step_ms_;
+  std::vector<std::vector<double>> step_ms_;  // per step, its time in each profiled run
   // Control flow interpreted whole: the interpreter's per-node times instead of steps.
   std::unique_ptr<NodeProfiler> node_profiler_;
 };
@@ -287,6 +287,12 @@ dnnl::memory::desc plain_md(const Dims& dims, dnnl::memory::data_type dt = dnnl:
 dnnl::memory::desc with_type(const dnnl::memory::desc& md, dnnl::memory::data_type dt);
 // Whether md is the row-major layout of dims, in any element type.
 bool is_plain(const dnnl::memory::desc& md, const Dims& dims);
+
+// Whether the fp32 2-D convolution `conv` of `graph` asks for nChw16c (conv_kernel.cpp): on AVX-512,
+// unless switched off, when the CPU is an AMD family 19h one, the graph has a grouped convolution or
+// `conv` is 1x1; else oneDNN picks the layout.
+bool prefer_nchw16c(const Graph& graph, const Node& conv, const Ablation& off);
+bool has_grouped_conv(const Graph& graph);
 
 // Kernel builders: each lowers one node into steps and returns true, or returns
 // false (adding nothing) when the node is outside what it handles.

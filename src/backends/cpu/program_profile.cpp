@@ -112,7 +112,7 @@ uint64_t Program::fingerprint() const {
 void Program::set_profiling(bool on) {
   profiling_ = on;
   profiled_runs_ = 0;
-  step_ms_.assign(on ? steps_.size() : 0, 0.0);
+  step_ms_.assign(on ? steps_.size() : 0, {});
   node_profiler_ = on && interpret_whole_graph_ ? std::make_unique<NodeProfiler>() : nullptr;
 }
 
@@ -122,7 +122,7 @@ Profile Program::profile() const {
   p.runs = profiled_runs_;
   for (size_t i = 0; i < steps_.size(); ++i) {
     p.steps.push_back(steps_[i].info);
-    p.steps.back().total_ms = i < step_ms_.size() ? step_ms_[i] : 0;
+    if (i < step_ms_.size()) p.steps.back().run_ms = step_ms_[i];
   }
   return p;
 }

@@ -48,7 +48,7 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) {
     for (int t : s.release) tensors_[size_t(t)].release_storage();
     if (timed) {
       stream_.wait();  // (a no-op on the synchronous CPU runtime; keeps the time honest on any other)
-      step_ms_[i] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      step_ms_[i].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
   }
   stream_.wait();

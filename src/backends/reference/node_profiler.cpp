@@ -8,8 +8,11 @@ namespace wafer {
 void NodeProfiler::attach(Interpreter& interp) {
   interp.on_node = [this](const Node& node, const std::vector<Tensor>&) {
     auto now = std::chrono::steady_clock::now();
-    entry(node).total_ms += std::chrono::duration<double, std::milli>(now - last_).count();
-    last_ = now;
+    StepProfile& s = entry(node);
+    s.run_ms.resize(size_t(runs_) + 1, 0.0);  // a node first seen in this run: 0 in the earlier ones
+    s.run_ms.back() += std::chrono::duration<double, std::milli>(now - last_).count();
+    // The bookkeeping above (a new row's cost model, map look-ups) is not the next node's time.
+    last_ = std::chrono::steady_clock::now();
   };
 }
 
@@ -31,6 +34,8 @@ void NodeProfiler::begin_run(const Graph& graph, const std::vector<Tensor>& inpu
     for (size_t i = 0; i < graph.nodes.size() && i < typed_->nodes.size(); ++i)
       typed_node_[graph.nodes[i].get()] = typed_->nodes[i].get();
   }
+  // Every row gets this run's slot: nodes that do not run this time (an untaken If branch) show 0.
+  for (auto& s : steps_) s.run_ms.resize(size_t(runs_) + 1, 0.0);
   last_ = std::chrono::steady_clock::now();
 }
 

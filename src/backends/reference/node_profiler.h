@@ -1,8 +1,9 @@
 // Per-node profile of graphs the reference interpreter runs: the reference
 // backend's `--profile`, and the cpu backend's for graphs it interprets whole
-// (control flow). Each node is charged the time since the previous node ended,
-// so the rows add up to the run; nodes inside If/Loop/Scan bodies get rows of
-// their own (the control-flow node keeps what its body's nodes did not take).
+// (control flow). Each node is charged, per run, the time since the previous
+// node ended (less the profiler's own bookkeeping), so a run's rows add up to
+// the run; nodes inside If/Loop/Scan bodies get rows of their own (the
+// control-flow node keeps what its body's nodes did not take).
 #pragma once
 
 #include <chrono>
