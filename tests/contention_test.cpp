@@ -157,6 +157,85 @@ TEST(Contention, NvswitchBusBandwidthStillHoldsWithConcurrentGroups) {
   EXPECT_NEAR(halves.cost.bus_bytes_per_s, 450e9, 0.5e9);
 }
 
+TEST(Contention, AnAllReduceAndAnAllToAllOnTheSameLinksSlowEachOther) {
+  // The 8-ring (2 GB/s each way per chip, 1 us a step). A ring all-reduce over all 8 sends 7/8 n to each
+  // neighbour: 7/8 n on every directed link; an all-to-all over all 8 (m/8 to each peer by shortest paths,
+  // 16 m of byte-hops over 16 directed links) m on every one. In flight together every link carries
+  // 7/8 n + m, and each collective's bandwidth term becomes that over 2 GB/s.
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const double a = 1e-6, dir = 2e9, n = kN, m = 0.5 * kN;
+  const ConcurrentCost ar_alone = concurrent_collective(r, C::AllReduce, {first(8)}, n);
+  const ConcurrentCost a2a_alone = concurrent_collective(r, C::AllToAll, {first(8)}, m);
+  EXPECT_NEAR(ar_alone.cost.time_s, 14 * a + 0.875 * n / dir, 1e-12);
+  EXPECT_NEAR(a2a_alone.cost.time_s, 4 * a + m / dir, 1e-12);
+  const ConcurrentCost ar =
+      concurrent_collective(r, C::AllReduce, {first(8)}, n, std::nullopt, {{false, C::AllToAll, {first(8)}, m}});
+  const ConcurrentCost a2a =
+      concurrent_collective(r, C::AllToAll, {first(8)}, m, std::nullopt, {{false, C::AllReduce, {first(8)}, n}});
+  EXPECT_NEAR(ar.contention, (0.875 * n + m) / (0.875 * n), 1e-12);  // 11/7
+  EXPECT_NEAR(a2a.contention, (0.875 * n + m) / m, 1e-12);           // 2.75
+  EXPECT_NEAR(ar.cost.time_s, 14 * a + (0.875 * n + m) / dir, 1e-12);
+  EXPECT_NEAR(a2a.cost.time_s, 4 * a + (0.875 * n + m) / dir, 1e-12);
+  EXPECT_DOUBLE_EQ(ar.uncontended_s, ar_alone.cost.time_s);
+  // The same size and kind given as "other" traffic counts as a second group of the same collective would.
+  const ConcurrentCost twice = concurrent_collective(r, C::AllReduce, strided_groups(8, 4, 2), n);
+  const ConcurrentCost as_other = concurrent_collective(r, C::AllReduce, {{0, 2, 4, 6}}, n, std::nullopt,
+                                                        {{false, C::AllReduce, {{1, 3, 5, 7}}, n}});
+  EXPECT_DOUBLE_EQ(as_other.contention, twice.contention);
+  EXPECT_NEAR(as_other.cost.time_s, twice.cost.time_s, 1e-15);
+}
+
+TEST(Contention, AnAllReduceAndAnAllToAllShareAChipsSwitchPort) {
+  // dgx-h100 (450 GB/s per chip, 2 us a step): the pair {0,1}'s direct all-reduce puts n/2 on each port it
+  // uses (n over the one link crossed each way, counted up and down); the expert group {0,2,4,6}'s direct
+  // all-to-all sends m/4 from chip 0 to each of 3 peers: 3m/8 on chip 0's ports. Chip 0's port carries
+  // n/2 + 3m/8: with m = n the all-reduce's bandwidth term n/B grows by 3/4.
+  SystemDesc h = load_system("dgx-h100");
+  const double a = 2e-6, B = 450e9, n = kN;
+  const ConcurrentCost ar =
+      concurrent_collective(h, C::AllReduce, {{0, 1}}, n, std::nullopt, {{false, C::AllToAll, {{0, 2, 4, 6}}, n}});
+  EXPECT_NEAR(ar.contention, 1.75, 1e-12);
+  EXPECT_NEAR(ar.cost.time_s, 2 * a + 1.75 * n / B, 1e-12);
+}
+
+TEST(Contention, MixedKindsOnDisjointLinksDoNotMeet) {
+  // The 8-ring's halves: an all-reduce on {0..3} and an all-to-all on {4..7} route within their own halves.
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const ConcurrentCost alone = concurrent_collective(r, C::AllReduce, {first(4)}, kN);
+  const ConcurrentCost beside = concurrent_collective(r, C::AllReduce, {first(4)}, kN, std::nullopt,
+                                                      {{false, C::AllToAll, {{4, 5, 6, 7}}, 4 * kN}});
+  EXPECT_EQ(beside.contention, 1);
+  EXPECT_DOUBLE_EQ(beside.cost.time_s, alone.cost.time_s);
+  // A switch: pairs' all-reduces beside another four chips' all-to-all and a send between two more.
+  SystemDesc h = load_system("dgx-h100");
+  const ConcurrentCost pairs = concurrent_collective(h, C::AllReduce, {{0, 1}, {2, 3}}, kN);
+  const ConcurrentCost with =
+      concurrent_collective(h, C::AllReduce, {{0, 1}, {2, 3}}, kN, std::nullopt,
+                            {{false, C::AllToAll, {{4, 5, 6}}, kN}, {true, C::AllReduce, {{6, 7}}, kN}});
+  EXPECT_EQ(with.contention, 1);
+  EXPECT_DOUBLE_EQ(with.cost.time_s, pairs.cost.time_s);
+}
+
+TEST(Contention, ASendAloneIsPointToPointAndSharesItsLink) {
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const double a = 1e-6, dir = 2e9, n = kN, m = 0.25 * kN;
+  EXPECT_EQ(stage_send_pairs(2, 3), (std::vector<std::vector<int>>{{0, 2}, {1, 3}, {2, 4}, {3, 5}}));
+  // Alone: one link latency and the bytes over one direction's links, exactly point_to_point.
+  const ConcurrentCost alone = concurrent_sends(r, {{0, 1}}, m);
+  EXPECT_EQ(alone.cost.time_s, point_to_point(r, m).time_s);
+  EXPECT_NEAR(alone.cost.time_s, a + m / dir, 1e-15);
+  // A chain of sends (0 -> 1 -> 2) uses different links: no contention.
+  EXPECT_EQ(concurrent_sends(r, {{0, 1}, {1, 2}}, m).contention, 1);
+  // Beside an all-reduce over the ring: link 0 -> 1 carries m + 7/8 n, and the all-reduce's busiest link
+  // is that one too.
+  const ConcurrentCost send = concurrent_sends(r, {{0, 1}}, m, {{false, C::AllReduce, {first(8)}, n}});
+  EXPECT_NEAR(send.cost.time_s, a + (m + 0.875 * n) / dir, 1e-12);
+  const ConcurrentCost ar =
+      concurrent_collective(r, C::AllReduce, {first(8)}, n, std::nullopt, {{true, C::AllReduce, {{0, 1}}, m}});
+  EXPECT_NEAR(ar.cost.time_s, 14 * a + (0.875 * n + m) / dir, 1e-12);
+  EXPECT_THAT(error_of([&] { concurrent_sends(r, {{0, 0}}, m); }), HasSubstr("a pair of different chips"));
+}
+
 TEST(Contention, BadGroupsAreErrorsNamingTheSystem) {
   SystemDesc t = load_system("trn2-server");
   EXPECT_THAT(error_of([&] {

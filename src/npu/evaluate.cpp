@@ -80,6 +80,7 @@ SimResult as_whole_batch(SimResult r, int runs) {
   r.collectives *= runs;
   r.comm_cycles *= k;
   r.comm_exposed_cycles *= k;
+  for (auto& [kind, c] : r.comm_exposed_by_kind) c *= k;
   r.comm_energy_j *= runs;
   r.energy_j *= runs;
   for (auto& [part, j] : r.energy_breakdown_j) j *= runs;
