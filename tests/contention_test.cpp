@@ -158,44 +158,47 @@ TEST(Contention, NvswitchBusBandwidthStillHoldsWithConcurrentGroups) {
 }
 
 TEST(Contention, AnAllReduceAndAnAllToAllOnTheSameLinksSlowEachOther) {
-  // The 8-ring (2 GB/s each way per chip, 1 us a step). A ring all-reduce over all 8 sends 7/8 n to each
-  // neighbour: 7/8 n on every directed link; an all-to-all over all 8 (m/8 to each peer by shortest paths,
-  // 16 m of byte-hops over 16 directed links) m on every one. In flight together every link carries
-  // 7/8 n + m, and each collective's bandwidth term becomes that over 2 GB/s.
+  // The 8-ring (2 GB/s each way per chip, 1 us a step). The all-reduce of {0,2,4,6} loads every directed
+  // link with 3/4 n (a ring of 4's, each logical hop two physical ones); the all-to-all of {1,3,5,7} (m/4 to
+  // each peer: the neighbours 2 hops away, the opposite chip 4 hops split both ways) puts m/2 on every one.
+  // In flight together every link carries 3/4 n + m/2, and each collective's bandwidth term becomes that
+  // over 2 GB/s.
   SystemDesc r = load_system("edge-quad", {{"count", "8"}});
-  const double a = 1e-6, dir = 2e9, n = kN, m = 0.5 * kN;
-  const ConcurrentCost ar_alone = concurrent_collective(r, C::AllReduce, {first(8)}, n);
-  const ConcurrentCost a2a_alone = concurrent_collective(r, C::AllToAll, {first(8)}, m);
-  EXPECT_NEAR(ar_alone.cost.time_s, 14 * a + 0.875 * n / dir, 1e-12);
-  EXPECT_NEAR(a2a_alone.cost.time_s, 4 * a + m / dir, 1e-12);
+  const double a = 1e-6, dir = 2e9, n = kN, m = kN;
+  const std::vector<int> even{0, 2, 4, 6}, odd{1, 3, 5, 7};
+  const ConcurrentCost ar_alone = concurrent_collective(r, C::AllReduce, {even}, n);
+  const ConcurrentCost a2a_alone = concurrent_collective(r, C::AllToAll, {odd}, m);
+  EXPECT_NEAR(ar_alone.cost.time_s, 6 * a + 0.75 * n / dir, 1e-12);
+  EXPECT_NEAR(a2a_alone.cost.time_s, 2 * a + 0.5 * m / dir, 1e-12);
   const ConcurrentCost ar =
-      concurrent_collective(r, C::AllReduce, {first(8)}, n, std::nullopt, {{false, C::AllToAll, {first(8)}, m}});
+      concurrent_collective(r, C::AllReduce, {even}, n, std::nullopt, {{false, C::AllToAll, {odd}, m}});
   const ConcurrentCost a2a =
-      concurrent_collective(r, C::AllToAll, {first(8)}, m, std::nullopt, {{false, C::AllReduce, {first(8)}, n}});
-  EXPECT_NEAR(ar.contention, (0.875 * n + m) / (0.875 * n), 1e-12);  // 11/7
-  EXPECT_NEAR(a2a.contention, (0.875 * n + m) / m, 1e-12);           // 2.75
-  EXPECT_NEAR(ar.cost.time_s, 14 * a + (0.875 * n + m) / dir, 1e-12);
-  EXPECT_NEAR(a2a.cost.time_s, 4 * a + (0.875 * n + m) / dir, 1e-12);
+      concurrent_collective(r, C::AllToAll, {odd}, m, std::nullopt, {{false, C::AllReduce, {even}, n}});
+  EXPECT_NEAR(ar.contention, 5.0 / 3, 1e-12);  // (3/4 n + m/2) / (3/4 n)
+  EXPECT_NEAR(a2a.contention, 2.5, 1e-12);     // (3/4 n + m/2) / (m/2)
+  EXPECT_NEAR(ar.cost.time_s, 6 * a + (0.75 * n + 0.5 * m) / dir, 1e-12);
+  EXPECT_NEAR(a2a.cost.time_s, 2 * a + (0.75 * n + 0.5 * m) / dir, 1e-12);
   EXPECT_DOUBLE_EQ(ar.uncontended_s, ar_alone.cost.time_s);
   // The same size and kind given as "other" traffic counts as a second group of the same collective would.
-  const ConcurrentCost twice = concurrent_collective(r, C::AllReduce, strided_groups(8, 4, 2), n);
-  const ConcurrentCost as_other = concurrent_collective(r, C::AllReduce, {{0, 2, 4, 6}}, n, std::nullopt,
-                                                        {{false, C::AllReduce, {{1, 3, 5, 7}}, n}});
+  const ConcurrentCost twice = concurrent_collective(r, C::AllReduce, {even, odd}, n);
+  const ConcurrentCost as_other =
+      concurrent_collective(r, C::AllReduce, {even}, n, std::nullopt, {{false, C::AllReduce, {odd}, n}});
   EXPECT_DOUBLE_EQ(as_other.contention, twice.contention);
   EXPECT_NEAR(as_other.cost.time_s, twice.cost.time_s, 1e-15);
 }
 
-TEST(Contention, AnAllReduceAndAnAllToAllShareAChipsSwitchPort) {
-  // dgx-h100 (450 GB/s per chip, 2 us a step): the pair {0,1}'s direct all-reduce puts n/2 on each port it
-  // uses (n over the one link crossed each way, counted up and down); the expert group {0,2,4,6}'s direct
-  // all-to-all sends m/4 from chip 0 to each of 3 peers: 3m/8 on chip 0's ports. Chip 0's port carries
-  // n/2 + 3m/8: with m = n the all-reduce's bandwidth term n/B grows by 3/4.
-  SystemDesc h = load_system("dgx-h100");
-  const double a = 2e-6, B = 450e9, n = kN;
-  const ConcurrentCost ar =
-      concurrent_collective(h, C::AllReduce, {{0, 1}}, n, std::nullopt, {{false, C::AllToAll, {{0, 2, 4, 6}}, n}});
-  EXPECT_NEAR(ar.contention, 1.75, 1e-12);
-  EXPECT_NEAR(ar.cost.time_s, 2 * a + 1.75 * n / B, 1e-12);
+TEST(Contention, AChipRunsOneCommunicationAtATime) {
+  // Traffic of a group that shares a chip with the one timed is not beside it: the pair {0,1}'s all-reduce
+  // and the expert group {0,2,4,6}'s all-to-all take turns on chip 0 (the ring: the all-to-all alone would
+  // cross link 0 -> 1 too).
+  for (const char* name : {"dgx-h100", "edge-quad"}) {
+    SystemDesc s = load_system(name, {{"count", "8"}});
+    const ConcurrentCost alone = concurrent_collective(s, C::AllReduce, {{0, 1}}, kN);
+    const ConcurrentCost beside =
+        concurrent_collective(s, C::AllReduce, {{0, 1}}, kN, std::nullopt, {{false, C::AllToAll, {{0, 2, 4, 6}}, kN}});
+    EXPECT_EQ(beside.contention, 1) << name;
+    EXPECT_DOUBLE_EQ(beside.cost.time_s, alone.cost.time_s) << name;
+  }
 }
 
 TEST(Contention, MixedKindsOnDisjointLinksDoNotMeet) {
@@ -206,7 +209,7 @@ TEST(Contention, MixedKindsOnDisjointLinksDoNotMeet) {
                                                       {{false, C::AllToAll, {{4, 5, 6, 7}}, 4 * kN}});
   EXPECT_EQ(beside.contention, 1);
   EXPECT_DOUBLE_EQ(beside.cost.time_s, alone.cost.time_s);
-  // A switch: pairs' all-reduces beside another four chips' all-to-all and a send between two more.
+  // A switch: groups on different chips never meet (pairs' all-reduces, four chips' all-to-all, a send).
   SystemDesc h = load_system("dgx-h100");
   const ConcurrentCost pairs = concurrent_collective(h, C::AllReduce, {{0, 1}, {2, 3}}, kN);
   const ConcurrentCost with =
@@ -226,13 +229,11 @@ TEST(Contention, ASendAloneIsPointToPointAndSharesItsLink) {
   EXPECT_NEAR(alone.cost.time_s, a + m / dir, 1e-15);
   // A chain of sends (0 -> 1 -> 2) uses different links: no contention.
   EXPECT_EQ(concurrent_sends(r, {{0, 1}, {1, 2}}, m).contention, 1);
-  // Beside an all-reduce over the ring: link 0 -> 1 carries m + 7/8 n, and the all-reduce's busiest link
-  // is that one too.
-  const ConcurrentCost send = concurrent_sends(r, {{0, 1}}, m, {{false, C::AllReduce, {first(8)}, n}});
-  EXPECT_NEAR(send.cost.time_s, a + (m + 0.875 * n) / dir, 1e-12);
-  const ConcurrentCost ar =
-      concurrent_collective(r, C::AllReduce, {first(8)}, n, std::nullopt, {{true, C::AllReduce, {{0, 1}}, m}});
-  EXPECT_NEAR(ar.cost.time_s, 14 * a + (0.875 * n + m) / dir, 1e-12);
+  // Beside a send 7 -> 2 (over 7 -> 0 -> 1 -> 2): link 0 -> 1 carries both.
+  const ConcurrentCost send = concurrent_sends(r, {{0, 1}}, m, {{true, C::AllReduce, {{7, 2}}, n}});
+  EXPECT_NEAR(send.cost.time_s, a + (m + n) / dir, 1e-12);
+  // An all-to-all of {3,5} (over 3 -> 4 -> 5 and back) does not touch link 0 -> 1.
+  EXPECT_EQ(concurrent_sends(r, {{0, 1}}, m, {{false, C::AllToAll, {{3, 5}}, n}}).contention, 1);
   EXPECT_THAT(error_of([&] { concurrent_sends(r, {{0, 0}}, m); }), HasSubstr("a pair of different chips"));
 }
 

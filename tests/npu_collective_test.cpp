@@ -209,21 +209,21 @@ TEST(NpuCollective, ALoneAllToAllAndSendCostTheirFormulas) {
 }
 
 TEST(NpuCollective, ACollectiveIsTimedWithTheTrafficInFlight) {
-  // An all-reduce of the pair {0,1} while {0,2,4,6} all-to-all the same bytes (tests/contention_test.cpp:
-  // chip 0's switch port carries n/2 + 3n/8), given to the compiler: its instruction is that long.
-  const SystemDesc dgx = load_system("dgx-h100");
+  // DGX H100's chips and links wired as a ring (225 GB/s each way, 2 us a step): the all-reduce of
+  // {0,2,4,6} while {1,3,5,7} all-to-all the same bytes (tests/contention_test.cpp: every directed link
+  // carries 3/4 n + n/2), given to the compiler: its instruction is that long.
+  const SystemDesc ring = load_system("dgx-h100", {{"topology", "ring"}});
   const double n = 1024.0 * 4096 * 2;
   NpuCompileOptions o;
   o.precision = Precision::bf16;
-  o.system = std::make_shared<const SystemDesc>(dgx);
-  o.traffic = {{false, Collective::AllReduce, {{0, 1}}, n}, {false, Collective::AllToAll, {{0, 2, 4, 6}}, n}};
-  const double alone = system_collective(dgx, Collective::AllReduce, 2, n).time_s;
-  const double shared = 2 * 2e-6 + 1.75 * n / 450e9;
-  // Kinds in turn (traffic_at_once false): the pair alone.
-  SimResult r = simulate(compile_for_npu(*collective_graph(1024, 2), dgx.chip, o), dgx.chip);
+  o.system = std::make_shared<const SystemDesc>(ring);
+  o.traffic = {{false, Collective::AllReduce, {{0, 2, 4, 6}}, n}, {false, Collective::AllToAll, {{1, 3, 5, 7}}, n}};
+  const double alone = 6 * 2e-6 + 0.75 * n / 225e9, shared = 6 * 2e-6 + 1.25 * n / 225e9;
+  // Kinds in turn (traffic_at_once false): the group alone.
+  SimResult r = simulate(compile_for_npu(*collective_graph(1024, 4), ring.chip, o), ring.chip);
   EXPECT_NEAR(r.latency_s, alone, 1.0 / r.clock_hz);
   o.traffic_at_once = true;
-  r = simulate(compile_for_npu(*collective_graph(1024, 2), dgx.chip, o), dgx.chip);
+  r = simulate(compile_for_npu(*collective_graph(1024, 4), ring.chip, o), ring.chip);
   EXPECT_NEAR(r.latency_s, shared, 1.0 / r.clock_hz);
 }
 

@@ -273,21 +273,39 @@ Pattern traffic_pattern(const SystemDesc& s, const LinkNet& net, const Traffic& 
                 : collective_pattern(s, net, t.kind, t.groups, t.n_bytes, std::nullopt);
 }
 
-// The slowest of `own`'s groups with everything in flight on the links: `own`'s groups and `others`.
+// The slowest of `own`'s groups (`own_groups`) with everything in flight on the links: `own`'s groups and
+// `others`. A chip runs one communication at a time, so the other traffic of a group that shares a chip with
+// the one being timed is not beside it (those chips are busy with this collective).
 ConcurrentCost in_flight(const SystemDesc& s, const LinkNet& net, const Pattern& own,
-                         const std::vector<Traffic>& others, double n, double bus_factor) {
+                         const std::vector<std::vector<int>>& own_groups, const std::vector<Traffic>& others, double n,
+                         double bus_factor) {
   ConcurrentCost out;
   out.cost = own.formula;
   out.alpha_beta_s = out.uncontended_s = own.formula.time_s;
   if (own.ideal_bytes <= 0) return out;  // one chip, or nothing to move
-  std::vector<double> all(net.channels(), 0.0);
+  std::vector<double> mine(net.channels(), 0.0);
   for (const auto& load : own.alone)
-    for (size_t l = 0; l < all.size(); ++l) all[l] += load[l];
-  for (const Traffic& t : others)
-    for (const auto& load : traffic_pattern(s, net, t).alone)
-      for (size_t l = 0; l < all.size(); ++l) all[l] += load[l];
+    for (size_t l = 0; l < mine.size(); ++l) mine[l] += load[l];
+  struct Other {
+    const std::vector<int>* chips;
+    std::vector<double> load;
+  };
+  std::vector<Other> other;
+  for (const Traffic& t : others) {
+    Pattern p = traffic_pattern(s, net, t);
+    for (size_t k = 0; k < p.alone.size(); ++k) other.push_back({&t.groups[k], std::move(p.alone[k])});
+  }
   double worst = -1, bytes = 0;
-  for (const auto& load : own.alone) {
+  for (size_t k = 0; k < own.alone.size(); ++k) {
+    const std::vector<double>& load = own.alone[k];
+    std::vector<double> all = mine;
+    for (const Other& o : other) {
+      const bool shares = std::any_of(o.chips->begin(), o.chips->end(), [&](int c) {
+        return std::find(own_groups[k].begin(), own_groups[k].end(), c) != own_groups[k].end();
+      });
+      if (!shares)
+        for (size_t l = 0; l < all.size(); ++l) all[l] += o.load[l];
+    }
     double busiest_shared = 0;
     for (size_t l = 0; l < all.size(); ++l)
       if (load[l] > 0) busiest_shared = std::max(busiest_shared, all[l]);
@@ -314,13 +332,13 @@ ConcurrentCost concurrent_collective(const SystemDesc& s, Collective c, const st
   const LinkNet net = network_of(s);
   const Pattern own = collective_pattern(s, net, c, groups, n, algorithm);
   const double g = double(groups.front().size()), frac = (g - 1) / g;
-  return in_flight(s, net, own, others, n, c == Collective::AllReduce ? 2 * frac : frac);
+  return in_flight(s, net, own, groups, others, n, c == Collective::AllReduce ? 2 * frac : frac);
 }
 
 ConcurrentCost concurrent_sends(const SystemDesc& s, const std::vector<std::vector<int>>& pairs, double n,
                                 const std::vector<Traffic>& others) {
   const LinkNet net = network_of(s);
-  return in_flight(s, net, send_pattern(s, net, pairs, n), others, n, 1.0);
+  return in_flight(s, net, send_pattern(s, net, pairs, n), pairs, others, n, 1.0);
 }
 
 std::vector<std::vector<int>> stage_send_pairs(int stage_chips, int stages) {

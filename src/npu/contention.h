@@ -17,7 +17,8 @@
 // all-to-all, pipeline sends) share the links too: a link's load is then counted in bytes. Each pattern's
 // flows carry its bytes, scaled so that the group on a topology of its own shape crosses the formula's
 // link_bytes; `contention` is the bytes of everything in flight on the busiest link the group uses over
-// the group's own bytes there. With one kind and one buffer size this is the count of flows above.
+// the group's own bytes there (other traffic of groups sharing a chip with it excepted: a chip runs one
+// communication at a time). With one kind and one buffer size this is the count of flows above.
 #pragma once
 
 #include <optional>
@@ -37,8 +38,8 @@ struct ConcurrentCost {
 
 // Other traffic in flight beside a collective: `kind` over `groups` (each chip's buffer `n_bytes`), or
 // pipeline sends (`send`): each group a pair {from, to}, the first chip sending `n_bytes` to the second.
-// Its groups may share chips with the collective's (an upper bound: a chip's own kinds of traffic then
-// share its links as if at once).
+// A chip runs one communication at a time: a group of it that shares a chip with the group being timed is
+// not counted beside that group.
 struct Traffic {
   bool send = false;
   Collective kind = Collective::AllReduce;
