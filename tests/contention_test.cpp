@@ -157,6 +157,86 @@ TEST(Contention, NvswitchBusBandwidthStillHoldsWithConcurrentGroups) {
   EXPECT_NEAR(halves.cost.bus_bytes_per_s, 450e9, 0.5e9);
 }
 
+TEST(Contention, AnAllReduceAndAnAllToAllOnTheSameLinksSlowEachOther) {
+  // The 8-ring (2 GB/s each way per chip, 1 us a step). The all-reduce of {0,2,4,6} loads every directed
+  // link with 3/4 n (a ring of 4's, each logical hop two physical ones); the all-to-all of {1,3,5,7} (m/4 to
+  // each peer: the neighbours 2 hops away, the opposite chip 4 hops split both ways) puts m/2 on every one.
+  // In flight together every link carries 3/4 n + m/2, and each collective's bandwidth term becomes that
+  // over 2 GB/s.
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const double a = 1e-6, dir = 2e9, n = kN, m = kN;
+  const std::vector<int> even{0, 2, 4, 6}, odd{1, 3, 5, 7};
+  const ConcurrentCost ar_alone = concurrent_collective(r, C::AllReduce, {even}, n);
+  const ConcurrentCost a2a_alone = concurrent_collective(r, C::AllToAll, {odd}, m);
+  EXPECT_NEAR(ar_alone.cost.time_s, 6 * a + 0.75 * n / dir, 1e-12);
+  EXPECT_NEAR(a2a_alone.cost.time_s, 2 * a + 0.5 * m / dir, 1e-12);
+  const ConcurrentCost ar =
+      concurrent_collective(r, C::AllReduce, {even}, n, std::nullopt, {{false, C::AllToAll, {odd}, m}});
+  const ConcurrentCost a2a =
+      concurrent_collective(r, C::AllToAll, {odd}, m, std::nullopt, {{false, C::AllReduce, {even}, n}});
+  EXPECT_NEAR(ar.contention, 5.0 / 3, 1e-12);  // (3/4 n + m/2) / (3/4 n)
+  EXPECT_NEAR(a2a.contention, 2.5, 1e-12);     // (3/4 n + m/2) / (m/2)
+  EXPECT_NEAR(ar.cost.time_s, 6 * a + (0.75 * n + 0.5 * m) / dir, 1e-12);
+  EXPECT_NEAR(a2a.cost.time_s, 2 * a + (0.75 * n + 0.5 * m) / dir, 1e-12);
+  EXPECT_DOUBLE_EQ(ar.uncontended_s, ar_alone.cost.time_s);
+  // The same size and kind given as "other" traffic counts as a second group of the same collective would.
+  const ConcurrentCost twice = concurrent_collective(r, C::AllReduce, {even, odd}, n);
+  const ConcurrentCost as_other =
+      concurrent_collective(r, C::AllReduce, {even}, n, std::nullopt, {{false, C::AllReduce, {odd}, n}});
+  EXPECT_DOUBLE_EQ(as_other.contention, twice.contention);
+  EXPECT_NEAR(as_other.cost.time_s, twice.cost.time_s, 1e-15);
+}
+
+TEST(Contention, AChipRunsOneCommunicationAtATime) {
+  // Traffic of a group that shares a chip with the one timed is not beside it: the pair {0,1}'s all-reduce
+  // and the expert group {0,2,4,6}'s all-to-all take turns on chip 0 (the ring: the all-to-all alone would
+  // cross link 0 -> 1 too).
+  for (const char* name : {"dgx-h100", "edge-quad"}) {
+    SystemDesc s = load_system(name, {{"count", "8"}});
+    const ConcurrentCost alone = concurrent_collective(s, C::AllReduce, {{0, 1}}, kN);
+    const ConcurrentCost beside =
+        concurrent_collective(s, C::AllReduce, {{0, 1}}, kN, std::nullopt, {{false, C::AllToAll, {{0, 2, 4, 6}}, kN}});
+    EXPECT_EQ(beside.contention, 1) << name;
+    EXPECT_DOUBLE_EQ(beside.cost.time_s, alone.cost.time_s) << name;
+  }
+}
+
+TEST(Contention, MixedKindsOnDisjointLinksDoNotMeet) {
+  // The 8-ring's halves: an all-reduce on {0..3} and an all-to-all on {4..7} route within their own halves.
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const ConcurrentCost alone = concurrent_collective(r, C::AllReduce, {first(4)}, kN);
+  const ConcurrentCost beside = concurrent_collective(r, C::AllReduce, {first(4)}, kN, std::nullopt,
+                                                      {{false, C::AllToAll, {{4, 5, 6, 7}}, 4 * kN}});
+  EXPECT_EQ(beside.contention, 1);
+  EXPECT_DOUBLE_EQ(beside.cost.time_s, alone.cost.time_s);
+  // A switch: groups on different chips never meet (pairs' all-reduces, four chips' all-to-all, a send).
+  SystemDesc h = load_system("dgx-h100");
+  const ConcurrentCost pairs = concurrent_collective(h, C::AllReduce, {{0, 1}, {2, 3}}, kN);
+  const ConcurrentCost with =
+      concurrent_collective(h, C::AllReduce, {{0, 1}, {2, 3}}, kN, std::nullopt,
+                            {{false, C::AllToAll, {{4, 5, 6}}, kN}, {true, C::AllReduce, {{6, 7}}, kN}});
+  EXPECT_EQ(with.contention, 1);
+  EXPECT_DOUBLE_EQ(with.cost.time_s, pairs.cost.time_s);
+}
+
+TEST(Contention, ASendAloneIsPointToPointAndSharesItsLink) {
+  SystemDesc r = load_system("edge-quad", {{"count", "8"}});
+  const double a = 1e-6, dir = 2e9, n = kN, m = 0.25 * kN;
+  EXPECT_EQ(stage_send_pairs(2, 3), (std::vector<std::vector<int>>{{0, 2}, {1, 3}, {2, 4}, {3, 5}}));
+  // Alone: one link latency and the bytes over one direction's links, exactly point_to_point.
+  const ConcurrentCost alone = concurrent_sends(r, {{0, 1}}, m);
+  EXPECT_EQ(alone.cost.time_s, point_to_point(r, m).time_s);
+  EXPECT_NEAR(alone.cost.time_s, a + m / dir, 1e-15);
+  // A chain of sends (0 -> 1 -> 2) uses different links: no contention.
+  EXPECT_EQ(concurrent_sends(r, {{0, 1}, {1, 2}}, m).contention, 1);
+  // Beside a send 7 -> 2 (over 7 -> 0 -> 1 -> 2): link 0 -> 1 carries both.
+  const ConcurrentCost send = concurrent_sends(r, {{0, 1}}, m, {{true, C::AllReduce, {{7, 2}}, n}});
+  EXPECT_NEAR(send.cost.time_s, a + (m + n) / dir, 1e-12);
+  // An all-to-all of {3,5} (over 3 -> 4 -> 5 and back) does not touch link 0 -> 1.
+  EXPECT_EQ(concurrent_sends(r, {{0, 1}}, m, {{false, C::AllToAll, {{3, 5}}, n}}).contention, 1);
+  EXPECT_THAT(error_of([&] { concurrent_sends(r, {{0, 0}}, m); }), HasSubstr("a pair of different chips"));
+}
+
 TEST(Contention, BadGroupsAreErrorsNamingTheSystem) {
   SystemDesc t = load_system("trn2-server");
   EXPECT_THAT(error_of([&] {

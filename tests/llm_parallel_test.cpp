@@ -65,10 +65,13 @@ TEST(LlmParallel, PipelinePrefillPaysTheBubble) {
   EXPECT_NEAR(two.decode.compute_s, one.decode.compute_s, 1e-9 * one.decode.compute_s);
   // dgx-h100 has copy engines: only the first micro-batch's send down the pipeline shows; each is one
   // micro-batch's activations (1 x 32 tokens x 256 x 2 bytes) at 450 GB/s after 2 us.
+  // The send is a wafer.Send instruction of a stage boundary's program, simulated: the formula within the
+  // rounding to a whole cycle.
   EXPECT_TRUE(two.comm_overlap);
-  const double send = 2e-6 + 32.0 * 256 * 2 / 450e9;
-  EXPECT_NEAR(two.prefill.pp_send_s, send, 1e-12);
-  EXPECT_NEAR(two.decode.pp_send_s, 2e-6 + 4.0 * 256 * 2 / 450e9, 1e-12);
+  const double send = 2e-6 + 32.0 * 256 * 2 / 450e9, cycle = 1 / two.prefill.sim.clock_hz;
+  EXPECT_NEAR(two.prefill.pp_send_s, send, cycle);
+  EXPECT_NEAR(two.decode.pp_send_s, 2e-6 + 4.0 * 256 * 2 / 450e9, cycle);
+  EXPECT_NEAR(npu::point_to_point(npu::load_system("dgx-h100"), 32.0 * 256 * 2).time_s, send, 1e-15);
   EXPECT_GT(two.comm_fraction, 0);
   EXPECT_LT(two.comm_fraction, 1);
   // One chip holds two of the four layers' KV cache.
@@ -124,6 +127,35 @@ TEST(LlmParallel, ExpertAllToAllForMixtralByHand) {
   EXPECT_EQ(whole.weight_params, uint64_t(c.parameter_count()));
   EXPECT_EQ(whole.weight_params - half.weight_params, 32ull * 4 * 3 * 4096 * 14336);
   EXPECT_EQ(half.kv_bytes_per_token, whole.kv_bytes_per_token);  // attention is data-parallel over ep
+}
+
+TEST(LlmParallel, MixtralsSimulatedAllToAllsAreTheFormula) {
+  // The expert all-to-alls are wafer.AllToAll instructions of the chip's program (two per MoE layer): their
+  // simulated time is ep_phase_comm's formula (the oracle), each within the rounding to a whole cycle, and
+  // dispatch carries the hand count of bytes (8 tokens x top-2 x 4,096 x 2 = 131,072 a chip).
+  api::LlmSimOptions o;
+  o.model = model("mixtral-8x7b");
+  o.hw.preset_or_path = "dgx-h100";
+  o.layers = 2, o.batch = 8, o.prompt_len = 16, o.gen_len = 3, o.ep = 2;
+  const api::LlmSimReport r = api::simulate_llm(o);
+  llm::LlmConfig c = llm::load_llm_config(model("mixtral-8x7b"));
+  c.layers = 2;
+  const npu::SystemDesc dgx = npu::load_system("dgx-h100");
+  const api::EpComm e = api::ep_phase_comm(dgx, c, 2, 8, 2, api::ep_groups({1, 1, 1, 2}, 1));
+  EXPECT_DOUBLE_EQ(e.bytes_per_all_to_all, 131072.0);
+  EXPECT_NEAR(e.time_s, 4 * (2e-6 + 65536.0 / 450e9), 1e-15);
+  const double cycle = 1 / r.decode.sim.clock_hz;
+  EXPECT_EQ(r.decode.sim.collectives, 4);
+  EXPECT_NEAR(double(r.decode.sim.comm_cycles) * cycle, e.time_s, 4 * cycle);
+  // Nothing in a MoE layer is independent of its dispatch or combine: all of it is exposed.
+  EXPECT_NEAR(r.decode.ep_comm_s, e.time_s, 4 * cycle);
+  EXPECT_EQ(r.decode.tp_comm_s, 0);
+  EXPECT_NEAR(r.decode.compute_s + r.decode.comm_s, r.tpot_s, 1e-9 * r.tpot_s);
+  // Prefill: 8 x 16 tokens, 16 times the bytes.
+  const api::EpComm pe = api::ep_phase_comm(dgx, c, 2, 8 * 16, 2, api::ep_groups({1, 1, 1, 2}, 1));
+  EXPECT_NEAR(double(r.prefill.sim.comm_cycles) * cycle, pe.time_s, 4 * cycle);
+  // Link energy: each chip sends (p-1)/p n per all-to-all at 10 pJ/byte (dgx-h100), a replica's share.
+  EXPECT_NEAR(r.decode.comm_energy_j, e.energy_j, 1e-12 * e.energy_j);
 }
 
 TEST(LlmParallel, InvalidSplitsSayWhy) {
@@ -230,6 +262,14 @@ TEST(LlmParallel, ExpertAllToAllsOfInterleavedGroupsShareTheRing) {
   const api::EpComm e = api::ep_phase_comm(ring, c, 4, 8, 2, api::ep_groups({2, 1, 1, 4}, 1));
   EXPECT_EQ(e.contention, 2);
   EXPECT_NEAR(e.time_s, 64 * (2 * 1e-6 + 2 * 131072.0 / 100e9), 1e-12);
+  // Simulated (Mixtral's first 2 layers): the instructions take the contended time, 4 all-to-alls.
+  api::LlmSimOptions o;
+  o.model = model("mixtral-8x7b");
+  o.hw.preset_or_path = eight_chip_ring_file();
+  o.layers = 2, o.batch = 8, o.prompt_len = 16, o.gen_len = 3, o.tp = 2, o.ep = 4;
+  const api::LlmSimReport r = api::simulate_llm(o);
+  EXPECT_EQ(r.decode.ep_contention, 2);
+  EXPECT_NEAR(r.decode.ep_comm_s, 4 * (2 * 1e-6 + 2 * 131072.0 / 100e9), 4 / r.decode.sim.clock_hz);
   // The same groups on a switch: no shared links.
   EXPECT_EQ(api::ep_phase_comm(npu::load_system("dgx-h100"), c, 4, 8, 2, api::ep_groups({2, 1, 1, 4}, 1)).contention,
             1);

@@ -14,6 +14,7 @@
 #include "graph_test_util.h"
 #include "npu/collectives.h"
 #include "npu/compiler.h"
+#include "npu/compiler_ops.h"
 #include "npu/simulator.h"
 #include "npu/system.h"
 
@@ -53,6 +54,19 @@ std::unique_ptr<Graph> relu_graph(int64_t urows) {
   return g;
 }
 
+// y = TYPE(x) (wafer.AllToAll over `group` chips, wafer.Send), x [rows, 4096].
+std::unique_ptr<Graph> comm_graph(const std::string& type, int64_t rows, int group) {
+  auto g = std::make_unique<Graph>();
+  g->inputs = {"x"};
+  g->outputs = {"y"};
+  g->types["x"] = ValueType{DType::Float32, Shape::from({rows, 4096})};
+  Node& n = g->add_node(type, {"x"}, {"y"}, "comm");
+  n.domain = "wafer", n.op_version = 1;
+  if (type != "Send") n.attrs["group"] = Attribute{int64_t(group)};
+  g->opsets["wafer"] = 1;
+  return g;
+}
+
 SimResult run(const Graph& g, const SystemDesc& s) {
   NpuCompileOptions o;
   o.precision = Precision::bf16;
@@ -74,7 +88,7 @@ TEST(NpuCollective, ALoneAllReduceCostsTheAlphaBetaTime) {
     EXPECT_EQ(r.comm_cycles, r.cycles);  // nothing else in the program
     EXPECT_EQ(r.comm_exposed_cycles, r.cycles);
     EXPECT_NEAR(r.latency_s, c.time_s, 1.0 / r.clock_hz);  // within the rounding to a whole cycle
-    EXPECT_DOUBLE_EQ(r.comm_energy_j, c.energy_j);
+    EXPECT_DOUBLE_EQ(r.comm_energy_j, c.energy_j / 8);     // this chip's share of the group's link energy
   }
 }
 
@@ -164,4 +178,71 @@ TEST(NpuCollective, Llama70bTp8DecodeRunsItsCollectivesOnTheCriticalPath) {
   EXPECT_NEAR(r.decode.compute_s + r.decode.comm_s, r.tpot_s, 1e-9 * r.tpot_s);
   EXPECT_GT(r.comm_fraction, 0.02);
   EXPECT_LT(r.comm_fraction, 0.5);
+}
+
+TEST(NpuCollective, ALoneAllToAllAndSendCostTheirFormulas) {
+  const SystemDesc dgx = load_system("dgx-h100");
+  for (int64_t rows : {8, 1024}) {
+    const double n = double(rows) * 4096 * 2;  // bf16
+    // NVSwitch: a direct all-to-all, alpha + (p-1)/p n / B; a send, alpha + n / B (B = 450 GB/s).
+    const CollectiveCost a2a = system_collective(dgx, Collective::AllToAll, 8, n);
+    EXPECT_NEAR(a2a.time_s, 2e-6 + 7.0 / 8 * n / 450e9, 1e-12);
+    const SimResult r = run(*comm_graph("AllToAll", rows, 8), dgx);
+    EXPECT_EQ(r.collectives, 1);
+    EXPECT_EQ(r.comm_exposed_by_kind.at("all-to-all"), r.cycles);
+    EXPECT_NEAR(r.latency_s, a2a.time_s, 1.0 / r.clock_hz);  // within the rounding to a whole cycle
+    EXPECT_DOUBLE_EQ(r.comm_energy_j, a2a.energy_j / 8);
+    const CollectiveCost p2p = point_to_point(dgx, n);
+    EXPECT_NEAR(p2p.time_s, 2e-6 + n / 450e9, 1e-12);
+    const SimResult s = run(*comm_graph("Send", rows, 2), dgx);
+    EXPECT_EQ(s.collectives, 1);
+    EXPECT_EQ(s.comm_exposed_by_kind.at("send"), s.cycles);
+    EXPECT_NEAR(s.latency_s, p2p.time_s, 1.0 / s.clock_hz);
+    EXPECT_DOUBLE_EQ(s.comm_energy_j, p2p.energy_j);
+  }
+  // The reference backend has one chip: a send has nowhere to go.
+  std::mt19937 rng(7);
+  const std::string e = error_of([&] {
+    test::run_on("reference", *comm_graph("Send", 4, 2), {test::random_tensor({4, 4096}, rng)});
+  });
+  EXPECT_THAT(e, HasSubstr("another chip"));
+}
+
+TEST(NpuCollective, ACollectiveIsTimedWithTheTrafficInFlight) {
+  // DGX H100's chips and links wired as a ring (225 GB/s each way, 2 us a step): the all-reduce of
+  // {0,2,4,6} while {1,3,5,7} all-to-all the same bytes (tests/contention_test.cpp: every directed link
+  // carries 3/4 n + n/2), given to the compiler: its instruction is that long.
+  const SystemDesc ring = load_system("dgx-h100", {{"topology", "ring"}});
+  const double n = 1024.0 * 4096 * 2;
+  NpuCompileOptions o;
+  o.precision = Precision::bf16;
+  o.system = std::make_shared<const SystemDesc>(ring);
+  o.traffic = {{false, Collective::AllReduce, {{0, 2, 4, 6}}, n}, {false, Collective::AllToAll, {{1, 3, 5, 7}}, n}};
+  const double alone = 6 * 2e-6 + 0.75 * n / 225e9, shared = 6 * 2e-6 + 1.25 * n / 225e9;
+  // Kinds in turn (traffic_at_once false): the group alone.
+  SimResult r = simulate(compile_for_npu(*collective_graph(1024, 4), ring.chip, o), ring.chip);
+  EXPECT_NEAR(r.latency_s, alone, 1.0 / r.clock_hz);
+  o.traffic_at_once = true;
+  r = simulate(compile_for_npu(*collective_graph(1024, 4), ring.chip, o), ring.chip);
+  EXPECT_NEAR(r.latency_s, shared, 1.0 / r.clock_hz);
+}
+
+TEST(NpuCollective, ExpertShardHasItsDispatchAndCombineAllToAlls) {
+  // Mixtral at --ep 8: each chip holds one expert per layer; every MoE layer sends its tokens x top-2 slots
+  // of 4,096 (8 tokens: 16 x 4,096 values, 131,072 bytes in bf16) to the experts' chips and back.
+  llm::LlmConfig c = llm::load_llm_config(std::string(WAFER_SOURCE_DIR) + "/models/llm/mixtral-8x7b.json");
+  c.layers = 2;
+  c.experts /= 8;
+  llm::DecoderShape s;
+  s.batch = 8, s.seq = 1, s.past = 16, s.last_logits_only = true, s.ep = 8;
+  const Model m = llm::build_decoder(c, s);
+  int a2a = 0;
+  for (const auto& n : m.graph->nodes) {
+    if (n->domain != "wafer") continue;
+    ASSERT_EQ(n->op_type, "AllToAll") << n->name;
+    EXPECT_EQ(n->attr_int("group"), 8);
+    EXPECT_EQ(known_numel(*m.graph, n->inputs.at(0)), 8 * 2 * 4096);
+    ++a2a;
+  }
+  EXPECT_EQ(a2a, 2 * 2);
 }

@@ -80,6 +80,8 @@ TEST(System, PresetsHaveTheirPublishedFigures) {
   SystemDesc c = load_system("cs-3-cluster");
   EXPECT_EQ(c.topology, Topology::WaferFabric);
   EXPECT_DOUBLE_EQ(c.chip_bytes_per_s() * 8, 1.2e12);
+  // Its fabric routers move data beside the compute engines (Cerebras SDK, "A Conceptual View").
+  EXPECT_TRUE(c.comm_engines);
   // trn2.48xlarge: 16 Trainium2 on a 4x4 torus; Trainium2: 96 GiB at 2.9 TB/s, 667 TFLOPS bf16 (AWS Neuron docs).
   SystemDesc a = load_system("trn2-server");
   EXPECT_EQ(a.dims, (std::vector<int>{4, 4}));

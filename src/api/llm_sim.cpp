@@ -45,6 +45,7 @@ struct Source {
   uint64_t kv_elems_per_token = 0;                      // per sequence, all layers (ONNX)
   int64_t layers = 0;                                   // past_key_values.{i}.key inputs (ONNX)
   int64_t tp = 1;  // config: the shard of tp chips, built with its collectives (DecoderShape::tp)
+  int64_t ep = 1;  // config: the experts of one of ep chips, with its all-to-alls (DecoderShape::ep)
 };
 
 // A shipped config by its name, a config file by its stem, an ONNX decoder as other models are named.
@@ -115,6 +116,7 @@ std::unique_ptr<Graph> phase_graph(const Source& s, int64_t batch, int64_t seq, 
   if (s.from_config) {
     llm::DecoderShape shape;
     shape.batch = batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true, shape.tp = s.tp;
+    shape.ep = s.ep;
     return std::move(llm::build_decoder(s.config, shape).graph);
   }
   co.symbols.clear();
@@ -140,6 +142,7 @@ void accumulate(npu::SimResult& total, const npu::SimResult& part, int64_t times
   total.collectives += part.collectives * times;
   total.comm_cycles += part.comm_cycles * uint64_t(times);
   total.comm_exposed_cycles += part.comm_exposed_cycles * uint64_t(times);
+  for (const auto& [kind, c] : part.comm_exposed_by_kind) total.comm_exposed_by_kind[kind] += c * uint64_t(times);
   total.comm_energy_j += part.comm_energy_j * n;
   total.energy_j += part.energy_j * n;
   for (const auto& [k, v] : part.energy_breakdown_j) total.energy_breakdown_j[k] += v * n;
@@ -176,6 +179,7 @@ LlmPhase evaluate_phase(const Source& s, std::unique_ptr<Graph> whole, const npu
     whole.reset();
     llm::DecoderShape shape;
     shape.batch = co.batch, shape.seq = seq, shape.past = past, shape.last_logits_only = true, shape.tp = s.tp;
+    shape.ep = s.ep;
     for (auto [part, times] : {std::pair{llm::DecoderPart::embedding, int64_t(1)},
                                {llm::DecoderPart::layer, s.config.layers},
                                {llm::DecoderPart::head, int64_t(1)}}) {
@@ -331,6 +335,7 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   const llm::LlmConfig full = src.config;  // the whole model; src.config becomes one chip's share
   if (src.from_config) check_split(split, full, system ? &*system : nullptr);
   if (src.from_config) src.config = shard_for_ep(shard_for_tp(full, o.tp), o.ep), src.tp = o.tp;
+  if (src.from_config && full.moe()) src.ep = o.ep;
   const DType dt = resolve_precision(o.precision, PrecisionUse::estimate, [&](DType t) { return hw.supports(t); });
   const uint64_t eb = dtype_size(dt);
   const int64_t B = o.batch, P = o.prompt_len, G = o.gen_len, context = P + G;
@@ -370,20 +375,45 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
 
   npu::NpuCompileOptions co;
   co.precision = o.precision;
-  // The shard's collectives are instructions of its program, timed on the system's links (docs/SYSTEMS.md).
-  // A group the topology cannot span is said before anything is compiled.
-  if (system && o.tp > 1) {
+  // The shard's collectives and sends are instructions of its program, timed on the system's links
+  // (docs/SYSTEMS.md). A group the topology cannot span is said before anything is compiled.
+  if (system && split.chips() > 1) {
     try {
-      npu::concurrent_collective(*system, npu::Collective::AllReduce, tp_groups(split, 1), 1.0);
+      if (o.tp > 1) npu::concurrent_collective(*system, npu::Collective::AllReduce, tp_groups(split, 1), 1.0);
+      if (o.ep > 1) npu::concurrent_collective(*system, npu::Collective::AllToAll, ep_groups(split, 1), 1.0);
     } catch (const Error& e) {
-      fail("--tp ", o.tp, " on ", system->name, ": ", e.what());
+      fail(split.flags(), " on ", system->name, ": ", e.what());
     }
     co.system = std::make_shared<const npu::SystemDesc>(*system);
   }
+  r.micro_batches = o.pp > 1 ? (o.micro_batches > 0 ? o.micro_batches : B) : 1;
+  check(r.micro_batches >= 1 && r.micro_batches <= B, "--micro-batches ", o.micro_batches,
+        " must be between 1 and the batch (", B, ")");
+  // The communication in flight with a phase's (npu/contention.h): every group's collectives of a kind at
+  // once (the chips of a stage work in step). A pipelined prefill's stages all work at once, each at its own
+  // point of its layers, so all of its traffic is in flight together: every stage's all-reduces and
+  // all-to-alls and the sends between stages share the links (an upper bound: a chip's own kinds count as at
+  // once). A decode step's stages take turns and a stage's kinds follow each other: each kind alone.
+  const int64_t mb_batch = (B + r.micro_batches - 1) / r.micro_batches;  // one micro-batch's sequences
+  auto traffic = [&](int64_t stages, int64_t tokens, int64_t send_tokens) {
+    std::vector<npu::Traffic> t;
+    if (!system) return t;
+    const double act = double(full.hidden) * double(eb);
+    if (o.tp > 1) t.push_back({false, npu::Collective::AllReduce, tp_groups(split, stages), double(tokens) * act});
+    if (src.ep > 1)
+      t.push_back({false, npu::Collective::AllToAll, ep_groups(split, stages),
+                   double(tokens) * double(full.experts_per_token) * act});
+    if (o.pp > 1)
+      t.push_back({true, npu::Collective::AllReduce,
+                   npu::stage_send_pairs(int(split.tp * split.ep * split.dp), int(stages > 1 ? stages : 2)),
+                   double(send_tokens) * act});
+    return t;
+  };
   // Prefill: the whole prompt, an empty cache. Its graph sizes the activations before anything is
   // timed: the capacity check comes first.
   npu::NpuCompileOptions prefill_co = co;
-  if (co.system) prefill_co.collective_groups = tp_groups(split, o.pp);  // a pipelined prefill's stages at once
+  prefill_co.traffic = traffic(o.pp, B * P, mb_batch * P);
+  prefill_co.traffic_at_once = o.pp > 1;
   std::unique_ptr<Graph> prefill_graph = phase_graph(src, B, P, 0, prefill_co);
   r.activation_bytes = peak_op_elems(*prefill_graph) * eb;
 
@@ -431,53 +461,65 @@ LlmSimReport simulate_llm(const LlmSimOptions& o) {
   r.prefill = evaluate_phase(src, std::move(prefill_graph), hw, prefill_co, P, 0, o.whole_graph,
                              r.model + " prefill (batch " + std::to_string(B) + ", " + std::to_string(P) + " tokens)");
   npu::NpuCompileOptions decode_co = co;
-  if (co.system) decode_co.collective_groups = tp_groups(split, 1);  // a decode step's stages take turns
+  decode_co.traffic = traffic(1, B, B);  // a decode step sends the whole batch's tokens
   std::unique_ptr<Graph> decode_graph = phase_graph(src, B, 1, r.decode_context, decode_co);
   const uint64_t decode_weight_elems = weight_elems_read(*decode_graph);
   r.decode = evaluate_phase(
       src, std::move(decode_graph), hw, decode_co, 1, r.decode_context, o.whole_graph,
       r.model + " decode (batch " + std::to_string(B) + ", context " + std::to_string(r.decode_context + 1) + ")");
 
-  // The split's communication and stages around the simulated chip (llm_parallel.h, docs/SYSTEMS.md):
-  // tensor-parallel all-reduces and expert all-to-alls on the critical path, pipeline stages one after
-  // another, dp x ep replicas of the batch.
-  r.micro_batches = o.pp > 1 ? (o.micro_batches > 0 ? o.micro_batches : B) : 1;
-  check(r.micro_batches >= 1 && r.micro_batches <= B, "--micro-batches ", o.micro_batches,
-        " must be between 1 and the batch (", B, ")");
+  // The split's stages around the simulated chip (llm_parallel.h, docs/SYSTEMS.md): its program holds the
+  // tensor-parallel all-reduces and expert all-to-alls, a stage boundary's program the pipeline send; the
+  // stages run one after another and dp x ep replicas share the batch.
   r.pipeline_bubble = pipeline_bubble(o.pp, r.micro_batches);
   if (system) {
     const int64_t stage_layers = (full.layers + o.pp - 1) / o.pp;
-    // Every group's collectives at once, sharing links where they meet (npu/contention.h): a pipelined
-    // prefill's stages all work at once, a decode step's take turns.
-    for (auto [phase, tokens, m, stages] :
-         {std::tuple{&r.prefill, B * P, r.micro_batches, o.pp}, {&r.decode, B, int64_t(1), int64_t(1)}}) {
-      EpComm ep = ep_phase_comm(*system, full, o.ep, tokens, int64_t(eb), ep_groups(split, stages));
-      phase->ep_contention = ep.contention;
-      if (o.tp > 1) {
-        const npu::ConcurrentCost ar = npu::concurrent_collective(
-            *system, npu::Collective::AllReduce, tp_groups(split, stages), double(tokens * full.hidden * int64_t(eb)));
-        r.collective = std::string(npu::algorithm_name(ar.cost.algorithm));
-        phase->tp_contention = ar.contention;
+    for (auto [phase, co_p, seq, m] :
+         {std::tuple{&r.prefill, &prefill_co, P, r.micro_batches}, {&r.decode, &decode_co, int64_t(1), int64_t(1)}}) {
+      // How much the busiest link each kind uses carries beyond its own traffic (npu/contention.h).
+      for (const npu::Traffic& t : co_p->traffic) {
+        if (t.send) continue;
+        std::vector<npu::Traffic> others;
+        if (co_p->traffic_at_once)
+          for (const npu::Traffic& u : co_p->traffic)
+            if (&u != &t) others.push_back(u);
+        const npu::ConcurrentCost c = npu::concurrent_collective(*system, t.kind, t.groups, t.n_bytes, {}, others);
+        if (t.kind == npu::Collective::AllReduce)
+          r.collective = std::string(npu::algorithm_name(c.cost.algorithm)), phase->tp_contention = c.contention;
+        else
+          phase->ep_contention = c.contention;
       }
-      // The simulated chip's program holds the tensor-parallel collectives (npu OpKind::Collective, timed with
-      // every group's at once): the part of them nothing overlapped is its communication, the rest its compute.
-      const double tp_comm = phase->sim.clock_hz > 0 ? double(phase->sim.comm_exposed_cycles) / phase->sim.clock_hz : 0;
+      auto exposed_s = [&](const npu::SimResult& sim, const char* kind) {
+        auto it = sim.comm_exposed_by_kind.find(kind);
+        return it == sim.comm_exposed_by_kind.end() || sim.clock_hz <= 0 ? 0.0 : double(it->second) / sim.clock_hz;
+      };
+      // The part of the collectives nothing overlapped is communication, the rest of the chip's time compute.
+      const double tp_comm = exposed_s(phase->sim, "all-reduce") + exposed_s(phase->sim, "all-gather");
+      const double ep_comm = exposed_s(phase->sim, "all-to-all");
       // One pass of every layer on one chip; with pp stages each micro-batch spends stage_layers / layers
       // of it in a stage, and the pipeline takes m + pp - 1 stage slots.
-      const double compute = phase->sim.latency_s - tp_comm;
+      const double compute = phase->sim.latency_s - tp_comm - ep_comm;
       const double scale = double(m + o.pp - 1) * double(stage_layers) / (double(full.layers) * double(m));
-      const double send_bytes = double(tokens) / double(m) * double(full.hidden) * double(eb);
-      const double send = o.pp > 1 ? npu::point_to_point(*system, send_bytes).time_s : 0;
+      // A stage's boundary: one micro-batch's hidden states sent to the next stage (wafer.Send), simulated.
+      double send = 0, send_energy = 0;
+      if (o.pp > 1) {
+        llm::DecoderShape shape;
+        shape.batch = m > 1 ? mb_batch : B, shape.seq = seq, shape.part = llm::DecoderPart::send;
+        npu::NpuCompileOptions send_co = *co_p;
+        send_co.batch = int(shape.batch);
+        const npu::SimResult sim = evaluate(*llm::build_decoder(src.config, shape).graph, true, hw, send_co);
+        send = exposed_s(sim, "send"), send_energy = sim.comm_energy_j;
+      }
       // Sends overlap the next micro-batch where the chip moves data while it computes, except the first
       // micro-batch's way down the pipeline; a decode step's token waits for every send.
       // Without overlap every stage's period is its compute and then its send: (m + pp - 2) sends.
       const double exposed_sends = o.pp == 1 ? 0 : double(system->comm_engines ? o.pp - 1 : m + o.pp - 2) * send;
       phase->compute_s = compute * scale;
-      phase->tp_comm_s = tp_comm * scale, phase->ep_comm_s = ep.time_s * scale, phase->pp_send_s = exposed_sends;
+      phase->tp_comm_s = tp_comm * scale, phase->ep_comm_s = ep_comm * scale, phase->pp_send_s = exposed_sends;
       phase->comm_s = phase->tp_comm_s + phase->ep_comm_s + phase->pp_send_s;
       phase->sim.latency_s = phase->compute_s + phase->comm_s;
-      phase->comm_energy_j = phase->sim.comm_energy_j + ep.energy_j +
-                             double(o.pp - 1) * double(m) * send_bytes * system->links.pj_per_byte * 1e-12;
+      // A replica's chips' shares of the collectives' link energy, and every boundary's sends.
+      phase->comm_energy_j = phase->sim.comm_energy_j * double(o.tp) + double(o.pp - 1) * double(m) * send_energy;
       phase->sim.energy_j = phase->sim.energy_j * double(o.tp) + phase->comm_energy_j;
     }
   } else {

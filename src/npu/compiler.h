@@ -5,6 +5,7 @@
 
 #include "core/precision.h"
 #include "ir/graph.h"
+#include "npu/contention.h"
 #include "npu/hardware.h"
 #include "npu/program.h"
 #include "npu/system.h"
@@ -26,14 +27,19 @@ struct NpuCompileOptions {
   // GEMM's addressing. Off: every node is a pass of its own (to compare the two mappings).
   bool fuse_attention = true;
   bool fold_views = true;
-  // The system of chips the program runs on as one of its chips: it times the graph's collectives
-  // (wafer.AllReduce / wafer.AllGather, a tensor-parallel shard's) with npu::system_collective and says
-  // whether they overlap compute (comm_engines). Unset: a collective over more than one chip is an error.
+  // The system of chips the program runs on as one of its chips: it times the graph's collectives and sends
+  // (wafer.AllReduce / AllGather / AllToAll / Send: a split model's shard) with npu::system_collective and
+  // npu::point_to_point and says whether they overlap compute (comm_engines). Unset: a collective over more
+  // than one chip is an error.
   std::shared_ptr<const SystemDesc> system;
-  // The groups of chips whose collectives run at the same moment as this chip's (a split's tensor-parallel
-  // groups, this chip's among them): the collectives are timed with all of them sharing the links
-  // (npu/contention.h). Empty: the chip's group alone on a topology of its own shape.
-  std::vector<std::vector<int>> collective_groups;
+  // The communication in flight on the system while this chip's runs (npu/contention.h), this chip's groups
+  // among it: a collective is timed with the entry of its kind as its groups (an all-gather with the
+  // all-reduce's: the tensor-parallel groups; a send with the sends) and every other entry sharing the links.
+  // No entry of its kind: the chip's group alone on a topology of its own shape.
+  std::vector<Traffic> traffic;
+  // Whether every entry of `traffic` is in flight at once (a pipelined prefill's stages), so that each kind
+  // shares the links with all the others; false: each kind runs with its own entry only.
+  bool traffic_at_once = false;
 };
 
 // A design mapped spatially: so many small cores that every layer keeps a region of its own and the layers

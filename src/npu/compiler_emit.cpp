@@ -579,9 +579,10 @@ void emit_vector_layer(Lowering& l, size_t li) {
   }
 }
 
-// A collective (docs/SYSTEMS.md): one instruction on the system's links once its input is complete, timed
-// with the system's alpha-beta model. It works in place: an all-reduce leaves its result where its input
-// was; an all-gather's larger result goes where an activation of its size lives. Over one chip it is free.
+// A collective or a send (docs/SYSTEMS.md): one instruction on the system's links once its input is complete,
+// timed with the system's alpha-beta model and the traffic in flight beside it (NpuCompileOptions::traffic).
+// It works in place: an all-reduce, an all-to-all or a send leaves its result where its input was; an
+// all-gather's larger result goes where an activation of its size lives. Over one chip it is free.
 void emit_collective(Lowering& l, size_t li) {
   const Node& node = *l.plans[li].node;
   const CollectiveOp op = *l.plans[li].collective;
@@ -589,25 +590,40 @@ void emit_collective(Lowering& l, size_t li) {
   const std::string& out = node.outputs.at(0);
   ValInfo o = l.info(in);
   if (op.group > 1) {
-    check(l.options.system != nullptr, "npu compile: ", node.label(), ": ", collective_name(op.kind), " over ",
-          op.group, " chips needs a system of chips to time it (--hw with a system, e.g. dgx-h100)");
-    // n is one chip's buffer: all-reduce's input, all-gather's output (npu/collectives.h).
-    const uint64_t n = l.value_bytes(op.kind == Collective::AllGather ? out : in);
+    const std::string_view what = op.send ? "send" : collective_name(op.kind);
+    check(l.options.system != nullptr, "npu compile: ", node.label(), ": ", what, " over ", op.group,
+          " chips needs a system of chips to time it (--hw with a system, e.g. dgx-h100)");
+    // n is one chip's buffer: all-reduce's and all-to-all's input, all-gather's output (npu/collectives.h).
+    const uint64_t n = l.value_bytes(!op.send && op.kind == Collective::AllGather ? out : in);
+    // This chip's kind of traffic among what is in flight (an all-gather runs in the all-reduce's groups).
+    const Collective kind = op.kind == Collective::AllGather ? Collective::AllReduce : op.kind;
+    const Traffic* mine = nullptr;
+    std::vector<Traffic> others;
+    for (const Traffic& t : l.options.traffic)
+      if (!mine && t.send == op.send && (op.send || t.kind == kind))
+        mine = &t;
+      else if (l.options.traffic_at_once)
+        others.push_back(t);
     CollectiveCost cost;
     try {
-      cost = l.options.collective_groups.empty()
-                 ? system_collective(*l.options.system, op.kind, op.group, double(n))
-                 : concurrent_collective(*l.options.system, op.kind, l.options.collective_groups, double(n)).cost;
+      if (op.send)
+        cost = mine ? concurrent_sends(*l.options.system, mine->groups, double(n), others).cost
+                    : point_to_point(*l.options.system, double(n));
+      else
+        cost =
+            mine ? concurrent_collective(*l.options.system, op.kind, mine->groups, double(n), std::nullopt, others).cost
+                 : system_collective(*l.options.system, op.kind, op.group, double(n));
     } catch (const Error& e) {
       fail("npu compile: ", node.label(), ": ", e.what());
     }
     Instr c{OpKind::Collective, int(li), l.first_core[li]};
-    c.bytes = n, c.what = std::string(collective_name(op.kind));
+    c.bytes = n, c.what = std::string(what);
     c.cycles = uint64_t(std::ceil(cost.time_s * l.hw.clock_hz - 1e-6));
-    c.energy_j = cost.energy_j;
+    // This chip's share of the group's link energy (a send's is the sender's).
+    c.energy_j = op.send ? cost.energy_j : cost.energy_j / double(op.group);
     if (o.ready >= 0) c.deps = {o.ready};
     o.ready = l.em.emit(std::move(c));
-    if (op.kind == Collective::AllGather) o.level = l.act_level(n, o.num_cores);
+    if (!op.send && op.kind == Collective::AllGather) o.level = l.act_level(n, o.num_cores);
   }
   o.layer = int(li);
   l.vals[out] = o;

@@ -89,10 +89,17 @@ bool reads_gathered_rows(const Node& node) {
 }
 
 std::optional<CollectiveOp> collective_op(const Node& node) {
-  if (node.domain != "wafer" || (node.op_type != "AllReduce" && node.op_type != "AllGather")) return std::nullopt;
+  if (node.domain != "wafer") return std::nullopt;
+  if (node.op_type == "Send") return CollectiveOp{Collective::AllGather, 2, true};
+  std::optional<Collective> kind;
+  for (auto [name, c] : {std::pair{"AllReduce", Collective::AllReduce},
+                         {"AllGather", Collective::AllGather},
+                         {"AllToAll", Collective::AllToAll}})
+    if (node.op_type == name) kind = c;
+  if (!kind) return std::nullopt;
   const int64_t group = node.attr_int("group", 1);
   check(group >= 1 && group <= 1 << 20, node.label(), ": group must be between 1 and 2^20, got ", group);
-  return CollectiveOp{node.op_type == "AllReduce" ? Collective::AllReduce : Collective::AllGather, int(group)};
+  return CollectiveOp{*kind, int(group)};
 }
 
 bool is_epilogue_op(const Node& node) {

@@ -31,10 +31,12 @@ int64_t known_numel(const Graph& graph, const std::string& value);
 // while the tile is on chip (bias, activations, residual add, GELU's pieces).
 bool is_epilogue_op(const Node& node);
 
-// A tensor-parallel collective of the graph (wafer.AllReduce, wafer.AllGather) and its group size.
+// A collective of the graph (wafer.AllReduce, wafer.AllGather, wafer.AllToAll) and its group size, or a
+// pipeline send (wafer.Send: point to point, group 2).
 struct CollectiveOp {
   Collective kind = Collective::AllReduce;
   int group = 1;
+  bool send = false;
 };
 std::optional<CollectiveOp> collective_op(const Node& node);
 

@@ -169,9 +169,23 @@ std::vector<std::vector<int>> strided_groups(int chips, int size, int stride) {
   return groups;
 }
 
-ConcurrentCost concurrent_collective(const SystemDesc& s, Collective c, const std::vector<std::vector<int>>& groups,
-                                     double n, std::optional<CollectiveAlgorithm> algorithm) {
-  check(!groups.empty(), s.name, ": concurrent ", collective_name(c), " with no groups");
+namespace {
+
+// One kind of traffic on the system: its formula (the group on a topology of its own shape) and the bytes
+// each of its groups puts on every channel.
+struct Pattern {
+  CollectiveCost formula;
+  double beta = 0;                         // the formula's bandwidth term (its time at zero latency)
+  double ideal_max = 0;                    // bytes on the formula's busiest channel
+  double ideal_bytes = 0;                  // bytes on all its channels
+  std::vector<std::vector<double>> alone;  // per group: bytes per channel
+};
+
+// Groups of one kind of traffic: the same size, chips of the system, and (collectives) disjoint; a
+// pipeline's sends chain (a stage's chips receive from the one before and send to the next).
+void check_groups(const SystemDesc& s, const std::vector<std::vector<int>>& groups, std::string_view what,
+                  bool disjoint = true) {
+  check(!groups.empty(), s.name, ": concurrent ", what, " with no groups");
   const size_t g = groups.front().size();
   std::vector<bool> taken(size_t(std::max(s.count, 0)), false);
   for (const auto& group : groups) {
@@ -180,16 +194,23 @@ ConcurrentCost concurrent_collective(const SystemDesc& s, Collective c, const st
     for (int chip : group) {
       check(chip >= 0 && chip < s.count, s.name, ": chip ", chip, " of group ", group_text(group),
             " is not one of its ", s.count, " chips");
-      check(!taken[size_t(chip)], s.name, ": chip ", chip, " is in two concurrent groups");
+      check(!disjoint || !taken[size_t(chip)], s.name, ": chip ", chip, " is in two concurrent groups");
       taken[size_t(chip)] = true;
     }
   }
-  ConcurrentCost out;
+}
+
+Pattern collective_pattern(const SystemDesc& s, const LinkNet& net, Collective c,
+                           const std::vector<std::vector<int>>& groups, double n,
+                           std::optional<CollectiveAlgorithm> algorithm) {
+  check_groups(s, groups, collective_name(c));
+  const size_t g = groups.front().size();
+  Pattern p;
   if (g == 1) {
-    out.cost = system_collective(s, c, 1, n, algorithm);
-    return out;
+    p.formula = system_collective(s, c, 1, n, algorithm);
+    p.alone.assign(groups.size(), std::vector<double>(net.channels(), 0.0));
+    return p;
   }
-  const LinkNet net = network_of(s);
   // The formula's system: the group on a topology of its own shape (a ring of g; a torus of the block's
   // extents in the same dimensions, so each dimension keeps its share of the links), links unchanged.
   SystemDesc own = s;
@@ -205,43 +226,126 @@ ConcurrentCost concurrent_collective(const SystemDesc& s, Collective c, const st
     while (own.dims.size() < s.dims.size()) own.dims.push_back(1);
   }
   own_net.dims = net.switched ? std::vector<int>{int(g)} : own.dims;
-  const CollectiveCost formula = system_collective(own, c, int(g), n, algorithm);
+  p.formula = system_collective(own, c, int(g), n, algorithm);
   SystemDesc no_latency = own;
   no_latency.links.latency_s = 0;
-  const double beta = system_collective(no_latency, c, int(g), n, formula.algorithm).time_s;
+  p.beta = system_collective(no_latency, c, int(g), n, p.formula.algorithm).time_s;
 
   std::vector<int> own_group(g);
   for (size_t i = 0; i < g; ++i) own_group[i] = int(i);
   std::vector<double> ideal(own_net.channels(), 0.0);
-  add_flows(own_net, c, formula.algorithm, own_group, s.name, ideal);
-  const double ideal_max = max_of(ideal), ideal_hops = sum_of(ideal);
-
-  std::vector<std::vector<double>> alone(groups.size(), std::vector<double>(net.channels(), 0.0));
-  std::vector<double> all(net.channels(), 0.0);
-  for (size_t k = 0; k < groups.size(); ++k) {
-    add_flows(net, c, formula.algorithm, groups[k], s.name, alone[k]);
-    for (size_t l = 0; l < all.size(); ++l) all[l] += alone[k][l];
+  add_flows(own_net, c, p.formula.algorithm, own_group, s.name, ideal);
+  // A unit of flow carries the bytes that make the group on its own shape cross the formula's link_bytes.
+  const double hops = sum_of(ideal), unit = hops > 0 ? p.formula.link_bytes / hops : 0;
+  p.ideal_max = max_of(ideal) * unit, p.ideal_bytes = hops * unit;
+  for (const auto& group : groups) {
+    std::vector<double> load(net.channels(), 0.0);
+    add_flows(net, c, p.formula.algorithm, group, s.name, load);
+    for (double& l : load) l *= unit;
+    p.alone.push_back(std::move(load));
   }
-  double worst = -1, hops = 0;
-  for (size_t k = 0; k < groups.size(); ++k) {
+  return p;
+}
+
+Pattern send_pattern(const SystemDesc& s, const LinkNet& net, const std::vector<std::vector<int>>& pairs, double n) {
+  check_groups(s, pairs, "sends", false);
+  Pattern p;
+  p.formula = point_to_point(s, n);
+  SystemDesc no_latency = s;
+  no_latency.links.latency_s = 0;
+  p.beta = point_to_point(no_latency, n).time_s;
+  // One hop between neighbours: through a switch the sender's port up and the receiver's port down (two
+  // channels for one link crossed, as every switched flow), on a ring or torus one channel.
+  const double unit = n / (net.switched ? 2 : 1);
+  p.ideal_max = unit, p.ideal_bytes = n;
+  for (const auto& pair : pairs) {
+    check(pair.size() == 2 && pair[0] != pair[1], s.name, ": a send is a pair of different chips {from, to}, not ",
+          group_text(pair));
+    std::vector<double> load(net.channels(), 0.0);
+    net.route(pair[0], pair[1], unit, load);
+    p.alone.push_back(std::move(load));
+  }
+  return p;
+}
+
+Pattern traffic_pattern(const SystemDesc& s, const LinkNet& net, const Traffic& t) {
+  return t.send ? send_pattern(s, net, t.groups, t.n_bytes)
+                : collective_pattern(s, net, t.kind, t.groups, t.n_bytes, std::nullopt);
+}
+
+// The slowest of `own`'s groups (`own_groups`) with everything in flight on the links: `own`'s groups and
+// `others`. A chip runs one communication at a time, so the other traffic of a group that shares a chip with
+// the one being timed is not beside it (those chips are busy with this collective).
+ConcurrentCost in_flight(const SystemDesc& s, const LinkNet& net, const Pattern& own,
+                         const std::vector<std::vector<int>>& own_groups, const std::vector<Traffic>& others, double n,
+                         double bus_factor) {
+  ConcurrentCost out;
+  out.cost = own.formula;
+  out.alpha_beta_s = out.uncontended_s = own.formula.time_s;
+  if (own.ideal_bytes <= 0) return out;  // one chip, or nothing to move
+  std::vector<double> mine(net.channels(), 0.0);
+  for (const auto& load : own.alone)
+    for (size_t l = 0; l < mine.size(); ++l) mine[l] += load[l];
+  struct Other {
+    const std::vector<int>* chips;
+    std::vector<double> load;
+  };
+  std::vector<Other> other;
+  for (const Traffic& t : others) {
+    Pattern p = traffic_pattern(s, net, t);
+    for (size_t k = 0; k < p.alone.size(); ++k) other.push_back({&t.groups[k], std::move(p.alone[k])});
+  }
+  double worst = -1, bytes = 0;
+  for (size_t k = 0; k < own.alone.size(); ++k) {
+    const std::vector<double>& load = own.alone[k];
+    std::vector<double> all = mine;
+    for (const Other& o : other) {
+      const bool shares = std::any_of(o.chips->begin(), o.chips->end(), [&](int c) {
+        return std::find(own_groups[k].begin(), own_groups[k].end(), c) != own_groups[k].end();
+      });
+      if (!shares)
+        for (size_t l = 0; l < all.size(); ++l) all[l] += o.load[l];
+    }
     double busiest_shared = 0;
     for (size_t l = 0; l < all.size(); ++l)
-      if (alone[k][l] > 0) busiest_shared = std::max(busiest_shared, all[l]);
-    const double dilation = ratio(max_of(alone[k]), ideal_max);
-    const double contention = ratio(busiest_shared, max_of(alone[k]));
+      if (load[l] > 0) busiest_shared = std::max(busiest_shared, all[l]);
+    const double dilation = ratio(max_of(load), own.ideal_max);
+    const double contention = ratio(busiest_shared, max_of(load));
     if (dilation * contention > worst)
-      worst = dilation * contention, out.dilation = dilation, out.contention = contention, hops = sum_of(alone[k]);
+      worst = dilation * contention, out.dilation = dilation, out.contention = contention, bytes = sum_of(load);
   }
-  out.alpha_beta_s = formula.time_s;
-  out.uncontended_s = out.dilation == 1 ? formula.time_s : formula.time_s + (out.dilation - 1) * beta;
-  out.cost = formula;
-  if (worst != 1) out.cost.time_s = formula.time_s + (worst - 1) * beta;
-  out.cost.link_bytes = formula.link_bytes * ratio(hops, ideal_hops);
+  const CollectiveCost& f = own.formula;
+  out.uncontended_s = out.dilation == 1 ? f.time_s : f.time_s + (out.dilation - 1) * own.beta;
+  if (worst != 1) out.cost.time_s = f.time_s + (worst - 1) * own.beta;
+  out.cost.link_bytes = f.link_bytes * ratio(bytes, own.ideal_bytes);
   out.cost.energy_j = out.cost.link_bytes * s.links.pj_per_byte * 1e-12;
   out.cost.alg_bytes_per_s = out.cost.time_s > 0 ? n / out.cost.time_s : 0;
-  const double frac = double(g - 1) / double(g);
-  out.cost.bus_bytes_per_s = out.cost.alg_bytes_per_s * (c == Collective::AllReduce ? 2 * frac : frac);
+  out.cost.bus_bytes_per_s = out.cost.alg_bytes_per_s * bus_factor;
   return out;
+}
+
+}  // namespace
+
+ConcurrentCost concurrent_collective(const SystemDesc& s, Collective c, const std::vector<std::vector<int>>& groups,
+                                     double n, std::optional<CollectiveAlgorithm> algorithm,
+                                     const std::vector<Traffic>& others) {
+  const LinkNet net = network_of(s);
+  const Pattern own = collective_pattern(s, net, c, groups, n, algorithm);
+  const double g = double(groups.front().size()), frac = (g - 1) / g;
+  return in_flight(s, net, own, groups, others, n, c == Collective::AllReduce ? 2 * frac : frac);
+}
+
+ConcurrentCost concurrent_sends(const SystemDesc& s, const std::vector<std::vector<int>>& pairs, double n,
+                                const std::vector<Traffic>& others) {
+  const LinkNet net = network_of(s);
+  return in_flight(s, net, send_pattern(s, net, pairs, n), pairs, others, n, 1.0);
+}
+
+std::vector<std::vector<int>> stage_send_pairs(int stage_chips, int stages) {
+  std::vector<std::vector<int>> pairs;
+  for (int j = 0; j + 1 < stages; ++j)
+    for (int i = 0; i < stage_chips; ++i) pairs.push_back({j * stage_chips + i, (j + 1) * stage_chips + i});
+  return pairs;
 }
 
 }  // namespace wafer::npu

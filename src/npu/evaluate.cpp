@@ -77,6 +77,7 @@ SimResult as_whole_batch(SimResult r, int runs) {
   r.latency_s *= runs;
   r.comm_cycles *= k;
   r.comm_exposed_cycles *= k;
+  for (auto& [kind, c] : r.comm_exposed_by_kind) c *= k;
   return r;
 }
 

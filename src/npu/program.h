@@ -41,9 +41,10 @@ struct Layer {
   int64_t k_split = 1;
 };
 
-// Collective: a tensor-parallel all-reduce/all-gather over the system's chip-to-chip links (wafer.AllReduce,
-// wafer.AllGather; docs/SYSTEMS.md). It occupies the chip's one communication resource for `cycles`; where
-// Program::comm_overlap is false it holds every core's units too (the collective kernel takes the cores).
+// Collective: an all-reduce, all-gather or all-to-all over the system's chip-to-chip links, or a pipeline
+// send (wafer.AllReduce, wafer.AllGather, wafer.AllToAll, wafer.Send; docs/SYSTEMS.md). It occupies the chip's one
+// communication resource for `cycles`; where Program::comm_overlap is false it holds every core's units too (the
+// collective kernel takes the cores).
 enum class OpKind { Load, Store, Transfer, MatMul, Vector, Barrier, Collective };
 std::string_view op_kind_name(OpKind k);
 
@@ -70,9 +71,10 @@ struct Instr {
   int64_t elements = 0;
   std::string op_class;
 
-  // Collective: `bytes` is one chip's buffer, `what` the collective ("all-reduce", "all-gather"), `cycles` its
-  // time on the links and `energy_j` the links' energy, all chips together, both from npu::system_collective
-  // at compile time (the simulator has the chip, not the system).
+  // Collective: `bytes` is one chip's buffer, `what` the collective ("all-reduce", "all-gather", "all-to-all",
+  // "send"), `cycles` its time on the links (with the traffic in flight beside it) and `energy_j` this chip's
+  // share of the group's link energy, both from npu/collectives.h and npu/contention.h at compile time (the
+  // simulator has the chip, not the system).
   uint64_t cycles = 0;
   double energy_j = 0;
 

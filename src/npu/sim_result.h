@@ -51,11 +51,12 @@ struct SimResult {
   int64_t macs = 0;
   uint64_t offchip_bytes = 0;
   uint64_t onchip_bytes = 0;  // scratchpad + global buffer traffic
-  // Tensor-parallel collectives on the system's links (OpKind::Collective): how many, their cycles, the
-  // cycles of them when nothing else ran (on the critical path), and their link energy, all chips
-  // together (not in energy_j, which is one chip's).
+  // Collectives and pipeline sends on the system's links (OpKind::Collective): how many, their cycles, the
+  // cycles of them when nothing else ran (on the critical path; by kind: "all-reduce", "all-gather",
+  // "all-to-all", "send"), and this chip's share of their link energy (not in energy_j, which is the chip's).
   int64_t collectives = 0;
   uint64_t comm_cycles = 0, comm_exposed_cycles = 0;
+  std::map<std::string, uint64_t> comm_exposed_by_kind;
   double comm_energy_j = 0;
   double peak_macs_per_s = 0;
   double offchip_bytes_per_s = 0;

@@ -169,7 +169,7 @@ class Machine {
         ++r_.collectives;
         r_.comm_cycles += in.cycles;
         r_.comm_energy_j += in.energy_j;
-        comm_.emplace_back(start, fin);
+        comm_.push_back({start, fin, &in.what});
         break;
       }
       case OpKind::Barrier:
@@ -295,10 +295,18 @@ class Machine {
   }
   // The collectives' cycles that nothing else ran beside: all of them where they hold the cores. Those of a
   // repeat's skipped repetitions (a spatial design's pipelined runs) count as the simulated ones did.
-  uint64_t exposed_comm_cycles() const {
+  // By kind of collective ("all-reduce", "all-to-all", "send", ...) in `by_kind`.
+  uint64_t exposed_comm_cycles(std::map<std::string, uint64_t>& by_kind) const {
     uint64_t exposed = 0, simulated = 0;
-    for (const auto& [s, f] : comm_) exposed += track_busy_ ? busy_.uncovered(s, f) : f - s, simulated += f - s;
-    return simulated == 0 ? 0 : uint64_t(std::llround(double(exposed) * double(r_.comm_cycles) / double(simulated)));
+    std::map<std::string, uint64_t> kinds;
+    for (const Comm& c : comm_) {
+      const uint64_t e = track_busy_ ? busy_.uncovered(c.start, c.end) : c.end - c.start;
+      exposed += e, simulated += c.end - c.start, kinds[*c.what] += e;
+    }
+    if (simulated == 0) return 0;
+    const double scale = double(r_.comm_cycles) / double(simulated);
+    for (const auto& [k, e] : kinds) by_kind[k] = uint64_t(std::llround(double(e) * scale));
+    return uint64_t(std::llround(double(exposed) * scale));
   }
   // A reservation a steady state repeats `offset` cycles later (free then, unless another layer took it).
   void occupy(const Reservation& res, uint64_t offset) {
@@ -371,10 +379,14 @@ class Machine {
   std::vector<LayerAcc> acc_;
   std::vector<Reservation>* log_ = nullptr;
   uint64_t reservations_ = 0;
-  std::vector<bool> replicated_;                     // layers whose waves ran as a representative core's tiles
-  uint64_t link_free_ = 0;                           // the system's links (collectives)
-  std::vector<std::pair<uint64_t, uint64_t>> comm_;  // each collective's [start, end)
-  bool track_busy_ = false;                          // collectives may overlap compute: keep busy_
+  std::vector<bool> replicated_;  // layers whose waves ran as a representative core's tiles
+  uint64_t link_free_ = 0;        // the system's links (collectives)
+  struct Comm {
+    uint64_t start = 0, end = 0;
+    const std::string* what = nullptr;  // the instruction's kind of collective (the program outlives the machine)
+  };
+  std::vector<Comm> comm_;   // each collective's [start, end)
+  bool track_busy_ = false;  // collectives may overlap compute: keep busy_
   BusyUnion busy_;
 };
 
@@ -564,7 +576,7 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
       run_repeat(prog, prog.repeats[next_repeat], machine, r, end);
   }
 
-  r.comm_exposed_cycles = machine.exposed_comm_cycles();
+  r.comm_exposed_cycles = machine.exposed_comm_cycles(r.comm_exposed_by_kind);
   const int units = machine.units(), channels = machine.channels();
   const double matrix_peak_per_core = units * hw.matrix.macs_per_cycle.at(tdt);
   for (size_t li = 0; li < prog.layers.size(); ++li) {

@@ -54,13 +54,14 @@ class Builder {
     g_.types[y] = ValueType{dtype, Shape::from(out)};
     return y;
   }
-  // A tensor-parallel collective (ops/collective_ops.cpp): wafer.AllReduce / wafer.AllGather over `group` chips.
+  // A collective (ops/collective_ops.cpp): wafer.AllReduce / AllGather / AllToAll over `group` chips, or a
+  // pipeline stage's wafer.Send (group 0: no attribute).
   std::string collective(const std::string& type, const std::string& name, const std::string& x, Dims out,
                          int64_t group) {
     std::string y = name + "_output_0";
     Node& n = g_.add_node(type, {x}, {y}, name);
     n.domain = "wafer", n.op_version = 1;
-    n.attrs = {{"group", Attribute{group}}};
+    if (group > 0) n.attrs = {{"group", Attribute{group}}};
     if (type == "AllGather") n.attrs["axis"] = Attribute{int64_t(-1)};
     g_.opsets["wafer"] = 1;
     g_.types[y] = ValueType{DType::Float32, Shape::from(out)};
@@ -254,14 +255,24 @@ struct Dec {
     // Balanced routing (see decoder_builder.h): each active expert takes `rows` of the tokens x k slots.
     const int64_t active = std::min(E, tokens * k);
     const int64_t rows = (tokens * k + active - 1) / active;
+    // Expert parallelism (DecoderShape::ep): the chip's tokens x k slots go to the chips of their experts and
+    // the slots of its own experts come back, by a wafer.AllToAll of tokens x k rows (the slots as the tokens
+    // repeated k times; the routing is balanced, so as many rows arrive as leave); the combine returns them.
+    std::string received;
+    if (s.ep > 1) {
+      std::string slots = k == 1 ? flat
+                                 : b.op("Concat", p + "/dispatch_slots", std::vector<std::string>(size_t(k), flat),
+                                        {tokens * k, H}, {{"axis", int_attr(0)}});
+      received = b.collective("AllToAll", p + "/dispatch/AllToAll", slots, {tokens * k, H}, s.ep);
+    }
     std::vector<std::string> outs;
     for (int64_t e = 0; e < active; ++e) {
       const std::string ep = pre + ".experts." + std::to_string(e);
       // Dispatch: the expert's rows gathered from the tokens (a Slice moves as many bytes as the Gather would).
       // An expert-parallel chip's share (fewer experts than top-k, api/llm_parallel.h) takes more rows than
       // its own tokens, the others' arriving by all-to-all: the tokens repeated stand for them.
-      std::string src = flat;
-      if (rows > tokens) {
+      std::string src = received.empty() ? flat : received;
+      if (received.empty() && rows > tokens) {
         const int64_t copies = (rows + tokens - 1) / tokens;
         src = b.op("Concat", "/" + ep + "/dispatch_rows", std::vector<std::string>(size_t(copies), flat),
                    {copies * tokens, H}, {{"axis", int_attr(0)}});
@@ -275,6 +286,7 @@ struct Dec {
                           : b.op("Concat", p + "/Concat_experts", outs, {active * rows, H}, {{"axis", int_attr(0)}});
     std::string slots =
         b.op("Slice", p + "/combine_slots", {all, b.ints({0}), b.ints({tokens * k}), b.ints({0})}, {tokens * k, H});
+    if (s.ep > 1) slots = b.collective("AllToAll", p + "/combine/AllToAll", slots, {tokens * k, H}, s.ep);
     slots = b.op("Reshape", p + "/Reshape_slots", {slots, b.ints({tokens, k, H})}, {tokens, k, H});
     std::string w = b.op("Unsqueeze", p + "/Unsqueeze_weights", {topk_out, b.ints({-1})}, {tokens, k, 1});
     std::string weighted = b.op("Mul", p + "/Mul_weights", {slots, w}, {tokens, k, H});
@@ -307,6 +319,13 @@ Model build_decoder(const LlmConfig& c, const DecoderShape& s) {
   const int64_t B = d.B, S = d.S, T = d.T, H = d.H;
 
   const DecoderPart part = s.part;
+  if (part == DecoderPart::send) {
+    // A pipeline stage's boundary: its hidden states sent to the next stage's chip.
+    std::string y = b.collective("Send", "/pipeline/Send", b.input(kHidden, DType::Float32, {B, S, H}), {B, S, H}, 0);
+    b.rename_output(y, kHiddenOut);
+    g.verify();
+    return model;
+  }
   const bool whole = part == DecoderPart::whole;
   const int64_t rd = c.rotary_dim;
   std::string x, cos, sin, mask;

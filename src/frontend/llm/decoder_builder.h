@@ -26,8 +26,9 @@ namespace wafer::llm {
 // `attention_bias` [batch, 1, past+seq, 1] between them; a layer segment also has its cache's
 // past_key_values.{i}.* / present.{i}.* and outputs `hidden_states_out`. All decoder layers of a
 // config have the same shapes, so one layer segment stands for each of them (the LLM simulation
-// times each distinct segment once: api/llm_sim.cpp).
-enum class DecoderPart { whole, embedding, layer, head };
+// times each distinct segment once: api/llm_sim.cpp). `send`: a pipeline stage's boundary, its
+// `hidden_states` sent to the next stage's chip (wafer.Send) as `hidden_states_out`.
+enum class DecoderPart { whole, embedding, layer, head, send };
 
 struct DecoderShape {
   int64_t batch = 1;
@@ -44,6 +45,10 @@ struct DecoderShape {
   // projections and the vocabulary-split embedding, wafer.AllGather of the logits), for the npu compiler
   // to lower onto a system's links. 1: no collectives.
   int64_t tp = 1;
+  // Expert parallelism: the config's experts are one of ep chips' share (api/llm_parallel.h) and each
+  // mixture-of-experts layer has a wafer.AllToAll of its tokens x top-k slots where it dispatches them to the
+  // experts and another where it combines their outputs (as DeepSpeed-MoE and Megatron-LM place them).
+  int64_t ep = 1;
 };
 
 // The decoder graph (float32 value types; the npu compiler costs it at the precision asked for).
