@@ -265,7 +265,7 @@ TEST(LlmParallel, ExpertAllToAllsOfInterleavedGroupsShareTheRing) {
   // Simulated (Mixtral's first 2 layers): the instructions take the contended time, 4 all-to-alls.
   api::LlmSimOptions o;
   o.model = model("mixtral-8x7b");
-  o.hw.preset_or_path = eight_chip_ring_file();
+  o.hw.preset_or_path = test::h100_ring_file(8);
   o.layers = 2, o.batch = 8, o.prompt_len = 16, o.gen_len = 3, o.tp = 2, o.ep = 4;
   const api::LlmSimReport r = api::simulate_llm(o);
   EXPECT_EQ(r.decode.ep_contention, 2);
