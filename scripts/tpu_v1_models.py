@@ -111,18 +111,7 @@ class Builder:
 
     def lstm_cell(self, x, n_in, hidden):
         """One time step: gates = [x, h] W + b (one FC layer), then the cell update (one vector layer)."""
-        h_prev = self.input((hidden,), "h_prev")
-        c_prev = self.input((hidden,), "c_prev")
-        xh = self.op("Concat", [x, h_prev], "xh", axis=1)
-        gates = self.fc(xh, n_in + hidden, 4 * hidden)
-        split = [self.fresh(s) for s in ("i", "f", "g", "o")]
-        self.nodes.append(helper.make_node("Split", [gates], split, name=self.fresh("split"), axis=1))
-        i, f, o = (self.op("Sigmoid", [t], "sig") for t in (split[0], split[1], split[3]))
-        g = self.op("Tanh", [split[2]], "tanh")
-        c = self.op("Add", [self.op("Mul", [f, c_prev], "fc_mul"), self.op("Mul", [i, g], "ig_mul")], "c")
-        h = self.op("Mul", [o, self.op("Tanh", [c], "tanh")], "h")
-        self.count["vector"] += 1
-        return h
+        return lstmp_cell(self, x, n_in, hidden, None)
 
     def residual(self, a, b):
         self.count["vector"] += 1
