@@ -8,6 +8,7 @@
 #include <random>
 
 #include "backends/backend.h"
+#include "backends/cpu/isa.h"
 #include "backends/cpu/program.h"
 #include "graph_test_util.h"
 #include "passes/cpu_pipeline.h"
@@ -281,6 +282,40 @@ TEST(CpuRealModelOps, ReflectAndEdgePadOnTheLastAxis) {
       EXPECT_EQ(rel_l2(got[0], want[0]), 0.0);  // copies: exact
       EXPECT_EQ(reference_steps(*exe), std::vector<std::string>{});
     }
+}
+
+// Silero VAD: a depthwise 1-D convolution (258 channels, kernel 5) and a ReduceMean over the middle axis
+// of a [1, 129, 24] spectrogram. oneDNN 2.6 has no jit kernel for either as posed (the conv ran as one gemm
+// per group, the reduction as ref:any): the conv runs as a 2-D one of height 1, the reduction on its own loop.
+TEST(CpuRealModelOps, DepthwiseConv1dAndMiddleAxisReduceRunOnFastKernels) {
+  std::mt19937 rng(41);
+  Graph g = input_graph({1, 258, 24});
+  g.initializers["w"] = random_tensor({258, 1, 5}, rng, 0.5f);
+  g.initializers["b"] = random_tensor({258}, rng, 0.5f);
+  Node& c = add_named(g, "Conv", {"x", "w", "b"}, {"c"}, 11);
+  c.attrs["group"] = Attribute{int64_t(258)};
+  c.attrs["pads"] = Attribute{std::vector<int64_t>{2, 2}};
+  add_named(g, "Relu", {"c"}, {"r"}, 14);
+  add_named(g, "ReduceMean", {"r"}, {"m"}, 13).attrs["axes"] = Attribute{std::vector<int64_t>{1}};
+  for (const char* op : {"ReduceMax", "ReduceSum"}) {
+    Node& n = add_named(g, op, {"x"}, {std::string(op) + "_out"}, 13);
+    n.attrs["axes"] = Attribute{std::vector<int64_t>{1}};
+    n.attrs["keepdims"] = Attribute{int64_t(0)};
+  }
+  g.outputs = {"m", "ReduceMax_out", "ReduceSum_out"};
+  Tensor x = random_tensor({1, 258, 24}, rng);
+  CompileOptions opts;
+  auto exe = make_backend("cpu", &opts)->compile(g, opts);
+  exe->set_profiling(true);
+  expect_close(exe->run({x}), run_on("reference", g, {x}), 1e-6);
+  for (const auto& s : exe->profile().steps) {
+    SCOPED_TRACE(s.label);
+    EXPECT_NE(s.library, "reference");
+    if (cpu::cpu_isa() != cpu::Isa::scalar) {  // capped at SSE4.1 oneDNN has only gemm convolutions
+      EXPECT_EQ(s.kernel.find("gemm"), std::string::npos);
+    }
+    EXPECT_EQ(s.kernel.rfind("ref", 0), std::string::npos);  // oneDNN's reference kernels
+  }
 }
 
 TEST(InlineIf, ConstantConditionInlinesTheBranchAndKeepsItsResult) {
