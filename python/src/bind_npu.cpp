@@ -9,6 +9,7 @@
 #include "convert.h"
 #include "npu/report/report.h"
 #include "npu/report/sweep_report.h"
+#include "npu/system.h"
 
 namespace wafer::py_api {
 
@@ -116,7 +117,8 @@ py::list sweep(const py::object& model, const py::object& hw, const py::object& 
   nlohmann::json j;
   {
     py::gil_scoped_release unlocked;
-    api::SweepRun run = api::sweep(o);
+    // A system of chips: the model data parallel on each point's system (api/system_sweep.h).
+    api::SweepRun run = npu::is_system(o.hw.preset_or_path) ? api::sweep_system_model(o) : api::sweep(o);
     j = report::sweep_json(run.axes, run.points);
   }
   return sweep_rows(j);

@@ -154,3 +154,13 @@ def test_sweep_system_matches_cli(run_cli, tmp_path):
     assert [p["tp"] for p in got] == [2, 4] and [p["count"] for p in got] == [2, 4]
     with pytest.raises(wafer.WaferError, match="links.bandwith: not a field"):
         wafer.sweep_system(config, hw="edge-quad", grid={"links.bandwith": ["1GB/s"]})
+
+
+def test_sweep_of_a_model_over_a_system_matches_cli(run_cli):
+    # Any other model on a system runs data parallel at each point, as `wafer sweep MODEL --hw SYSTEM`.
+    points = wafer.sweep(RESNET20, hw="edge-quad", grid={"count": [1, 2, 4]}, batch=4)
+    want = run_cli("sweep", RESNET20, "--hw", "edge-quad", "--set", "count=1,2,4", "--batch", "4", "--json",
+                   "--out", "", "-q").json()
+    assert [p["throughput_samples_per_s"] for p in points] == [p["throughput_samples_per_s"] for p in want["points"]]
+    assert [p["count"] for p in points] == [1, 2, 4]
+    assert points[2]["throughput_samples_per_s"] > points[0]["throughput_samples_per_s"]

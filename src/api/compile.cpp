@@ -10,14 +10,18 @@ namespace wafer::api {
 
 CompileRun compile(const CompileOptions& o) {
   CompileRun run;
-  npu::HardwareDesc hw = o.hw.load(parse_set_options(o.sets));
+  // On a system of chips every chip runs the same program on its share of the batch (data parallel).
+  const DataParallelShare share = data_parallel_share(o.hw, o.sets, o.m);
+  const npu::HardwareDesc& hw = share.chip;
   npu::NpuCompileOptions opts;
-  Model model = load_npu_source(o.m, opts, &run.model_path);
+  Model model = load_npu_source(share.m, opts, &run.model_path);
   auto t0 = std::chrono::steady_clock::now();
   run.program = npu::compile_for_npu(*model.graph, hw, opts);
   run.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (run.program.model.empty()) run.program.model = model_display_name(o.m.model);
-  run.hw_name = hw.name;
+  run.hw_name = share.system ? share.system->name + " (each of " + std::to_string(share.chips) + " x " + hw.name +
+                                   ", batch " + std::to_string(share.m.batch) + " a chip)"
+                             : hw.name;
   if (!o.output.empty()) {
     std::ofstream json(o.output), text(o.output + ".txt");
     check(bool(json) && bool(text), o.output, ": cannot write the program");

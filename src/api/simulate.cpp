@@ -39,21 +39,29 @@ void scale_to_chips(npu::SimResult& r, const npu::SystemDesc& s, int chips) {
 
 }  // namespace
 
+DataParallelShare data_parallel_share(const HardwareSource& hw, const std::vector<std::string>& sets,
+                                      const NpuModelArgs& m) {
+  DataParallelShare s;
+  s.m = m;
+  if (!hw.yaml_text.empty() || !npu::is_system(hw.preset_or_path)) {
+    s.chip = hw.load(parse_set_options(sets));
+    return s;
+  }
+  s.system = npu::load_system(hw.preset_or_path, parse_set_options(sets));
+  s.chip = s.system->chip;
+  check(m.batch >= 1, "--batch must be at least 1, got ", m.batch);
+  s.m.batch = (m.batch + s.system->count - 1) / s.system->count;  // each chip's share
+  s.chips = (m.batch + s.m.batch - 1) / s.m.batch;
+  return s;
+}
+
 SimRun simulate(const SimOptions& o, bool record_trace) {
   // The hardware first: a bad description is reported before the model is read.
-  std::optional<npu::SystemDesc> system;
-  npu::HardwareDesc hw;
-  NpuModelArgs m = o.m;
-  int chips = 1;
-  if (o.hw.yaml_text.empty() && npu::is_system(o.hw.preset_or_path)) {
-    system = npu::load_system(o.hw.preset_or_path, parse_set_options(o.sets));
-    hw = system->chip;
-    check(m.batch >= 1, "--batch must be at least 1, got ", m.batch);
-    m.batch = (o.m.batch + system->count - 1) / system->count;  // each chip's share
-    chips = (o.m.batch + m.batch - 1) / m.batch;
-  } else {
-    hw = o.hw.load(parse_set_options(o.sets));
-  }
+  const DataParallelShare share = data_parallel_share(o.hw, o.sets, o.m);
+  const std::optional<npu::SystemDesc>& system = share.system;
+  const npu::HardwareDesc& hw = share.chip;
+  const NpuModelArgs& m = share.m;
+  const int chips = share.chips;
   npu::NpuCompileOptions options;
   auto t0 = std::chrono::steady_clock::now();
   const npu::PreparedBatches model = load_npu_model(m, options);

@@ -2,6 +2,7 @@
 // hardware a caller names (a preset, a YAML file, or YAML text such as a Python dict's).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "api/npu_model.h"
 #include "npu/hardware.h"
 #include "npu/sim_result.h"
+#include "npu/system.h"
 
 namespace wafer::api {
 
@@ -34,6 +36,17 @@ struct SimRun {
   double load_ms = 0;      // import + optimize
   double evaluate_ms = 0;  // compile + simulate + energy
 };
+
+// What one chip of --hw runs: a chip runs the whole batch; on a system of chips (docs/SYSTEMS.md) each chip runs
+// a share of the batch, ceil(batch / count), and `chips` of them run (wafer sim, wafer compile).
+struct DataParallelShare {
+  npu::HardwareDesc chip;
+  NpuModelArgs m;  // the model with the chip's batch
+  int chips = 1;
+  std::optional<npu::SystemDesc> system;
+};
+DataParallelShare data_parallel_share(const HardwareSource& hw, const std::vector<std::string>& sets,
+                                      const NpuModelArgs& m);
 
 // A system of chips as --hw (docs/SYSTEMS.md) runs the model data parallel: the batch is split into equal
 // shares of ceil(batch / count) samples, one per chip (so up to count chips run, and the batch is rounded up

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <mutex>
 #include <sstream>
 
@@ -76,7 +77,76 @@ SystemSweepPoint run_point(const SystemSweepOptions& o, const npu::Overrides& va
   return p;
 }
 
+// Runs point(i) for every point on `jobs` threads, reporting each start to progress (one at a time).
+void for_each_point(size_t n, int jobs, const npu::SweepProgress& progress, const std::function<void(size_t)>& point) {
+  size_t started = 0;
+  std::mutex m;
+  parallel_for(n, jobs, [&](size_t i) {
+    if (progress) {
+      std::lock_guard lock(m);
+      progress(++started, n);
+    }
+    point(i);
+  });
+}
+
+// A field the description does not have fails every point: say so once, before any runs.
+void check_system_field(const std::string& system, const npu::Overrides& base, const npu::SweepAxis& a) {
+  for (const auto& v : a.values) {
+    npu::Overrides one = base;
+    one.emplace_back(a.field, v);
+    try {
+      npu::load_system(system, one);
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      if (m.find(a.field + ": unknown field") != std::string::npos ||
+          m.find("override '" + a.field + "'") != std::string::npos)
+        fail("--set ", a.field, ": not a field of the system ", system,
+             " (count, topology, dims, links.per_chip, links.bandwidth, links.latency, links.pj_per_byte, ...; "
+             "docs/SYSTEMS.md): ",
+             m);
+    }
+  }
+}
+
+// One system of a model sweep: the model data parallel on its chips (api::simulate).
+npu::SweepPoint run_model_point(const SweepOptions& o, const npu::Overrides& values) {
+  npu::SweepPoint p;
+  p.values = values;
+  SimOptions s;
+  s.m = o.m;
+  s.hw = o.hw;
+  for (const auto& [field, value] : values) s.sets.push_back(field + "=" + value);
+  try {
+    const npu::SimResult r = simulate(s, false).result;
+    p.hw_name = r.hw_name;
+    npu::set_point_results(p, r);
+  } catch (const UnsupportedError&) {
+    throw;
+  } catch (const Error& e) {
+    p.error = e.what();  // an invalid system is a result
+  }
+  return p;
+}
+
 }  // namespace
+
+SweepRun sweep_system_model(const SweepOptions& o, const npu::SweepProgress& progress) {
+  check(npu::is_system(o.hw.preset_or_path), "--hw ", o.hw.preset_or_path, " is not a system of chips");
+  SweepRun run;
+  run.axes = npu::parse_sweep_axes(o.sets);
+  for (const auto& a : run.axes) {
+    check(!is_split_axis(a.field), "--set ", a.field, ": ", o.m.model,
+          " is not an LLM architecture, so it runs data parallel on every chip of the system (tp, pp, dp and ep "
+          "split LLMs: config.json; docs/SYSTEMS.md)");
+    check_system_field(o.hw.preset_or_path, {}, a);
+  }
+  const std::vector<npu::Overrides> grid = npu::expand_grid(run.axes);
+  run.points.resize(grid.size());
+  for_each_point(grid.size(), o.jobs, progress, [&](size_t i) { run.points[i] = run_model_point(o, grid[i]); });
+  npu::mark_pareto(run.points);
+  return run;
+}
 
 SystemSweepRun sweep_system(const SystemSweepOptions& o, const npu::SweepProgress& progress) {
   check(npu::is_system(o.llm.hw.preset_or_path), "--hw ", o.llm.hw.preset_or_path,
@@ -93,35 +163,12 @@ SystemSweepRun sweep_system(const SystemSweepOptions& o, const npu::SweepProgres
       split_axis = true;
       continue;
     }
-    // A field the description does not have fails every point: say so once, before any runs.
-    for (const auto& v : a.values) {
-      npu::Overrides one = base;
-      one.emplace_back(a.field, v);
-      try {
-        npu::load_system(o.llm.hw.preset_or_path, one);
-      } catch (const Error& e) {
-        const std::string m = e.what();
-        if (m.find(a.field + ": unknown field") != std::string::npos ||
-            m.find("override '" + a.field + "'") != std::string::npos)
-          fail("--set ", a.field, ": not a field of the system ", o.llm.hw.preset_or_path,
-               " (count, topology, dims, links.per_chip, links.bandwidth, links.latency, links.pj_per_byte, ...; "
-               "docs/SYSTEMS.md): ",
-               m);
-      }
-    }
+    check_system_field(o.llm.hw.preset_or_path, base, a);
   }
   const bool tp_is_chips = !split_axis && o.llm.tp == 1 && o.llm.pp == 1 && o.llm.dp == 1 && o.llm.ep == 1;
   const std::vector<npu::Overrides> grid = npu::expand_grid(run.axes);
   run.points.resize(grid.size());
-  size_t started = 0;
-  std::mutex m;
-  parallel_for(grid.size(), o.jobs, [&](size_t i) {
-    if (progress) {
-      std::lock_guard lock(m);
-      progress(++started, grid.size());
-    }
-    run.points[i] = run_point(o, grid[i], tp_is_chips);
-  });
+  for_each_point(grid.size(), o.jobs, progress, [&](size_t i) { run.points[i] = run_point(o, grid[i], tp_is_chips); });
   std::vector<std::vector<double>> objectives;
   std::vector<size_t> index;
   for (size_t i = 0; i < run.points.size(); ++i)

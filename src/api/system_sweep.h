@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/llm_sim.h"
+#include "api/sweep.h"
 #include "npu/sweep.h"
 
 namespace wafer::api {
@@ -44,6 +45,12 @@ struct SystemSweepRun {
 // 1 x 1 x 1 x 1, each point uses tp = its system's chip count. A field the system description does not
 // have is an error naming it (before any point runs); a bad value is that point's error.
 SystemSweepRun sweep_system(const SystemSweepOptions& options, const npu::SweepProgress& progress = {});
+
+// `wafer sweep MODEL.onnx --hw SYSTEM --set count=1,2,4,8`: a model that is not an LLM architecture runs data
+// parallel on each point's system, as `wafer sim MODEL --hw SYSTEM` does (api/simulate.h: shares of the batch
+// per chip); each point is a chip sweep's point with the system's totals (throughput, energy and area of all
+// its chips, cost with the network). The axes are the system's fields; tp, pp, dp and ep are errors.
+SweepRun sweep_system_model(const SweepOptions& options, const npu::SweepProgress& progress = {});
 
 std::string system_sweep_table(const SystemSweepRun& run);
 nlohmann::json system_sweep_json(const SystemSweepRun& run);

@@ -9,6 +9,7 @@
 #include "ir/weight_data.h"
 #include "npu/compiler.h"
 #include "npu/functional.h"
+#include "npu/system.h"
 #include "npu/target.h"
 
 namespace wafer {
@@ -75,7 +76,9 @@ class NpuBackend : public Backend {
     // "npu:PRESET[:PRECISION]" (wafer check --backend npu:tpu-v4:bf16); plain "npu" is tpu-v4.
     npu::NpuTarget target =
         npu::parse_npu_target(options.hardware.empty() ? "tpu-v4" : options.hardware, options.precision);
-    npu::HardwareDesc hw = npu::load_hardware(target.hardware);
+    // On a system of chips every chip computes the same function (data parallel): one of its chips runs it.
+    npu::HardwareDesc hw =
+        npu::is_system(target.hardware) ? npu::load_system(target.hardware).chip : npu::load_hardware(target.hardware);
     // A functional run: fp32 where the chip has it, else the float type it has (tpu-v4: bf16), so
     // `--backend npu:tpu-v4` checks what that chip computes; int8-only chips run fp32 functionally.
     DType precision =

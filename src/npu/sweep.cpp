@@ -72,21 +72,24 @@ std::vector<SweepPoint> run_sweep(const std::string& base_hw, const std::vector<
   return run_sweep(HardwareLoader(load), axes, evaluate, progress, jobs);
 }
 
+void set_point_results(SweepPoint& p, const SimResult& r) {
+  p.cycles = r.cycles;
+  p.latency_s = r.latency_s;
+  p.throughput_samples_per_s = r.throughput_samples_per_s;
+  p.energy_j = r.energy_j;
+  p.area_mm2 = r.area_mm2;
+  p.power_w = r.power_w();
+  p.cost_usd = r.cost ? r.cost->capex_usd * r.chips + r.network_usd : 0;
+  p.ok = true;
+}
+
 SweepPoint evaluate_sweep_point(const HardwareLoader& load, const Overrides& values, const DesignEvaluator& evaluate) {
   SweepPoint p;
   p.values = values;
   try {
     HardwareDesc hw = load(values);
     p.hw_name = hw.name;
-    SimResult r = evaluate(hw);
-    p.cycles = r.cycles;
-    p.latency_s = r.latency_s;
-    p.throughput_samples_per_s = r.throughput_samples_per_s;
-    p.energy_j = r.energy_j;
-    p.area_mm2 = r.area_mm2;
-    p.power_w = r.power_w();
-    p.cost_usd = r.cost ? r.cost->capex_usd : 0;
-    p.ok = true;
+    set_point_results(p, evaluate(hw));
   } catch (const Error& e) {
     // Invalid designs are results of the sweep, not failures of it.
     p.error = e.what();

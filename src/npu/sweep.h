@@ -45,6 +45,10 @@ struct SweepPoint {
   bool pareto = false;  // not dominated in (latency, energy, area) among the ok points
 };
 
+// A simulated design's figures into its point (ok): latency, throughput, energy, area, power, and the capex of
+// its chips with their network (one chip and none for a chip's design).
+void set_point_results(SweepPoint& p, const SimResult& r);
+
 // Evaluates one design: compile + simulate + account_energy in the CLI, a fake
 // in tests. With jobs > 1 it is called from several threads at once.
 using DesignEvaluator = std::function<SimResult(const HardwareDesc&)>;

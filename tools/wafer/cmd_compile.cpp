@@ -16,7 +16,10 @@ void add_compile_command(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   sub->add_option("model", o->m.model, "ONNX model file, or a folder with model.onnx")->required();
-  sub->add_option("--hw", o->hw.preset_or_path, "Hardware preset name or YAML file")->required();
+  sub->add_option(
+         "--hw", o->hw.preset_or_path,
+         "Hardware preset name or YAML file, or a system of chips (one chip's program for its share of the batch)")
+      ->required();
   sub->add_option("-o,--output", o->output, "Program file to write (JSON); PROGRAM.txt gets the readable form");
   sub->add_option("--batch", o->m.batch, "Batch size bound to the symbolic batch dim")->capture_default_str();
   add_precision_option(sub, o->m.precision);

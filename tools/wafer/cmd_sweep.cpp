@@ -16,6 +16,7 @@
 #include "api/sweep.h"
 #include "api/system_sweep.h"
 #include "commands.h"
+#include "frontend/llm/llm_config.h"
 #include "model_options.h"
 #include "npu/report/report.h"
 #include "npu/system.h"
@@ -36,6 +37,17 @@ struct SweepCliOptions : api::SweepOptions {
 int run_system_sweep_command(const SweepCliOptions& o) {
   check(o.shard.empty() && o.results.empty() && o.resume.empty() && !o.mpi,
         "--shard, --results, --resume and --mpi are for sweeps over a chip's fields, not over a system");
+  const bool tty = isatty(2);
+  if (!llm::is_llm_config_path(o.m.model)) {  // any other model: data parallel on each point's system
+    auto progress = [&](size_t i, size_t n) {
+      if (!o.quiet)
+        std::cerr << (tty ? "\r" : "") << "sweep: system " << i << "/" << n << (tty ? "" : "\n") << std::flush;
+    };
+    const api::SweepRun run = api::sweep_system_model(o, progress);
+    if (!o.quiet && tty) std::cerr << "\n";
+    print_sweep(o.output, sweep_title(o.m.model, o.hw.preset_or_path, o.m.batch), run);
+    return 0;
+  }
   api::SystemSweepOptions s;
   s.llm.model = o.m.model;
   s.llm.hw = o.hw;
@@ -45,7 +57,6 @@ int run_system_sweep_command(const SweepCliOptions& o) {
   s.llm.tp = o.tp, s.llm.pp = o.pp, s.llm.dp = o.dp, s.llm.ep = o.ep;
   s.sets = o.sets;
   s.jobs = o.jobs;
-  const bool tty = isatty(2);
   auto progress = [&](size_t i, size_t n) {
     if (!o.quiet)
       std::cerr << (tty ? "\r" : "") << "sweep: system " << i << "/" << n << (tty ? "" : "\n") << std::flush;
@@ -114,7 +125,7 @@ int run_sweep_command(const SweepCliOptions& o, const std::optional<MpiSession>&
 void add_sweep_command(CLI::App& app) {
   auto* sub = app.add_subcommand("sweep", "Simulate a model over a grid of hardware designs; mark the Pareto front");
   auto o = std::make_shared<SweepCliOptions>();
-  sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx (an LLM config.json for a system)")
+  sub->add_option("model", o->m.model, "ONNX model file or folder with model.onnx, or an LLM config.json (over a system)")
       ->required();
   sub->add_option("--hw", o->hw.preset_or_path, "Base hardware preset or YAML file, or a system of chips")->required();
   sub->add_option(
