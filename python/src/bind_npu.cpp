@@ -145,7 +145,10 @@ py::list sweep_system(const py::object& model, const py::object& hw, const py::o
 
 py::dict hardware(const py::object& hw, const py::object& overrides) {
   api::HardwareSource source = hardware_source(hw);
-  return to_python(api::hardware_json(source.load(api::parse_set_options(field_specs(overrides, false)))));
+  const auto sets = api::parse_set_options(field_specs(overrides, false));
+  if (source.yaml_text.empty() && npu::is_system(source.preset_or_path))  // as `wafer hw SYSTEM --json`
+    return to_python(api::system_json(npu::load_system(source.preset_or_path, sets)));
+  return to_python(api::hardware_json(source.load(sets)));
 }
 
 }  // namespace
@@ -190,7 +193,8 @@ void bind_npu(py::module_& m) {
         "perf_per_w, perf_per_usd, contention, pareto, ... or error), each axis also a key. Without tp, pp, dp, ep "
         "each point splits the model tp-ways over all its chips.");
   m.def("hardware", &hardware, py::arg("hw"), py::arg("overrides") = py::none(),
-        "Validate a hardware description (preset, YAML file or dict): the dict `wafer hw --json` prints.");
+        "Validate a hardware description (preset, YAML file or dict) or a system of chips: the dict `wafer hw "
+        "--json` prints.");
   m.def("presets", &npu::hardware_presets, "The hardware presets found (hw/, PREFIX/share/wafer/hw, WAFER_HW_PATH).");
 }
 

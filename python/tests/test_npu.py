@@ -164,3 +164,10 @@ def test_sweep_of_a_model_over_a_system_matches_cli(run_cli):
     assert [p["throughput_samples_per_s"] for p in points] == [p["throughput_samples_per_s"] for p in want["points"]]
     assert [p["count"] for p in points] == [1, 2, 4]
     assert points[2]["throughput_samples_per_s"] > points[0]["throughput_samples_per_s"]
+
+
+def test_hardware_of_a_system_is_the_cli_json(run_cli):
+    got = wafer.hardware("dgx-h100", {"count": 4})
+    want = run_cli("hw", "dgx-h100", "--set", "count=4", "--json").json()
+    assert got == want
+    assert got["count"] == 4
