@@ -42,6 +42,14 @@ Graph lstm_graph(int64_t T, int64_t B, int64_t I, int64_t H, bool bias, bool sta
   return g;
 }
 
+// The graph compiled for the cpu backend with per-step profiling on (reference_steps reads what fell back).
+std::unique_ptr<Executable> profiled_cpu(const Graph& g) {
+  CompileOptions opts;
+  auto exe = make_backend("cpu", &opts)->compile(g, opts);
+  exe->set_profiling(true);
+  return exe;
+}
+
 std::vector<std::string> reference_steps(Executable& exe) {
   std::vector<std::string> out;
   for (const auto& s : exe.profile().steps)
@@ -72,9 +80,7 @@ TEST(CpuRealModelOps, LstmMatchesTheReferenceWithoutFallback) {
     std::mt19937 rng(7);
     Tensor x = random_tensor({c.T, c.B, c.I}, rng);
     auto want = run_on("reference", g, {x});
-    CompileOptions opts;
-    auto exe = make_backend("cpu", &opts)->compile(g, opts);
-    exe->set_profiling(true);
+    auto exe = profiled_cpu(g);
     expect_close(exe->run({x}), want, 1e-5);
     EXPECT_EQ(reference_steps(*exe), std::vector<std::string>{});
   }
@@ -86,9 +92,7 @@ TEST(CpuRealModelOps, LstmFormsWithoutAKernelStillMatch) {
   g.nodes[0]->attrs["direction"] = Attribute{std::string("reverse")};
   std::mt19937 rng(9);
   Tensor x = random_tensor({3, 2, 6}, rng);
-  CompileOptions opts;
-  auto exe = make_backend("cpu", &opts)->compile(g, opts);
-  exe->set_profiling(true);
+  auto exe = profiled_cpu(g);
   expect_close(exe->run({x}), run_on("reference", g, {x}), 1e-6);
   EXPECT_EQ(reference_steps(*exe), std::vector<std::string>{"LSTM \"LSTM_y\""});
 }
@@ -122,9 +126,7 @@ TEST(CpuRealModelOps, IfOnASmallInputRunsTheBranchTakenOnFastKernels) {
   Graph g = sample_rate_graph();
   std::mt19937 rng(11);
   Tensor x = random_tensor({1, 3, 9, 11}, rng);
-  CompileOptions opts;
-  auto exe = make_backend("cpu", &opts)->compile(g, opts);
-  exe->set_profiling(true);
+  auto exe = profiled_cpu(g);
   for (int64_t rate : {16000, 8000, 16000}) {
     SCOPED_TRACE("sr " + std::to_string(rate));
     std::vector<Tensor> in = {x, Tensor::scalar<int64_t>(rate)};
@@ -141,9 +143,7 @@ TEST(CpuRealModelOps, ManyValuesOfTheSelectorFallBackToTheInterpreter) {
   Graph g = sample_rate_graph();
   std::mt19937 rng(13);
   Tensor x = random_tensor({1, 3, 9, 11}, rng);
-  CompileOptions opts;
-  auto exe = make_backend("cpu", &opts)->compile(g, opts);
-  exe->set_profiling(true);
+  auto exe = profiled_cpu(g);
   for (int64_t rate : {1, 2, 3, 4, 5, 16000}) {
     SCOPED_TRACE("sr " + std::to_string(rate));
     std::vector<Tensor> in = {x, Tensor::scalar<int64_t>(rate)};
@@ -183,9 +183,7 @@ TEST(CpuRealModelOps, Fp16ModelsComputeInFp32OnTheFastKernels) {
     Tensor x = random_tensor({1, 3, 10, 7}, rng);
     if (fp16_io) x = x.cast(DType::Float16);
     auto want = run_on("reference", g, {x});  // fp16 arithmetic
-    CompileOptions opts;
-    auto exe = make_backend("cpu", &opts)->compile(g, opts);
-    exe->set_profiling(true);
+    auto exe = profiled_cpu(g);
     auto got = exe->run({x});
     ASSERT_EQ(got.size(), 1u);
     EXPECT_EQ(got[0].dtype(), fp16_io ? DType::Float16 : DType::Float32);
@@ -215,9 +213,7 @@ TEST(CpuRealModelOps, BatchNormAfterConvTransposeRunsAsMulAdd) {
   add_named(g, "Relu", {"b"}, {"y"});
   g.outputs = {"y"};
   Tensor x = random_tensor({1, 6, 5, 7}, rng);
-  CompileOptions opts;
-  auto exe = make_backend("cpu", &opts)->compile(g, opts);
-  exe->set_profiling(true);
+  auto exe = profiled_cpu(g);
   expect_close(exe->run({x}), run_on("reference", g, {x}), 1e-5);
   EXPECT_EQ(reference_steps(*exe), std::vector<std::string>{});
 }
@@ -251,9 +247,7 @@ TEST(CpuRealModelOps, PaddleHardSwishFoldsIntoTheConv) {
     EXPECT_EQ(fused->nodes[0]->op_type, "FusedConv");
     EXPECT_EQ(fused->nodes[0]->attr_string("activation"), "HardSwish");
     Tensor x = random_tensor({1, 3, 9, 13}, rng, 2.0f);
-    CompileOptions opts;
-    auto exe = make_backend("cpu", &opts)->compile(g, opts);
-    exe->set_profiling(true);
+    auto exe = profiled_cpu(g);
     expect_close(exe->run({x}), run_on("reference", g, {x}), 1e-5);
     EXPECT_EQ(reference_steps(*exe), std::vector<std::string>{});
   }
@@ -274,9 +268,7 @@ TEST(CpuRealModelOps, ReflectAndEdgePadOnTheLastAxis) {
       g.outputs = {"y"};
       std::mt19937 rng(31);
       Tensor x = random_tensor(xd, rng);
-      CompileOptions opts;
-      auto exe = make_backend("cpu", &opts)->compile(g, opts);
-      exe->set_profiling(true);
+      auto exe = profiled_cpu(g);
       auto got = exe->run({x}), want = run_on("reference", g, {x});
       ASSERT_EQ(got[0].dims(), want[0].dims());
       EXPECT_EQ(rel_l2(got[0], want[0]), 0.0);  // copies: exact
@@ -304,9 +296,7 @@ TEST(CpuRealModelOps, DepthwiseConv1dAndMiddleAxisReduceRunOnFastKernels) {
   }
   g.outputs = {"m", "ReduceMax_out", "ReduceSum_out"};
   Tensor x = random_tensor({1, 258, 24}, rng);
-  CompileOptions opts;
-  auto exe = make_backend("cpu", &opts)->compile(g, opts);
-  exe->set_profiling(true);
+  auto exe = profiled_cpu(g);
   expect_close(exe->run({x}), run_on("reference", g, {x}), 1e-6);
   for (const auto& s : exe->profile().steps) {
     SCOPED_TRACE(s.label);
