@@ -1,6 +1,7 @@
 #include "npu/compiler_tiling.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <vector>
 
@@ -33,16 +34,37 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
   // Pipelined folds (MatrixUnit::pipelined_folds): a fold streams for t cycles while the previous one
   // drains and the next one's stationary operand loads, which takes as many cycles as the fold has rows;
   // only the first fill and the last drain show. Never slower than the serial count; equal for one fold.
+  // With pipelined folds the compiler also picks the fold's shape: a fold of h <= R rows and w <= C columns
+  // (the rest of the array idle) loads its stationary tile in h cycles and drains over h + w, so short folds
+  // can hide more of the next fold's load than they add in fold count. It takes the cheapest shape among
+  // the full one and the power-of-two ones below it; a bigger array can always fold as a smaller one does,
+  // so it is never slower (NpuSimulator.MoreBandwidthOrBiggerArrayNeverSlower).
   const bool pipelined = hw.matrix.pipelined_folds;
-  auto total = [pipelined](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols,
-                           int64_t weight_rows) {
-    int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
-    if (pipelined) {
-      const int64_t r = std::min(spread_r, rows), c = std::min(spread_c, cols), last = spread_r - (rf - 1) * rows;
-      const int64_t folds = cf * ((rf - 1) * std::max(t, rows) + std::max(t, last));
-      return t + folds - std::max(t, r) + weight_rows * r + c - 2;  // the first fold streams without waiting
+  auto pipelined_total = [](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols,
+                            int64_t weight_rows) {
+    const int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
+    const int64_t r = std::min(spread_r, rows), c = std::min(spread_c, cols), last = spread_r - (rf - 1) * rows;
+    const int64_t folds = cf * ((rf - 1) * std::max(t, rows) + std::max(t, last));
+    return t + folds - std::max(t, r) + weight_rows * r + c - 2;  // the first fold streams without waiting
+  };
+  auto total = [&](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols, int64_t weight_rows) {
+    if (!pipelined) {
+      const int64_t rf = cdiv(spread_r, rows), cf = cdiv(spread_c, cols);
+      return rf * cf * (t - 2) + weight_rows * spread_r * cf + spread_c * rf;
     }
-    return rf * cf * (t - 2) + weight_rows * spread_r * cf + spread_c * rf;
+    // Shapes past the spread cost what the spread does: start at the smaller of the two.
+    const int64_t h0 = std::min(spread_r, rows), w0 = std::min(spread_c, cols);
+    auto each_size = [](int64_t top, auto&& f) {  // top, then the powers of two below it
+      f(top);
+      for (int64_t p = int64_t(std::bit_floor(uint64_t(top))); p >= 1; p /= 2)
+        if (p < top) f(p);
+    };
+    int64_t best = INT64_MAX;
+    each_size(h0, [&](int64_t h) {
+      each_size(w0,
+                [&](int64_t w) { best = std::min(best, pipelined_total(spread_r, spread_c, t, h, w, weight_rows)); });
+    });
+    return best;
   };
   int64_t cycles = 0;
   switch (hw.matrix.dataflow) {
