@@ -37,8 +37,8 @@ uint64_t matmul_tile_cycles(const HardwareDesc& hw, DType dtype, int64_t tm, int
   // With pipelined folds the compiler also picks the fold's shape: a fold of h <= R rows and w <= C columns
   // (the rest of the array idle) loads its stationary tile in h cycles and drains over h + w, so short folds
   // can hide more of the next fold's load than they add in fold count. It takes the cheapest shape among
-  // the full one and the power-of-two ones below it; a bigger array can always fold as a smaller one does,
-  // so it is never slower (NpuSimulator.MoreBandwidthOrBiggerArrayNeverSlower).
+  // the full one and the power-of-two ones below it; a bigger array can fold as any smaller power-of-two
+  // one does, so it is never slower than one (NpuCompiler.BiggerArrayNeverTakesMoreCyclesForATile).
   const bool pipelined = hw.matrix.pipelined_folds;
   auto pipelined_total = [](int64_t spread_r, int64_t spread_c, int64_t t, int64_t rows, int64_t cols,
                             int64_t weight_rows) {
