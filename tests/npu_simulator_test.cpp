@@ -153,6 +153,30 @@ TEST(NpuCompiler, BiggerArrayNeverTakesMoreCyclesForATile) {
           }
 }
 
+// Small requests take only the channels their bytes need: 132 cores each loading 300 B at once on h100
+// (10 channels of 3350 GB/s / 1830 MHz / 10 = 183.06 B per cycle) take ceil(300 / 183.06) = 2 channels for a
+// cycle each, so the 10 channels serve 5 requests a cycle: 132 / 5 -> 27 cycles, plus the 400 ns (732-cycle)
+// latency. Striped over every channel, each request held all 10 for a cycle: 132 cycles. The floor is the
+// bytes at the full bandwidth (39,600 B / 1830.6 B per cycle = 21.6 cycles) plus the latency.
+TEST(NpuSimulator, SmallRequestsTakeOnlyTheChannelsTheyNeed) {
+  HardwareDesc hw = load_hardware("h100");
+  Program p;
+  p.precision = DType::Int8;
+  Layer l{"loads", "Identity", "vector"};
+  for (int c = 0; c < 132; ++c) l.cores.push_back(c);
+  p.layers.push_back(l);
+  for (int c = 0; c < 132; ++c) {
+    Instr ld{OpKind::Load, 0, c};
+    ld.src = MemLevel::OffChip, ld.dst = MemLevel::Scratchpad, ld.bytes = 300, ld.what = "weights";
+    p.instrs.push_back(ld);
+  }
+  SimResult r = simulate(p, hw);
+  const uint64_t latency = 732;
+  EXPECT_GE(r.cycles, latency + 22);
+  EXPECT_EQ(r.cycles, latency + 27);
+  EXPECT_EQ(r.offchip_bytes, 132u * 300u);
+}
+
 TEST(NpuSimulator, OffchipBytesAtLeastWeightsThatDoNotFit) {
   // A 64 KiB scratchpad cannot hold resnet20's ~270 K parameters: they stream.
   HardwareDesc hw = load_hardware("tpu-v1", {{"cores.scratchpad.size", "64 KiB"}});

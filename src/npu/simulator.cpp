@@ -49,6 +49,14 @@ class SharedResource {
     occupy(t, t + duration);
     return t;
   }
+  // Where reserve(ready, duration) would start, without reserving.
+  uint64_t earliest(uint64_t ready, uint64_t duration) const {
+    uint64_t t = ready;
+    auto it = busy_.upper_bound(t);
+    if (it != busy_.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
+    while (it != busy_.end() && it->first < t + duration) t = std::max(t, it++->second);
+    return t;
+  }
   // Marks [begin, end) busy (known to be free), merged with touching neighbours so the map stays small.
   void occupy(uint64_t begin, uint64_t end) {
     auto next = busy_.lower_bound(begin);
@@ -220,13 +228,23 @@ class Machine {
         } else if (in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip) {
           check(hw_.offchip.has_value(), "simulate: instruction ", index, " uses off-chip memory, which ", hw_.name,
                 " does not have");
-          // Striped over all channels; each channel serves its share in order (contention = queueing).
+          // Striped over the channels; each channel serves its share in order (contention = queueing).
+          // A request takes d = its cycles striped over all channels, and only as many channels as carry
+          // its bytes in d cycles: address interleaving spreads a small request over a few channels, not
+          // a cycle of every one (a 300 B weight share is 2 of h100's 10 channels for a cycle, not 10).
+          // Those are the ones free earliest (ties: the lowest index).
           // Replicas: the channels carry every replica's bytes and the last replica's data arrives at the end;
           // each replica's own engine is free once its own share has gone out.
-          const uint64_t d = ceil_div_d(all / channels_, chan_bpc_), d_own = ceil_div_d(b / channels_, chan_bpc_);
+          const uint64_t d = ceil_div_d(all / channels_, chan_bpc_);
+          const int used = int(std::min<uint64_t>(uint64_t(channels_), ceil_div_d(all, double(d) * chan_bpc_)));
+          const uint64_t d_own = ceil_div_d(b / used, chan_bpc_);
+          chosen_.clear();
+          for (int c = 0; c < channels_; ++c)
+            chosen_.push_back({used < channels_ ? shared_[size_t(c)].earliest(start, d) : 0, c});
+          if (used < channels_) std::partial_sort(chosen_.begin(), chosen_.begin() + used, chosen_.end());
           uint64_t last = start, own = start;
-          for (int c = 0; c < channels_; ++c) {
-            uint64_t st = reserve(size_t(c), start, d);
+          for (int i = 0; i < used; ++i) {
+            uint64_t st = reserve(size_t(chosen_[size_t(i)].second), start, d);
             if (la) la->offchip_cycles += d;
             last = std::max(last, st + d);
             own = std::max(own, st + d_own);
@@ -375,6 +393,7 @@ class Machine {
   double spad_bpc_ = 1, acc_bpc_ = 1, chan_bpc_ = 0, gb_bpc_ = 0, link_bpc_ = 1;
   uint64_t offchip_latency_ = 0;
   std::vector<uint64_t> matrix_free_, vector_free_, dma_free_, store_free_;
+  std::vector<std::pair<uint64_t, int>> chosen_;  // off-chip channels by when they are free (scratch)
   std::vector<SharedResource> shared_;
   std::vector<LayerAcc> acc_;
   std::vector<Reservation>* log_ = nullptr;
