@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "frontend/onnx/importer.h"
+#include "npu/evaluate.h"
 
 namespace wafer::api {
 
@@ -16,7 +17,8 @@ CompileRun compile(const CompileOptions& o) {
   npu::NpuCompileOptions opts;
   Model model = load_npu_source(share.m, opts, &run.model_path);
   auto t0 = std::chrono::steady_clock::now();
-  run.program = npu::compile_for_npu(*model.graph, hw, opts);
+  // The program `wafer sim` runs: the fastest of the tile granularities (npu/evaluate.h).
+  run.program = npu::evaluate_fastest(*npu::prepare_for_npu(*model.graph, opts), hw, opts, false).program;
   run.compile_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   if (run.program.model.empty()) run.program.model = model_display_name(o.m.model);
   run.hw_name = share.system ? share.system->name + " (each of " + std::to_string(share.chips) + " x " + hw.name +

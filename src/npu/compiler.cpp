@@ -35,6 +35,26 @@ bool is_spatial(const HardwareDesc& hw) {
   return hw.cores > 4096;
 }
 
+int matrix_core_cap(const HardwareDesc& hw) {
+  return std::min(hw.cores, 1024);
+}
+
+std::vector<int> tile_granularities(const HardwareDesc& hw) {
+  std::vector<int> g = {1};
+  for (int d = 2; hw.matrix.rows / d >= 8 && hw.matrix.cols / d >= 8; d *= 2) g.push_back(d);
+  return g;
+}
+
+bool has_layer_short_of_tiles(const Program& program, const HardwareDesc& hw) {
+  const int64_t cap = matrix_core_cap(hw);
+  for (const Layer& l : program.layers) {
+    if (l.unit != "matrix" || l.tile_m <= 0 || l.tile_n <= 0) continue;
+    const int64_t tiles = l.groups * ((l.gemm_m + l.tile_m - 1) / l.tile_m) * ((l.gemm_n + l.tile_n - 1) / l.tile_n);
+    if (tiles < cap) return true;
+  }
+  return false;
+}
+
 namespace lowering {
 
 Lowering::Lowering(const Graph& graph, const HardwareDesc& hw_desc, const NpuCompileOptions& opts, Program& program)
@@ -46,7 +66,7 @@ Lowering::Lowering(const Graph& graph, const HardwareDesc& hw_desc, const NpuCom
       eb(dtype_size(program.precision)),
       offchip_bpc(hw_desc.offchip ? hw_desc.offchip->bandwidth_bytes_per_s / hw_desc.clock_hz : 0),
       dma_latency(hw_desc.offchip ? hw_desc.offchip->latency_s * hw_desc.clock_hz : 0),
-      matrix_cap(std::min(hw_desc.cores, 1024)),
+      matrix_cap(matrix_core_cap(hw_desc)),
       spatial(is_spatial(hw_desc)),
       em{program, hw_desc},
       stream_level(hw_desc.offchip ? MemLevel::OffChip : MemLevel::Scratchpad) {}

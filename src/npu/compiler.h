@@ -27,6 +27,11 @@ struct NpuCompileOptions {
   // GEMM's addressing. Off: every node is a pass of its own (to compare the two mappings).
   bool fuse_attention = true;
   bool fold_views = true;
+  // Matrix tiles' spatial dims (those the array holds: K and N for ws, M and N for os, K and M for is) are
+  // multiples of the array's rows and columns divided by this: 1, whole folds; 2, half folds, which give a
+  // layer with fewer output tiles than cores more tiles to spread. evaluate_design tries 1, 2, 4, ... and
+  // keeps the fastest program (tile_granularities).
+  int tile_granularity = 1;
   // The system of chips the program runs on as one of its chips: it times the graph's collectives and sends
   // (wafer.AllReduce / AllGather / AllToAll / Send: a split model's shard) with npu::system_collective and
   // npu::point_to_point and says whether they overlap compute (comm_engines). Unset: a collective over more
@@ -45,6 +50,18 @@ struct NpuCompileOptions {
 // A design mapped spatially: so many small cores that every layer keeps a region of its own and the layers
 // run concurrently (wafer-scale meshes); compiler.cpp places, evaluate.cpp pipelines a batch's runs.
 bool is_spatial(const HardwareDesc& hw);
+
+// The most cores one layer is spread over on a design that is not spatial.
+int matrix_core_cap(const HardwareDesc& hw);
+
+// The tile granularities worth compiling for (NpuCompileOptions::tile_granularity): 1, then 2, 4, ... while
+// the array's rows and columns divided by it stay at least 8 (the shortest streamed dim a tile has). A bigger
+// array of the same shape thereby tries every tile base a smaller one does.
+std::vector<int> tile_granularities(const HardwareDesc& hw);
+
+// Whether a finer granularity could give a matrix layer more output tiles to spread: some layer has fewer
+// than the cores it may use.
+bool has_layer_short_of_tiles(const Program& program, const HardwareDesc& hw);
 
 // Lowers every node; an op the backend cannot cost is an UnsupportedError listing
 // all such nodes; a tile that cannot fit is an Error naming the layer and sizes.

@@ -76,6 +76,7 @@ void choose_matrix_tiles(Lowering& l) {
     }
     tp.dma_latency_cycles = l.dma_latency;
     tp.max_cores = l.region[pi];
+    tp.granularity = std::max(1, l.options.tile_granularity);
     const std::string& w = node.inputs.at(size_t(p.gemm->weight_input));
     if (l.g.is_initializer(w)) p.weight = w;
     tp.weights_streamed = !p.weight.empty();

@@ -126,15 +126,16 @@ std::vector<int64_t> candidates(int64_t d, int64_t b) {
 
 TileChoice choose_tiles(const HardwareDesc& hw, DType dtype, const TileProblem& p, uint64_t scratchpad_budget) {
   const int64_t R = hw.matrix.rows, C = hw.matrix.cols;
-  // The array's spatial dims tile by whole folds; the streamed dim (M for ws, N for is, K for os) can be
-  // as short as 8 rows when the scratchpad is small.
-  int64_t bm = R, bk = R, bn = C;
+  // The array's spatial dims tile by whole folds, or by their granularity-th part; the streamed dim (M for
+  // ws, N for is, K for os) can be as short as 8 rows when the scratchpad is small.
+  const int64_t r = std::max<int64_t>(1, R / p.granularity), c = std::max<int64_t>(1, C / p.granularity);
+  int64_t bm = r, bk = r, bn = c;
   switch (hw.matrix.dataflow) {
     case Dataflow::WeightStationary:
       bm = 8;
       break;
     case Dataflow::InputStationary:
-      bm = C, bn = 8;
+      bm = c, bn = 8;
       break;
     case Dataflow::OutputStationary:
       bk = 8;

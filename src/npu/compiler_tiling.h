@@ -61,6 +61,7 @@ struct TileProblem {
   bool input_offchip = false;
   bool weights_offchip = true;  // streamed weights come from off-chip (not from a resident global buffer copy)
   int max_cores = 1;
+  int granularity = 1;            // the array's dims divided by this are the tiles' spatial bases (NpuCompileOptions)
   uint64_t weights_on_cores = 0;  // weights that must stay on the layer's cores (no off-chip memory): split over them
   // Split-K (only with weights_on_cores): each level of the partial-sum tree moves a tile of fp32 sums one
   // hop over the NoC and adds it with the vector unit.

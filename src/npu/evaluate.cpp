@@ -49,9 +49,32 @@ SimResult evaluate_pipelined(const Graph& graph, int run_batch, int runs, const 
 
 }  // namespace
 
+// As TensorRT times its candidate kernels ("tactics") and keeps the fastest, the program is compiled at each
+// tile granularity while a finer one could give some layer more tiles to spread over the cores, and the one
+// that simulates fastest is kept: small layers on many cores (batch 1, a decode step) run on more of them
+// with partial-fold tiles, and a bigger array is never slower than a smaller one of the same shape, whose
+// tile bases it tries too. A layer that has tiles for every core gains nothing from a finer granularity,
+// so big batches compile once.
+EvaluatedProgram evaluate_fastest(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
+                                  bool record_trace) {
+  EvaluatedProgram best;
+  bool have = false;
+  for (int g : tile_granularities(hw)) {
+    NpuCompileOptions o = options;
+    o.tile_granularity = g;
+    Program program = lower_for_npu(prepared, hw, o);
+    const bool finer_may_help = has_layer_short_of_tiles(program, hw);
+    SimResult r = evaluate_program(program, prepared, hw, record_trace);
+    r.tile_granularity = g;
+    if (!have || r.cycles < best.result.cycles) best = {std::move(program), std::move(r)}, have = true;
+    if (!finer_may_help) break;
+  }
+  return best;
+}
+
 SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
                           bool record_trace) {
-  return evaluate_program(lower_for_npu(prepared, hw, options), prepared, hw, record_trace);
+  return evaluate_fastest(prepared, hw, options, record_trace).result;
 }
 
 PreparedBatches prepare_batches(const Graph& graph, const NpuCompileOptions& options) {

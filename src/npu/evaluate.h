@@ -15,6 +15,14 @@ namespace wafer::npu {
 SimResult evaluate_design(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
                           bool record_trace);
 
+// The program evaluate_design chooses (the fastest of the tile granularities, evaluate.cpp) and its result.
+struct EvaluatedProgram {
+  Program program;
+  SimResult result;
+};
+EvaluatedProgram evaluate_fastest(const Graph& prepared, const HardwareDesc& hw, const NpuCompileOptions& options,
+                                  bool record_trace);
+
 // A model prepared at its batch and at the batch's halvings (B, B/2, ... while even): the sub-batches a
 // compiler may split a batch into when its activations do not fit on chip, run one after another.
 struct PreparedBatches {

@@ -43,6 +43,8 @@ struct SimResult {
   // The batch ran as batch / sub_batch sequential runs of sub_batch samples (npu/evaluate.h); the layer
   // statistics are one run's, the totals the whole batch's.
   int sub_batch = 1;
+  // The tile granularity of the program that ran (NpuCompileOptions::tile_granularity; evaluate.cpp).
+  int tile_granularity = 1;
   DType precision = DType::Float32;
   uint64_t cycles = 0;
   double clock_hz = 0;

@@ -9,6 +9,7 @@ nlohmann::json sim_json(const npu::SimResult& r) {
   j["batch"] = r.batch;
   j["chips"] = r.chips;
   j["sub_batch"] = r.sub_batch;
+  j["tile_granularity"] = r.tile_granularity;
   j["precision"] = std::string(dtype_name(r.precision));
   j["cycles"] = r.cycles;
   j["clock_hz"] = r.clock_hz;
