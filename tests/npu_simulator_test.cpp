@@ -172,12 +172,12 @@ TEST(NpuCompiler, BiggerArrayNeverTakesMoreCyclesForATile) {
           }
 }
 
-// Small requests take only the channels their bytes need: 132 cores each loading 300 B at once on h100
-// (10 channels of 3350 GB/s / 1830 MHz / 10 = 183.06 B per cycle) take ceil(300 / 183.06) = 2 channels for a
-// cycle each, so the 10 channels serve 5 requests a cycle: 132 / 5 -> 27 cycles, plus the 400 ns (732-cycle)
-// latency. Striped over every channel, each request held all 10 for a cycle: 132 cycles. The floor is the
-// bytes at the full bandwidth (39,600 B / 1830.6 B per cycle = 21.6 cycles) plus the latency.
-TEST(NpuSimulator, SmallRequestsTakeOnlyTheChannelsTheyNeed) {
+// Small requests cost their bytes on the shared channels, not a whole cycle each: 132 cores each loading
+// 300 B at once on h100 (10 channels of 3350 GB/s / 1830 MHz / 10 = 183.06 B per cycle) hold each channel
+// 30 B / 183.06 = 0.164 cycles, 11 ticks of 1/64, so the last finishes at 132 x 11 / 64 = 22.7 -> 23 cycles,
+// plus the 400 ns (732-cycle) latency. Whole cycles per request made it 132. The floor is the bytes at the
+// full bandwidth (39,600 B / 1830.6 B per cycle = 21.6 cycles) plus the latency.
+TEST(NpuSimulator, SmallRequestsCostTheirBytesOnTheChannels) {
   HardwareDesc hw = load_hardware("h100");
   Program p;
   p.precision = DType::Int8;
@@ -192,7 +192,7 @@ TEST(NpuSimulator, SmallRequestsTakeOnlyTheChannelsTheyNeed) {
   SimResult r = simulate(p, hw);
   const uint64_t latency = 732;
   EXPECT_GE(r.cycles, latency + 22);
-  EXPECT_EQ(r.cycles, latency + 27);
+  EXPECT_EQ(r.cycles, latency + 23);
   EXPECT_EQ(r.offchip_bytes, 132u * 300u);
 }
 
@@ -415,9 +415,10 @@ TEST(NpuSimulator, RepeatsReplayLikeEveryTile) {
 
 // On many cores a timing program runs each wave as its first core's tile standing for the wave's tiles
 // (Instr::replicas). The cores' tiles are alike and share the channels, so the representative sees the
-// traffic of all of them; what it cannot see is the stagger between real cores and the per-request cycle
-// rounding on shared ports. Measured here (cycles representative / every core): resnet20 b32 h100 0.87,
-// tpu-v4 1.00, orin 1.00; bytes differ only by edge tiles counted as full ones.
+// traffic of all of them; what it cannot see is the stagger between real cores. Measured here (cycles
+// representative / every core): resnet20 b32 h100 0.990, tpu-v4 1.001, orin 0.995 (h100 was 0.879 while the
+// shared ports charged each request whole cycles: 132 cores' small requests paid 132 roundings where the
+// representative's one request for all paid one); bytes differ only by edge tiles counted as full ones.
 TEST(NpuSimulator, RepresentativeCoreTracksEveryCore) {
   for (const char* preset : {"h100", "tpu-v4", "orin"}) {
     HardwareDesc hw = load_hardware(preset);
@@ -430,7 +431,7 @@ TEST(NpuSimulator, RepresentativeCoreTracksEveryCore) {
     std::cout << preset << " representative/every core: cycles " << double(a.cycles) / double(b.cycles)
               << ", off-chip bytes " << double(a.offchip_bytes) / double(b.offchip_bytes) << ", instructions "
               << timing.instrs.size() << " vs " << full.instrs.size() << "\n";
-    EXPECT_NEAR(double(a.cycles) / double(b.cycles), 1.0, 0.25) << preset;
+    EXPECT_NEAR(double(a.cycles) / double(b.cycles), 1.0, 0.03) << preset;
     EXPECT_NEAR(double(a.offchip_bytes) / double(b.offchip_bytes), 1.0, 0.03) << preset;
     EXPECT_NEAR(double(a.macs), double(b.macs), 0) << preset;
   }
@@ -653,18 +654,20 @@ TEST(NpuSimulator, MoreCoresNeverSlower) {
     const char* preset;
     std::vector<std::pair<std::string, std::string>> fewer;
   };
+  // Batch 1 too, where the layers have fewer tiles than cores: h100 with 132 SMs was 0.14 % slower than with
+  // 66 while the shared channels charged each request a whole cycle (the resident-weight prologue, split over
+  // twice the cores, made twice the requests).
   for (const Case& c : {Case{"h100", {{"cores.count", "66"}, {"cores.arrangement", "[6, 11]"}}},
+                        Case{"b200", {{"cores.count", "74"}, {"cores.arrangement", "[2, 37]"}}},
                         Case{"orin", {{"cores.count", "8"}, {"cores.arrangement", "[2, 4]"}}},
-                        Case{"tpu-v4", {{"cores.count", "1"}, {"cores.arrangement", "[1, 1]"}}}}) {
-    const char* preset = c.preset;
-    const std::string fewer = c.fewer[0].second;
-    HardwareDesc base = load_hardware(preset), small = load_hardware(preset, c.fewer);
-    NpuCompileOptions o;
-    o.batch = 8;
-    SimResult all = simulate(compile_for_npu(resnet20(), base, o), base);
-    SimResult half = simulate(compile_for_npu(resnet20(), small, o), small);
-    EXPECT_LE(all.cycles, half.cycles) << preset << " with " << fewer << " cores";
-  }
+                        Case{"tpu-v4", {{"cores.count", "1"}, {"cores.arrangement", "[1, 1]"}}}})
+    for (int batch : {1, 8}) {
+      const char* preset = c.preset;
+      const std::string fewer = c.fewer[0].second;
+      HardwareDesc base = load_hardware(preset), small = load_hardware(preset, c.fewer);
+      SimResult all = evaluated(resnet20(), base, batch), half = evaluated(resnet20(), small, batch);
+      EXPECT_LE(all.cycles, half.cycles) << preset << " with " << fewer << " cores, batch " << batch;
+    }
 }
 
 // The bound label names what is saturated: a large GEMM whose operands come from on chip is compute-bound, a

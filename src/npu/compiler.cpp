@@ -41,6 +41,7 @@ int matrix_core_cap(const HardwareDesc& hw) {
 
 std::vector<int> tile_granularities(const HardwareDesc& hw) {
   std::vector<int> g = {1};
+  if (is_spatial(hw)) return g;  // regions are sized to their layers' work; runs stream through them (evaluate.cpp)
   for (int d = 2; hw.matrix.rows / d >= 8 && hw.matrix.cols / d >= 8; d *= 2) g.push_back(d);
   return g;
 }

@@ -56,7 +56,7 @@ int matrix_core_cap(const HardwareDesc& hw);
 
 // The tile granularities worth compiling for (NpuCompileOptions::tile_granularity): 1, then 2, 4, ... while
 // the array's rows and columns divided by it stay at least 8 (the shortest streamed dim a tile has). A bigger
-// array of the same shape thereby tries every tile base a smaller one does.
+// array of the same shape thereby tries every tile base a smaller one does. Spatial designs: 1 only.
 std::vector<int> tile_granularities(const HardwareDesc& hw);
 
 // Whether a finer granularity could give a matrix layer more output tiles to spread: some layer has fewer

@@ -23,6 +23,17 @@ uint64_t ceil_div_d(double bytes, double per_cycle) {
   return per_cycle > 0 ? uint64_t(std::ceil(bytes / per_cycle)) : 0;
 }
 
+// The shared resources keep time in ticks of 1/64 cycle: a request shorter than a cycle (300 B on one of
+// h100's ten 183 B/cycle channels) holds a resource for its own share of a cycle, not a whole one, so many
+// small requests cost what their bytes cost whether one core issues them for a wave or each core its own.
+constexpr uint64_t kTicks = 64;
+uint64_t ticks_for(double bytes, double per_cycle) {
+  return per_cycle > 0 ? uint64_t(std::ceil(bytes * double(kTicks) / per_cycle)) : 0;
+}
+uint64_t cycle_after(uint64_t ticks) {  // the first cycle boundary at or after `ticks`
+  return (ticks + kTicks - 1) / kTicks;
+}
+
 int hops(const HardwareDesc& hw, int a, int b) {
   if (a == b) return 0;
   const Network& n = hw.noc;
@@ -47,14 +58,6 @@ class SharedResource {
     if (it != busy_.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
     while (it != busy_.end() && it->first < t + duration) t = std::max(t, it++->second);
     occupy(t, t + duration);
-    return t;
-  }
-  // Where reserve(ready, duration) would start, without reserving.
-  uint64_t earliest(uint64_t ready, uint64_t duration) const {
-    uint64_t t = ready;
-    auto it = busy_.upper_bound(t);
-    if (it != busy_.begin() && std::prev(it)->second > t) t = std::prev(it)->second;
-    while (it != busy_.end() && it->first < t + duration) t = std::max(t, it++->second);
     return t;
   }
   // Marks [begin, end) busy (known to be free), merged with touching neighbours so the map stays small.
@@ -113,11 +116,11 @@ class BusyUnion {
 
 struct LayerAcc {
   uint64_t start = UINT64_MAX, end = 0;
-  uint64_t offchip_cycles = 0, noc_cycles = 0;
+  uint64_t offchip_ticks = 0, noc_cycles = 0;  // off-chip: channel time in ticks (kTicks a cycle)
 };
 
-// A reservation of a shared resource (index: channels first, then the global-buffer port), logged while a
-// repeat runs so a steady state can be recognized and continued.
+// A reservation of a shared resource (index: channels first, then the global-buffer port), in ticks, logged
+// while a repeat runs so a steady state can be recognized and continued.
 struct Reservation {
   size_t resource;
   uint64_t start, duration;
@@ -228,39 +231,30 @@ class Machine {
         } else if (in.src == MemLevel::OffChip || in.dst == MemLevel::OffChip) {
           check(hw_.offchip.has_value(), "simulate: instruction ", index, " uses off-chip memory, which ", hw_.name,
                 " does not have");
-          // Striped over the channels; each channel serves its share in order (contention = queueing).
-          // A request takes d = its cycles striped over all channels, and only as many channels as carry
-          // its bytes in d cycles: address interleaving spreads a small request over a few channels, not
-          // a cycle of every one (a 300 B weight share is 2 of h100's 10 channels for a cycle, not 10).
-          // Those are the ones free earliest (ties: the lowest index).
-          // Replicas: the channels carry every replica's bytes and the last replica's data arrives at the end;
-          // each replica's own engine is free once its own share has gone out.
-          const uint64_t d = ceil_div_d(all / channels_, chan_bpc_);
-          const int used = int(std::min<uint64_t>(uint64_t(channels_), ceil_div_d(all, double(d) * chan_bpc_)));
-          const uint64_t d_own = ceil_div_d(b / used, chan_bpc_);
-          chosen_.clear();
-          for (int c = 0; c < channels_; ++c)
-            chosen_.push_back({used < channels_ ? shared_[size_t(c)].earliest(start, d) : 0, c});
-          if (used < channels_) std::partial_sort(chosen_.begin(), chosen_.begin() + used, chosen_.end());
-          uint64_t last = start, own = start;
-          for (int i = 0; i < used; ++i) {
-            uint64_t st = reserve(size_t(chosen_[size_t(i)].second), start, d);
-            if (la) la->offchip_cycles += d;
+          // Striped over all channels; each channel serves its share in order (contention = queueing), in
+          // ticks (kTicks). Replicas: the channels carry every replica's bytes and the last replica's data
+          // arrives at the end; each replica's own engine is free once its own share has gone out.
+          const uint64_t d = ticks_for(all / channels_, chan_bpc_), d_own = ticks_for(b / channels_, chan_bpc_);
+          uint64_t last = start * kTicks, own = start * kTicks;
+          for (int c = 0; c < channels_; ++c) {
+            uint64_t st = reserve(size_t(c), start * kTicks, d);
+            if (la) la->offchip_ticks += d;
             last = std::max(last, st + d);
             own = std::max(own, st + d_own);
           }
           // The engine issues the next request once this one's data has gone out: several requests
           // are in flight, each completing a latency later.
-          engine_free = own;
-          fin = last + offchip_latency_;
+          engine_free = cycle_after(own);
+          fin = cycle_after(last) + offchip_latency_;
           const MemLevel other = in.src == MemLevel::OffChip ? in.dst : in.src;
           level_bytes(in.layer, MemLevel::OffChip, in.bytes * reps);
           level_bytes(in.layer, other, in.bytes * reps);
         } else if (in.src == MemLevel::GlobalBuffer || in.dst == MemLevel::GlobalBuffer) {
-          // The shared port is busy for the replicas' bytes; the core's own port may be slower.
-          const uint64_t port = ceil_div_d(all, gb_bpc_), own = ceil_div_d(b, std::min(gb_bpc_, spad_bpc_));
-          start = reserve(size_t(channels_), start, port);
-          fin = start + std::max(port, own);
+          // The shared port is busy for the replicas' bytes (in ticks); the core's own port may be slower.
+          const uint64_t port = ticks_for(all, gb_bpc_), own = ceil_div_d(b, std::min(gb_bpc_, spad_bpc_));
+          const uint64_t st = reserve(size_t(channels_), start * kTicks, port);
+          start = st / kTicks;
+          fin = std::max(cycle_after(st + port), start + own);
           engine_free = start + own;
           level_bytes(in.layer, MemLevel::GlobalBuffer, in.bytes * reps);
           level_bytes(in.layer, in.src == MemLevel::GlobalBuffer ? in.dst : in.src, in.bytes * reps);
@@ -328,7 +322,7 @@ class Machine {
   }
   // A reservation a steady state repeats `offset` cycles later (free then, unless another layer took it).
   void occupy(const Reservation& res, uint64_t offset) {
-    shared_[res.resource].reserve(res.start + offset, res.duration);
+    shared_[res.resource].reserve(res.start + offset * kTicks, res.duration);
   }
 
  private:
@@ -354,7 +348,7 @@ class Machine {
         for (uint64_t f : *engines)
           if (f > 0) horizon = std::min(horizon, f);
       if (horizon != UINT64_MAX)
-        for (auto& sr : shared_) sr.forget_before(horizon);
+        for (auto& sr : shared_) sr.forget_before(horizon * kTicks);
     }
     uint64_t st = shared_[resource].reserve(ready, duration);
     if (log_ && duration > 0) log_->push_back({resource, st, duration});
@@ -393,7 +387,6 @@ class Machine {
   double spad_bpc_ = 1, acc_bpc_ = 1, chan_bpc_ = 0, gb_bpc_ = 0, link_bpc_ = 1;
   uint64_t offchip_latency_ = 0;
   std::vector<uint64_t> matrix_free_, vector_free_, dma_free_, store_free_;
-  std::vector<std::pair<uint64_t, int>> chosen_;  // off-chip channels by when they are free (scratch)
   std::vector<SharedResource> shared_;
   std::vector<LayerAcc> acc_;
   std::vector<Reservation>* log_ = nullptr;
@@ -441,7 +434,7 @@ void add_scaled(SimResult& r, std::vector<LayerAcc>& acc, const std::vector<int>
       s.bytes[m] += n * (bytes - (it == b0.bytes.end() ? 0 : it->second));
     }
     LayerAcc& a = acc[size_t(layers[i])];
-    a.offchip_cycles += n * (after.accs[i].offchip_cycles - before.accs[i].offchip_cycles);
+    a.offchip_ticks += n * (after.accs[i].offchip_ticks - before.accs[i].offchip_ticks);
     a.noc_cycles += n * (after.accs[i].noc_cycles - before.accs[i].noc_cycles);
   }
   r.offchip_bytes += n * (after.offchip_bytes - before.offchip_bytes);
@@ -502,7 +495,7 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
     for (int64_t j = 1; j < len && uniform; ++j) uniform = cur[size_t(j)] - prev[size_t(j)] == d0;
     for (size_t i = 0; i < log.size() && uniform; ++i)
       uniform = log[i].resource == prev_log[i].resource && log[i].duration == prev_log[i].duration &&
-                log[i].start == prev_log[i].start + d0;
+                log[i].start == prev_log[i].start + d0 * kTicks;
     steady = !uniform ? 0 : steady > 0 && d0 == delta ? steady + 1 : 1;
     delta = d0;
     prev_log.swap(log);
@@ -535,7 +528,7 @@ void run_repeat(const Program& prog, const Repeat& rep, Machine& machine, SimRes
       it->second.second += res.duration;
     }
     for (const auto& [resource, first_busy] : busy)
-      machine.occupy({resource, first_busy.first + period, first_busy.second * n}, 0);
+      machine.occupy({resource, first_busy.first + period * kTicks, first_busy.second * n}, 0);
     const uint64_t last = finish.back() + shift;
     const auto& final_rep = ring[size_t(k % slots)];  // shifted: the last repetition's ends
     for (int64_t j = 0; j < len; ++j)
@@ -609,8 +602,8 @@ SimResult simulate(const Program& prog, const HardwareDesc& hw, const SimOptions
     s.vector_utilization = double(s.vector_busy_cycles) / (nc * span);
     // What bounds the span: the busiest resource class over it.
     double compute = double(s.matrix_busy_cycles) / (nc * units), vec = double(s.vector_busy_cycles) / nc;
-    double mem =
-        std::max(double(a.offchip_cycles) / channels, double(s.dma_busy_cycles) / nc - double(a.noc_cycles) / nc);
+    double mem = std::max(double(a.offchip_ticks) / double(kTicks) / channels,
+                          double(s.dma_busy_cycles) / nc - double(a.noc_cycles) / nc);
     double net = double(a.noc_cycles) / nc;
     if (prog.layers[li].unit == "comm") {
       s.bound = "communication";
