@@ -243,6 +243,22 @@ assert abs(bench["samples_per_s"] - expected) / expected < 0.01, (bench["samples
 PY
 expect 2 "accuracy" -- bench "$src/models/resnet20/model.onnx" --target npu:edge-npu:int8 --mode accuracy
 
+# ---- --mode find-peak: the highest VALID Server rate (a device of 100 us + 10 us a sample, batches of 8:
+# at most 8 / 180 us = 44,444 samples/s) ----
+expect 0 "" -- bench --sut device --service-us 100,10 --max-batch 8 --scenario Server --target-qps 1000 \
+  --target-latency-ms 15 --min-queries 200000 --duration-ms 0 --mode find-peak --json
+$py - out.txt <<'PY' || fail "find-peak did not end at a VALID rate within 2 % of the device's 44,444 samples/s"
+import json, sys
+j = json.load(open(sys.argv[1]))
+runs = j["peak_search"]
+assert j["valid"] and runs and runs[0]["target_qps"] == 1000, j
+best = max(r["target_qps"] for r in runs if r["valid"])
+assert j["settings"]["target_qps"] == best, (j["settings"]["target_qps"], best)
+assert min(r["target_qps"] for r in runs if not r["valid"]) <= best * 1.006, runs
+assert 0.98 * 44444 < best < 1.02 * 44444, best
+PY
+expect 2 "searches the Server scenario" -- bench --sut device --service-us 100 --scenario Offline --mode find-peak
+
 # ---- --precision: one parser, and each backend says what it cannot compute in ----
 expect 2 "--precision: expected auto, fp32, bf16, fp16 or int8, got 'fp64'" -- run models/add_relu.onnx --precision fp64
 expect 2 "cpu backend: computes in fp32 or bf16, not int8" -- run models/add_relu.onnx --backend cpu --precision int8

@@ -49,7 +49,7 @@ py::dict bench(const py::object& model, const std::string& target, const std::st
   nlohmann::json j;
   {
     py::gil_scoped_release unlocked;
-    j = api::run_bench(o).result.to_json();
+    j = api::bench_json(api::run_bench(o));
   }
   return to_python(j);
 }

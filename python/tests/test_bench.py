@@ -34,3 +34,16 @@ def test_null_sut_and_errors(run_cli):
         wafer.bench(RESNET20, target="npu:tpu-v1", mode="accuracy")
     assert str(e.value) == run_cli("bench", RESNET20 / "model.onnx", "--target", "npu:tpu-v1", "--mode",
                                    "accuracy").error()
+
+
+def test_find_peak_matches_cli(run_cli):
+    # LoadGen's FindPeakPerformance: the report is the run at the highest VALID Server rate, the search beside it.
+    args = dict(sut="device", service_us="100,10", max_batch=8, scenario="Server", target_qps=1000,
+                target_latency_ms=15, min_queries=20000, duration_ms=0, mode="find-peak")
+    got = wafer.bench(**args)
+    want = run_cli("bench", "--sut", "device", "--service-us", "100,10", "--max-batch", "8", "--scenario", "Server",
+                   "--target-qps", "1000", "--target-latency-ms", "15", "--min-queries", "20000", "--duration-ms", "0",
+                   "--mode", "find-peak", "--json").json()
+    assert got == want
+    valid = [r["target_qps"] for r in got["peak_search"] if r["valid"]]
+    assert got["valid"] and got["settings"]["target_qps"] == max(valid)

@@ -50,7 +50,7 @@ std::function<double(int)> parse_service(const std::string& spec) {
 // (npu:dgx-h100) is that many such devices sharing the queue: one copy of the
 // model per chip, as multi-accelerator MLPerf submissions run (data parallel).
 std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOptions& o) {
-  check(o.mode == "performance", "--target ", o.target,
+  check(o.mode == "performance" || o.mode == "find-peak", "--target ", o.target,
         ": accuracy mode needs real outputs; check the NPU's numerics with `wafer check --backend ", o.target, "`");
   npu::NpuTarget target = npu::parse_npu_target(o.target.substr(4), o.precision);
   int devices = 1;
@@ -88,19 +88,76 @@ std::unique_ptr<SystemUnderTest> make_npu_sut(const BenchOptions& o) {
                                                  .devices = devices});
 }
 
+// LoadGen's FindPeakPerformance mode for the Server scenario: Server runs on one system under test (whose
+// compiled models and simulated service times are kept from run to run), the rate doubled from the start
+// (--target-qps) while runs are VALID, or halved until one is, then bisected to 0.5 %. The result is the
+// run at the highest VALID rate, run again with the logs when --out asks for them.
+TestResult find_peak(const BenchOptions& o, TestSettings s, SystemUnderTest& sut, QuerySampleLibrary& qsl,
+                     nlohmann::json& search) {
+  check(s.scenario == Scenario::Server, "--mode find-peak searches the Server scenario's arrival rate; got --scenario ",
+        scenario_name(s.scenario));
+  check(s.target_qps > 0, "--mode find-peak needs a positive starting --target-qps");
+  auto run_at = [&](double qps) {
+    s.target_qps = qps;
+    TestResult r = run_test(sut, qsl, s, LogOptions{});
+    search.push_back(
+        {{"target_qps", qps}, {"valid", r.valid}, {"percentile_latency_ms", r.percentile_latency_ns / 1e6}});
+    return r;
+  };
+  constexpr int kMaxSteps = 40;  // 2^40 from the start either way: no rate is that far off
+  double lo = s.target_qps, hi = lo;
+  TestResult best = run_at(lo);
+  for (int i = 0; best.valid && i < kMaxSteps; ++i) {  // find an invalid rate above
+    hi = lo * 2;
+    TestResult r = run_at(hi);
+    if (!r.valid) break;
+    lo = hi, best = std::move(r);
+  }
+  for (int i = 0; !best.valid && i < kMaxSteps; ++i) {  // or a valid one below
+    hi = lo, lo /= 2;
+    best = run_at(lo);
+  }
+  check(best.valid, "--mode find-peak: no VALID Server run down to ", lo, " queries/s");
+  check(hi > lo, "--mode find-peak: still VALID at ", lo, " queries/s, 2^", kMaxSteps, " times the start");
+  while (hi - lo > 0.005 * hi) {
+    const double mid = (lo + hi) / 2;
+    TestResult r = run_at(mid);
+    if (r.valid)
+      lo = mid, best = std::move(r);
+    else
+      hi = mid;
+  }
+  if (!o.out_dir.empty()) {
+    s.target_qps = lo;
+    best = run_test(sut, qsl, s, LogOptions{o.out_dir});
+  }
+  return best;
+}
+
 BenchRun run_and_time(const BenchOptions& o, const TestSettings& s, SystemUnderTest& sut, QuerySampleLibrary& qsl) {
-  LogOptions logs{o.out_dir};
   auto t0 = std::chrono::steady_clock::now();
   BenchRun run;
-  run.result = run_test(sut, qsl, s, logs);
+  if (o.mode == "find-peak") {
+    run.peak_search = nlohmann::json::array();
+    run.result = find_peak(o, s, sut, qsl, run.peak_search);
+  } else {
+    run.result = run_test(sut, qsl, s, LogOptions{o.out_dir});
+  }
   run.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return run;
 }
 }  // namespace
 
+nlohmann::json bench_json(const BenchRun& run) {
+  nlohmann::json j = run.result.to_json();
+  if (!run.llm.is_null()) j["llm"] = run.llm;
+  if (!run.peak_search.is_null()) j["peak_search"] = run.peak_search;
+  return j;
+}
+
 BenchRun run_bench(const BenchOptions& o) {
   Scenario scenario = parse_scenario(o.scenario);
-  TestSettings s = default_settings(scenario, parse_mode(o.mode));
+  TestSettings s = default_settings(scenario, parse_mode(o.mode == "find-peak" ? "performance" : o.mode));
   std::string model_key = !o.conf_model.empty() ? o.conf_model
                           : o.model.empty()     ? o.sut
                                                 : fs::path(o.model).stem().string();
@@ -137,7 +194,10 @@ BenchRun run_bench(const BenchOptions& o) {
   } else {
     check(o.sut == "model", "--sut must be model, null or device, got '", o.sut, "'");
     check(!o.model.empty(), "wafer bench needs a MODEL (or --sut null / --sut device)");
-    if (is_llm_bench(o)) return run_llm_bench(o, s);
+    if (is_llm_bench(o)) {
+      check(o.mode != "find-peak", "--mode find-peak: not for LLM benchmarks (their Server bounds are TTFT and TPOT)");
+      return run_llm_bench(o, s);
+    }
     if (o.target.rfind("npu:", 0) == 0) {
       sut = make_npu_sut(o);
       qsl = std::make_unique<IndexQsl>(size_t(o.qsl_size), size_t(o.qsl_size));

@@ -13,6 +13,8 @@
 namespace wafer::api {
 
 struct BenchOptions {
+  // mode: performance, accuracy, or find-peak (Server: the highest arrival rate whose run is VALID, as
+  // LoadGen's FindPeakPerformance mode).
   std::string model, target = "reference", sut = "model", scenario = "SingleStream", mode = "performance";
   std::vector<std::string> conf_files, shapes;  // --conf files apply in order (later ones win)
   std::string out_dir, service_us;
@@ -37,8 +39,15 @@ struct BenchRun {
   harness::TestResult result;
   double wall_s = 0;   // the harness's own run time (virtual-time runs take far less than they simulate)
   nlohmann::json llm;  // LLM runs: the step-cost grid, its simulation time, the serving statistics
+  // --mode find-peak: each Server run of the search, in order ({target_qps, valid, percentile_latency_ms});
+  // `result` is the run at the highest valid rate.
+  nlohmann::json peak_search;
 };
 
 BenchRun run_bench(const BenchOptions& options);
+
+// What `wafer bench --json` prints and wafer.bench returns: the result, with `llm` and `peak_search` where
+// the run has them.
+nlohmann::json bench_json(const BenchRun& run);
 
 }  // namespace wafer::api

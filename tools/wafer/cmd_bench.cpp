@@ -19,14 +19,15 @@ int run_and_report(const BenchOpts& o) {
   api::BenchRun run = api::run_bench(o);
   const harness::TestResult& r = run.result;
   if (o.json) {
-    nlohmann::json j = r.to_json();
-    if (!run.llm.is_null()) j["llm"] = run.llm;
-    std::cout << j.dump(2) << "\n";
+    std::cout << api::bench_json(run).dump(2) << "\n";
   } else {
     std::cout << harness::format_summary(r);
     std::cout << "\n(harness wall time " << run.wall_s << " s";
     if (r.virtual_time) std::cout << " for " << double(r.duration_ns) / 1e9 << " s of virtual time";
     std::cout << ")\n";
+    if (!run.peak_search.is_null())
+      std::cout << "find-peak: " << run.peak_search.size() << " Server runs; the highest VALID rate is the run above ("
+                << r.settings.target_qps << " queries/s)\n";
     if (!run.llm.is_null())
       std::cout << "LLM serving: " << run.llm["dataset"].get<std::string>() << ", "
                 << run.llm["batching"].get<std::string>() << " batching, " << run.llm["iterations"]
@@ -47,7 +48,10 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--sut", o->sut, "model (default), null (completes at once), device (virtual-time model)")
       ->capture_default_str();
   sub->add_option("--scenario", o->scenario, "SingleStream, MultiStream, Server or Offline")->capture_default_str();
-  sub->add_option("--mode", o->mode, "performance or accuracy")->capture_default_str();
+  sub->add_option("--mode", o->mode,
+                  "performance, accuracy, or find-peak (Server: the highest VALID arrival rate, searched from "
+                  "--target-qps as LoadGen's FindPeakPerformance)")
+      ->capture_default_str();
   sub->add_option("--target-qps", o->target_qps, "Server arrival rate / Offline expected samples per second");
   sub->add_option("--target-latency-ms", o->target_latency_ms, "Server latency bound (ms)");
   sub->add_option("--min-queries", o->min_queries, "Minimum query count (Offline: samples)");
