@@ -141,15 +141,20 @@ TEST(NpuCompiler, TinyScratchpadIsAnErrorNamingLayerAndSizes) {
 }
 
 TEST(NpuCompiler, WeightsResidentWhenTheyFitStreamedWhenNot) {
-  auto g = conv_relu(1);
+  // Two groups read the weights twice a run: they stay on chip when they fit.
+  auto g = conv_relu(2);
   const std::pair<std::string, std::string> ub{"cores.scratchpad.holds_weights", "true"};
   Program big = compile_for_npu(*g, load_hardware("tpu-v1", {ub}), {});
   EXPECT_TRUE(big.layers[0].weights_resident);
   EXPECT_EQ(big.resident_weight_bytes, big.weight_bytes_total);
-  // 1280 B scratchpad: the 288 B of weights no longer fit next to the 1152 B working set (8-row tiles).
-  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {ub, {"cores.scratchpad.size", "1280"}}), {});
+  // 800 B scratchpad: the 144 B of weights no longer fit next to the working set of 8-row tiles (900 B do).
+  Program small = compile_for_npu(*g, load_hardware("tpu-v1", {ub, {"cores.scratchpad.size", "800"}}), {});
   EXPECT_FALSE(small.layers[0].weights_resident);
   EXPECT_EQ(small.resident_weight_bytes, 0u);
+  // One group, one row tile: the weights are read once a run, and stream under the work however much room.
+  Program once = compile_for_npu(*conv_relu(1), load_hardware("tpu-v1", {ub}), {});
+  EXPECT_FALSE(once.layers[0].weights_resident);
+  EXPECT_EQ(once.resident_weight_bytes, 0u);
   // tpu-v1 as it is: the Unified Buffer never holds weights (they come through the Weight FIFO).
   Program fifo = compile_for_npu(*g, load_hardware("tpu-v1"), {});
   EXPECT_FALSE(fifo.layers[0].weights_resident);

@@ -136,7 +136,10 @@ void place_layers(Lowering& l) {
 // Weight residency: greedy by reuse (row tiles that re-read the weights), largest first; a layer's weights go
 // to its cores' scratchpads when they fit beside every tile working set there (and the scratchpad can feed
 // weights: cores.scratchpad.holds_weights), else to the global buffer's
-// half not kept for activations, else stay off-chip and are streamed per use.
+// half not kept for activations, else stay off-chip and are streamed per use. Weights read once in a run (one
+// row tile, one group: a decode step's or a batch-1 layer's) gain nothing from a resident copy, which is
+// loaded ahead of the work in the prologue: they stream under their layer's work, the same bytes once
+// (where the design has off-chip memory to stream from).
 void assign_weight_homes(Lowering& l) {
   const HardwareDesc& hw = l.hw;
   auto& plans = l.plans;
@@ -154,6 +157,7 @@ void assign_weight_homes(Lowering& l) {
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return reuse(a) > reuse(b); });
   l.weight_home.assign(plans.size(), MemLevel::OffChip);
   for (size_t i : order) {
+    if (hw.offchip && reuse(i) == 1) continue;
     const int fc = l.first_core[i], nc = l.num_cores[i];
     uint64_t wb = l.g.initializer(plans[i].weight)->numel() * l.eb;
     uint64_t share = uint64_t(cdiv(int64_t(wb), nc));
