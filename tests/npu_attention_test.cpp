@@ -10,6 +10,7 @@
 #include "backends/backend.h"
 #include "graph_test_util.h"
 #include "npu/compiler.h"
+#include "npu/evaluate.h"
 #include "npu/functional.h"
 #include "npu/simulator.h"
 
@@ -130,6 +131,9 @@ TEST(NpuAttention, OneFusedLayerReadsQkvMaskOnceAndWritesOutputOnce) {
   }
 }
 
+// Fused with whole score rows on a core, never slower than the unfused mapping. With key blocks (an online
+// softmax: small_core_h100's 24 KiB scratchpad at sequence 384) it can be: 43,469 cycles against 38,625 at
+// batch 1, the unfused GEMMs tiled in the whole scratchpad; what runs (evaluate_design) is then never slower.
 TEST(NpuAttention, NeverBelowTheRooflineAndNeverSlowerThanUnfused) {
   for (const Shape4 t : {Shape4{1, 16, 384, 64}, Shape4{8, 16, 384, 64}, Shape4{2, 4, 1024, 64}}) {
     for (const HardwareDesc& hw : {load_hardware("h100"), load_hardware("orin"), small_core_h100()}) {
@@ -144,7 +148,13 @@ TEST(NpuAttention, NeverBelowTheRooflineAndNeverSlowerThanUnfused) {
       const double floor = std::max(macs / (core_macs * hw.cores), double(offchip_bytes(fused)) / bpc);
       const std::string what = hw.name + " s=" + std::to_string(t.s) + " b=" + std::to_string(t.b);
       EXPECT_GE(double(f.cycles), floor) << what;
-      EXPECT_LE(f.cycles, u.cycles) << what;
+      if (fused.blocked_attention) {
+        NpuCompileOptions o;
+        o.precision = Precision::fp32;
+        EXPECT_LE(evaluate_design(*prepare_for_npu(*g, o), hw, o, false).cycles, u.cycles) << what;
+      } else {
+        EXPECT_LE(f.cycles, u.cycles) << what;
+      }
       EXPECT_LE(offchip_bytes(fused), offchip_bytes(unfused)) << what;
       const uint64_t io = 4 * uint64_t(t.b * t.h * t.s * t.d) * 4 + uint64_t(t.b * t.s * t.s) * 4;
       // K and V re-read by several items come from the global buffer when each fits a quarter of it (else

@@ -268,6 +268,7 @@ void group_attention(Lowering& l) {
     if (!b) continue;
     a.inner = inner;
     a.tq = b->tq, a.bk = b->bk, a.split = b->split;
+    l.prog.blocked_attention |= a.bk < a.sk;
     a.qk_tiles = {.tm = a.tq,
                   .tk = a.d,
                   .tn = a.bk,

@@ -151,6 +151,7 @@ nlohmann::json Program::to_json() const {
   j["weight_bytes_total"] = weight_bytes_total;
   j["resident_weight_bytes"] = resident_weight_bytes;
   if (comm_overlap) j["comm_overlap"] = true;
+  if (blocked_attention) j["blocked_attention"] = true;
   auto& ls = j["layers"] = nlohmann::json::array();
   for (const Layer& l : layers) {
     ls.push_back({{"name", l.name},
@@ -225,6 +226,7 @@ Program Program::from_json(const nlohmann::json& j) {
   p.weight_bytes_total = field_or<uint64_t>(j, "weight_bytes_total", 0, top);
   p.resident_weight_bytes = field_or<uint64_t>(j, "resident_weight_bytes", 0, top);
   p.comm_overlap = field_or<bool>(j, "comm_overlap", false, top);
+  p.blocked_attention = field_or<bool>(j, "blocked_attention", false, top);
   if (!j.contains("layers") || !j["layers"].is_array()) fail("program: missing array 'layers'");
   if (!j.contains("instrs") || !j["instrs"].is_array()) fail("program: missing array 'instrs'");
   for (size_t i = 0; i < j["layers"].size(); ++i) {

@@ -111,6 +111,9 @@ struct Program {
   // Collectives overlap independent compute (the system's comm_engines: copy engines move the data);
   // false: a collective also holds every core while it runs.
   bool comm_overlap = false;
+  // Some fused attention walks its keys in blocks with an online softmax (its score rows do not fit a core);
+  // evaluate_fastest then also times the unfused mapping.
+  bool blocked_attention = false;
 
   std::string to_text() const;  // readable listing: layers, then instructions
   nlohmann::json to_json() const;
