@@ -50,8 +50,7 @@ bool has_layer_short_of_tiles(const Program& program, const HardwareDesc& hw) {
   const int64_t cap = matrix_core_cap(hw);
   for (const Layer& l : program.layers) {
     if (l.unit != "matrix" || l.tile_m <= 0 || l.tile_n <= 0) continue;
-    const int64_t tiles = l.groups * ((l.gemm_m + l.tile_m - 1) / l.tile_m) * ((l.gemm_n + l.tile_n - 1) / l.tile_n);
-    if (tiles < cap) return true;
+    if (l.groups * lowering::cdiv(l.gemm_m, l.tile_m) * lowering::cdiv(l.gemm_n, l.tile_n) < cap) return true;
   }
   return false;
 }
